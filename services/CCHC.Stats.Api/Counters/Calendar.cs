@@ -1,0 +1,65 @@
+using System.Globalization;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>The kinds of period a view is counted in.</summary>
+public enum PeriodKind { Day, Week, Month, Year, Total }
+
+/// <summary>
+/// The periods that contain a site-local date, and the keys the contract gives them. Weeks are ISO-8601
+/// (Monday first, keyed by the ISO week-year: 2025-12-31 is <c>2026-W01</c>); months and years are calendar
+/// ones. Only the local date matters here: which date an instant falls on is <see cref="SiteCalendar"/>'s job.
+/// </summary>
+public readonly record struct PeriodKeys(DateOnly Day)
+{
+    public const string TotalKey = "all";
+
+    public static readonly PeriodKind[] AllKinds = [PeriodKind.Day, PeriodKind.Week, PeriodKind.Month, PeriodKind.Year, PeriodKind.Total];
+
+    public string Key(PeriodKind kind) => kind switch
+    {
+        PeriodKind.Day => Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        PeriodKind.Week => $"{ISOWeek.GetYear(Date):D4}-W{ISOWeek.GetWeekOfYear(Date):D2}",
+        PeriodKind.Month => Day.ToString("yyyy-MM", CultureInfo.InvariantCulture),
+        PeriodKind.Year => Day.ToString("yyyy", CultureInfo.InvariantCulture),
+        _ => TotalKey,
+    };
+
+    /// <summary>The first local date of the period of this kind that contains <see cref="Day"/>.</summary>
+    public DateOnly FirstDay(PeriodKind kind) => kind switch
+    {
+        PeriodKind.Day => Day,
+        PeriodKind.Week => DateOnly.FromDateTime(ISOWeek.ToDateTime(ISOWeek.GetYear(Date), ISOWeek.GetWeekOfYear(Date), DayOfWeek.Monday)),
+        PeriodKind.Month => new DateOnly(Day.Year, Day.Month, 1),
+        PeriodKind.Year => new DateOnly(Day.Year, 1, 1),
+        _ => DateOnly.MinValue,
+    };
+
+    private DateTime Date => Day.ToDateTime(TimeOnly.MinValue);
+}
+
+/// <summary>Where instants fall in a site's time zone, daylight saving included.</summary>
+public static class SiteCalendar
+{
+    /// <summary>The instant in the zone's local offset, as the contract writes times.</summary>
+    public static DateTimeOffset ToLocal(DateTimeOffset instant, TimeZoneInfo zone) => TimeZoneInfo.ConvertTime(instant, zone);
+
+    /// <summary>The local date of an instant in the zone.</summary>
+    public static DateOnly LocalDay(DateTimeOffset instant, TimeZoneInfo zone) => DateOnly.FromDateTime(ToLocal(instant, zone).DateTime);
+
+    /// <summary>
+    /// The first instant of a local date. Where midnight does not exist (a daylight-saving jump at 00:00)
+    /// the day starts when the clocks resume; where it exists twice, at the first.
+    /// </summary>
+    public static DateTimeOffset StartOf(DateOnly day, TimeZoneInfo zone)
+    {
+        var local = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
+        while (zone.IsInvalidTime(local))
+        {
+            local = local.AddMinutes(1);
+        }
+
+        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+        return new DateTimeOffset(local, offset);
+    }
+}

@@ -1,0 +1,71 @@
+using CCHC.Stats.Api.Ingestion;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// The counting rules, apart from storage: given the documents a page of events touches, applies the events
+/// to them. <see cref="CounterProjection"/> loads the documents, runs this, and stores what changed. Pure
+/// and deterministic: the same events give the same figures, whatever their order within the site-day.
+/// </summary>
+public sealed class CounterBook(
+    IReadOnlyDictionary<string, PeriodCounter> counters,
+    IReadOnlyDictionary<string, VisitorDay> visitorDays)
+{
+    private readonly Dictionary<string, PeriodCounter> _counters = new(counters);
+    private readonly Dictionary<string, VisitorDay> _visitorDays = new(visitorDays);
+
+    public IEnumerable<PeriodCounter> Counters => _counters.Values;
+
+    public IEnumerable<VisitorDay> VisitorDays => _visitorDays.Values;
+
+    /// <summary>The ids of the counter documents an event touches (to load them before applying).</summary>
+    public static IEnumerable<string> CounterIds(string siteId, DateOnly day) =>
+        PeriodKeys.AllKinds.Select(kind => PeriodCounter.IdFor(siteId, kind, new PeriodKeys(day).Key(kind)));
+
+    public void Apply(PageViewed view)
+    {
+        var id = VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash);
+        if (!_visitorDays.TryGetValue(id, out var visitorDay))
+        {
+            visitorDay = new VisitorDay { Id = id, SiteId = view.SiteId, Day = view.Day, VisitorHash = view.VisitorHash };
+            _visitorDays[id] = visitorDay;
+        }
+
+        var effect = visitorDay.Add(view.OccurredAt);
+        var periods = new PeriodKeys(view.Day);
+        foreach (var kind in PeriodKeys.AllKinds)
+        {
+            var counter = Counter(view.SiteId, kind, periods);
+            counter.PageViews++;
+            counter.Visits += effect.VisitDelta;
+            if (kind == PeriodKind.Day && effect.NewVisitor)
+            {
+                counter.Visitors++;
+            }
+        }
+    }
+
+    public void Apply(BaselineRecorded baseline)
+    {
+        var periods = new PeriodKeys(baseline.Day);
+        foreach (var kind in PeriodKeys.AllKinds)
+        {
+            var counter = Counter(baseline.SiteId, kind, periods);
+            counter.BaselinePageViews += baseline.PageViews.For(kind);
+            counter.BaselineVisits += baseline.Visits.For(kind);
+        }
+    }
+
+    private PeriodCounter Counter(string siteId, PeriodKind kind, PeriodKeys periods)
+    {
+        var key = periods.Key(kind);
+        var id = PeriodCounter.IdFor(siteId, kind, key);
+        if (!_counters.TryGetValue(id, out var counter))
+        {
+            counter = PeriodCounter.Empty(siteId, kind, key, periods.Day);
+            _counters[id] = counter;
+        }
+
+        return counter;
+    }
+}

@@ -1,0 +1,165 @@
+using System.Text.Json;
+using CCHC.Stats.Api.Sites;
+using CCHC.Stats.Contracts;
+using JasperFx.Events.Projections;
+using Marten;
+using Npgsql;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// The figures as they stood at a moment T: only events that occurred at or before T, in the periods that
+/// contain T. The rule, which an auditor can re-derive from the export:
+/// <list type="bullet">
+/// <item>the local day D containing T is recounted from its raw view events up to T (page views; visits =
+/// views with no earlier view of the same visitor that day less than 30 minutes before; distinct visitors);</item>
+/// <item>each longer period adds the day counters of its days before D (the projection's figures for closed
+/// days, derived from the same events);</item>
+/// <item>baselines whose own as-of is at or before T add their figure to the periods of that kind that contain
+/// both;</item>
+/// <item>online: distinct visitors with a view in (T − window, T].</item>
+/// </list>
+/// So it reads one day of raw events, never the whole history. Before reading it waits until the
+/// projection has applied every event recorded before the request, so the closed days are exact too.
+/// </summary>
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database)
+{
+    /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
+    public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
+
+    public async Task<CountersResponse?> ComputeAsync(Site site, TimeZoneInfo zone, DateTimeOffset asOf, CancellationToken ct)
+    {
+        if (!await WaitForProjectionAsync(ct))
+        {
+            return null;
+        }
+
+        var day = SiteCalendar.LocalDay(asOf, zone);
+        var keys = new PeriodKeys(day);
+        var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+        var counters = $"{store.Options.DatabaseSchemaName}.mt_doc_{PeriodCounter.DocumentAlias}";
+        var dayText = keys.Key(PeriodKind.Day);
+
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            $"""
+            SELECT count(*),
+                   count(*) FILTER (WHERE prev IS NULL OR at - prev >= make_interval(mins => @gap)),
+                   count(DISTINCT visitor)
+            FROM (SELECT data ->> 'visitorHash' AS visitor,
+                         (data ->> 'occurredAt')::timestamptz AS at,
+                         lag((data ->> 'occurredAt')::timestamptz)
+                             OVER (PARTITION BY data ->> 'visitorHash' ORDER BY (data ->> 'occurredAt')::timestamptz) AS prev
+                  FROM {events}
+                  WHERE type = 'page_viewed' AND data ->> 'siteId' = @site AND data ->> 'day' = @day) v
+            WHERE at <= @asOf
+            """,
+            ("gap", (int)VisitorDay.VisitGap.TotalMinutes), ("site", site.Id), ("day", dayText), ("asOf", asOf.ToUniversalTime())));
+        batch.BatchCommands.Add(Command(
+            $"""
+            SELECT coalesce(sum((data ->> 'pageViews')::bigint) FILTER (WHERE data ->> 'day' >= @week), 0),
+                   coalesce(sum((data ->> 'visits')::bigint) FILTER (WHERE data ->> 'day' >= @week), 0),
+                   coalesce(sum((data ->> 'pageViews')::bigint) FILTER (WHERE data ->> 'day' >= @month), 0),
+                   coalesce(sum((data ->> 'visits')::bigint) FILTER (WHERE data ->> 'day' >= @month), 0),
+                   coalesce(sum((data ->> 'pageViews')::bigint) FILTER (WHERE data ->> 'day' >= @year), 0),
+                   coalesce(sum((data ->> 'visits')::bigint) FILTER (WHERE data ->> 'day' >= @year), 0),
+                   coalesce(sum((data ->> 'pageViews')::bigint), 0),
+                   coalesce(sum((data ->> 'visits')::bigint), 0)
+            FROM {counters}
+            WHERE data ->> 'siteId' = @site AND data ->> 'day' IS NOT NULL AND data ->> 'day' < @day
+            """,
+            ("site", site.Id), ("day", dayText),
+            ("week", Text(keys.FirstDay(PeriodKind.Week))), ("month", Text(keys.FirstDay(PeriodKind.Month))), ("year", Text(keys.FirstDay(PeriodKind.Year)))));
+        batch.BatchCommands.Add(Command(
+            $"SELECT data FROM {events} WHERE type = 'baseline_recorded' AND data ->> 'siteId' = @site ORDER BY seq_id",
+            ("site", site.Id)));
+        batch.BatchCommands.Add(Command(
+            $"""
+            SELECT count(DISTINCT data ->> 'visitorHash') FROM {events}
+            WHERE type = 'page_viewed' AND data ->> 'siteId' = @site AND data ->> 'day' IN (@day, @yesterday)
+              AND (data ->> 'occurredAt')::timestamptz > @since AND (data ->> 'occurredAt')::timestamptz <= @asOf
+            """,
+            ("site", site.Id), ("day", dayText), ("yesterday", Text(day.AddDays(-1))),
+            ("since", (asOf - TimeSpan.FromMinutes(site.OnlineWindowMinutes)).ToUniversalTime()), ("asOf", asOf.ToUniversalTime())));
+
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var (dayViews, dayVisits, dayVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        await reader.NextResultAsync(ct);
+        await reader.ReadAsync(ct);
+        var closed = new long[8];
+        for (var i = 0; i < closed.Length; i++)
+        {
+            closed[i] = reader.GetInt64(i);
+        }
+
+        await reader.NextResultAsync(ct);
+        var baselines = new List<BaselineRecorded>();
+        while (await reader.ReadAsync(ct))
+        {
+            baselines.Add(JsonSerializer.Deserialize<BaselineRecorded>(reader.GetString(0), StoredJson)!);
+        }
+
+        await reader.NextResultAsync(ct);
+        await reader.ReadAsync(ct);
+        var online = reader.GetInt64(0);
+
+        PeriodFigures Figures(PeriodKind kind, long closedViews, long closedVisits)
+        {
+            var key = keys.Key(kind);
+            var applying = baselines.Where(b => b.AsOf <= asOf && new PeriodKeys(b.Day).Key(kind) == key).ToList();
+            return new PeriodFigures(
+                key,
+                dayViews + closedViews + applying.Sum(b => b.PageViews.For(kind)),
+                dayVisits + closedVisits + applying.Sum(b => b.Visits.For(kind)),
+                kind == PeriodKind.Day ? dayVisitors : null);
+        }
+
+        return new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online,
+            Figures(PeriodKind.Day, 0, 0),
+            Figures(PeriodKind.Week, closed[0], closed[1]),
+            Figures(PeriodKind.Month, closed[2], closed[3]),
+            Figures(PeriodKind.Year, closed[4], closed[5]),
+            Figures(PeriodKind.Total, closed[6], closed[7]));
+    }
+
+    private static readonly JsonSerializerOptions StoredJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Waits until the counter projection has passed the newest event recorded when the read began.</summary>
+    private async Task<bool> WaitForProjectionAsync(CancellationToken ct)
+    {
+        // The newest committed event, not the sequence's value: a rolled-back append leaves numbers no event holds.
+        await using var newest = database.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Options.Events.DatabaseSchemaName}.mt_events");
+        var target = (long)(await newest.ExecuteScalarAsync(ct))!;
+        var deadline = DateTime.UtcNow + CatchUpTimeout;
+        while (true)
+        {
+            var progress = await store.Advanced.AllProjectionProgress(token: ct);
+            var counters = progress.FirstOrDefault(p => p.ShardName.StartsWith(CounterProjection.Name + ":", StringComparison.Ordinal));
+            if (counters is not null && counters.Sequence >= target || target == 0)
+            {
+                return true;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50, ct);
+        }
+    }
+
+    private static string Text(DateOnly day) => new PeriodKeys(day).Key(PeriodKind.Day);
+
+    private static NpgsqlBatchCommand Command(string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return command;
+    }
+}

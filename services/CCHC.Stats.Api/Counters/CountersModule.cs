@@ -1,0 +1,21 @@
+using CCHC.Stats.Api.Ingestion;
+
+namespace CCHC.Stats.Api.Counters;
+
+public static class CountersModule
+{
+    public static IServiceCollection AddCounters(this IServiceCollection services)
+    {
+        services.AddSingleton<LiveCounters>();
+        services.AddSingleton<LiveCounterRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<LiveCounterRefresher>());
+        services.AddSingleton<CountersAsOf>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapCounters(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/v1/sites/{siteId}/counters", GetCounters.Handle).RequireCors(IngestionModule.PublicCors);
+        return app;
+    }
+}

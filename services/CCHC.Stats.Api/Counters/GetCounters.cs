@@ -1,0 +1,99 @@
+using System.Globalization;
+using CCHC.Stats.Api.Hosting;
+using CCHC.Stats.Api.Operations;
+using CCHC.Stats.Api.Sites;
+using Microsoft.Net.Http.Headers;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// <c>GET /api/v1/sites/{siteId}/counters[?asOf=]</c>: what a widget shows. Live figures come from memory
+/// (<see cref="LiveCounters"/>); <c>asOf</c> figures are computed exactly by <see cref="CountersAsOf"/>.
+/// </summary>
+public static class GetCounters
+{
+    /// <summary>Short enough that a widget's 30-second refresh sees new figures, long enough to absorb bursts.</summary>
+    public const int MaxAgeSeconds = 5;
+
+    /// <summary>An <c>asOf</c> this far ahead of the server's clock is still taken as "now" (clock skew).</summary>
+    public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
+
+    public static async Task<IResult> Handle(
+        string siteId,
+        string? asOf,
+        HttpContext http,
+        SiteDirectory sites,
+        LiveCounters live,
+        LiveCounterRefresher refresher,
+        CountersAsOf history,
+        StatsMetrics metrics,
+        TimeProvider clock,
+        CancellationToken ct)
+    {
+        if (asOf is null && live.TryGet(siteId, out var cached))
+        {
+            metrics.CounterRead(fromMemory: true);
+            return Serve(http, cached.Json, cached.ETag);
+        }
+
+        var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
+        if (site is null)
+        {
+            return SiteProblems.NotFound(siteId);
+        }
+
+        metrics.CounterRead(fromMemory: false);
+        if (asOf is null)
+        {
+            var fresh = (await refresher.RefreshAsync([site], ct))[0];
+            return Serve(http, fresh.Json, fresh.ETag);
+        }
+
+        if (!TryParseInstant(asOf, out var moment))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid asOf.",
+                detail: "'asOf' must be an ISO-8601 time with an offset, e.g. 2026-11-29T14:25:00+07:00.");
+        }
+
+        if (moment > clock.GetUtcNow() + FutureTolerance)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid asOf.",
+                detail: "'asOf' is in the future; figures exist only for moments that have passed.");
+        }
+
+        var counters = await history.ComputeAsync(site, sites.ZoneOf(site), moment, ct);
+        if (counters is null)
+        {
+            http.Response.Headers.RetryAfter = "5";
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.",
+                detail: "The projections are behind the recorded events; ask again in a few seconds.");
+        }
+
+        var snapshot = LiveCounters.Render(counters);
+        return Serve(http, snapshot.Json, snapshot.ETag);
+    }
+
+    private static IResult Serve(HttpContext http, byte[] json, string etag)
+    {
+        var headers = http.Response.Headers;
+        headers.ETag = etag;
+        headers.CacheControl = $"public, max-age={MaxAgeSeconds}";
+        var requested = http.Request.Headers.IfNoneMatch;
+        if (requested.Count > 0 && EntityTagHeaderValue.TryParseList(requested, out var tags)
+            && tags.Any(t => t.Tag == "*" || t.Compare(EntityTagHeaderValue.Parse(etag), useStrongComparison: false)))
+        {
+            return Results.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        return Results.Bytes(json, "application/json; charset=utf-8");
+    }
+
+    /// <summary>ISO-8601 with an explicit offset (or Z): a time without one names no moment.</summary>
+    public static bool TryParseInstant(string text, out DateTimeOffset instant)
+    {
+        instant = default;
+        var timePart = text.IndexOf('T') is var t and >= 0 ? text[t..] : "";
+        var hasOffset = timePart.EndsWith('Z') || timePart.EndsWith('z') || timePart.LastIndexOfAny(['+', '-']) > 0;
+        return hasOffset && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out instant);
+    }
+}

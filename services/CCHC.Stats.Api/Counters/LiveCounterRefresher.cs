@@ -1,0 +1,98 @@
+using CCHC.Stats.Api.Hosting;
+using CCHC.Stats.Api.Sites;
+using CCHC.Stats.Contracts;
+using Marten;
+using Microsoft.Extensions.Options;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// Keeps <see cref="LiveCounters"/> fresh on this node: every <see cref="StatsOptions.CounterRefreshInterval"/>
+/// it reads the current period counters of every site and the visitors seen in each site's online window
+/// (two queries, whatever the number of sites), and publishes new snapshots.
+/// </summary>
+public sealed class LiveCounterRefresher(
+    IDocumentStore store,
+    SiteDirectory sites,
+    LiveCounters live,
+    TimeProvider clock,
+    IOptions<StatsOptions> options,
+    ILogger<LiveCounterRefresher> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.CounterRefreshInterval, clock);
+        do
+        {
+            try
+            {
+                await sites.LoadAllAsync(stoppingToken);
+                await RefreshAsync(sites.Known.ToList(), stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The database is away: keep serving the last figures, try again next tick.
+                logger.LogWarning(e, "Could not refresh the live counters; serving the last ones");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>Reads and publishes the live figures of the given sites; answers the new snapshots.</summary>
+    public async Task<IReadOnlyList<LiveCounters.Snapshot>> RefreshAsync(IReadOnlyList<Site> targets, CancellationToken ct)
+    {
+        if (targets.Count == 0)
+        {
+            return [];
+        }
+
+        var now = clock.GetUtcNow();
+        var plans = targets.Select(site =>
+        {
+            var zone = sites.ZoneOf(site);
+            var day = SiteCalendar.LocalDay(now, zone);
+            return (Site: site, Zone: zone, Day: day, Ids: CounterBook.CounterIds(site.Id, day).ToArray());
+        }).ToList();
+
+        await using var session = store.QuerySession();
+        var batch = session.CreateBatchQuery();
+        var countersTask = batch.LoadMany<PeriodCounter>().ById(plans.SelectMany(p => p.Ids).ToArray());
+        var onlineTasks = plans.Select(p =>
+        {
+            // A visitor-day's last view lies within its day, so the window alone picks today's and yesterday's.
+            var since = now - TimeSpan.FromMinutes(p.Site.OnlineWindowMinutes);
+            return batch.Query<VisitorDay>().Where(v => v.SiteId == p.Site.Id && v.LastSeen > since).Count();
+        }).ToList();
+        await batch.Execute(ct);
+
+        var counters = (await countersTask).ToDictionary(c => c.Id);
+        var published = new List<LiveCounters.Snapshot>(plans.Count);
+        for (var i = 0; i < plans.Count; i++)
+        {
+            var plan = plans[i];
+            var response = Build(plan.Site, plan.Zone, now, plan.Day, await onlineTasks[i], counters);
+            published.Add(live.Publish(response));
+        }
+
+        return published;
+    }
+
+    private static CountersResponse Build(Site site, TimeZoneInfo zone, DateTimeOffset now, DateOnly day, long online,
+        IReadOnlyDictionary<string, PeriodCounter> counters)
+    {
+        var keys = new PeriodKeys(day);
+        PeriodFigures Figures(PeriodKind kind)
+        {
+            var key = keys.Key(kind);
+            counters.TryGetValue(PeriodCounter.IdFor(site.Id, kind, key), out var c);
+            return new PeriodFigures(
+                key,
+                (c?.PageViews ?? 0) + (c?.BaselinePageViews ?? 0),
+                (c?.Visits ?? 0) + (c?.BaselineVisits ?? 0),
+                kind == PeriodKind.Day ? c?.Visitors ?? 0 : null);
+        }
+
+        return new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(now, zone), online,
+            Figures(PeriodKind.Day), Figures(PeriodKind.Week), Figures(PeriodKind.Month), Figures(PeriodKind.Year), Figures(PeriodKind.Total));
+    }
+}

@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CCHC.Stats.Api.Hosting;
+using CCHC.Stats.Contracts;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// The live counters of every site, held in memory as ready-made JSON so that a widget's read costs no
+/// database round trip. <see cref="LiveCounterRefresher"/> replaces a site's snapshot after the projections
+/// move; every node keeps its own.
+/// </summary>
+public sealed class LiveCounters
+{
+    private readonly ConcurrentDictionary<string, Snapshot> _snapshots = new();
+
+    /// <summary>One site's figures: the response body, its weak ETag (over the figures, not the time) and the figures.</summary>
+    public sealed record Snapshot(byte[] Json, string ETag, CountersResponse Counters);
+
+    public bool TryGet(string siteId, out Snapshot snapshot) => _snapshots.TryGetValue(siteId, out snapshot!);
+
+    public IReadOnlyCollection<Snapshot> All => _snapshots.Values.ToArray();
+
+    public Snapshot Publish(CountersResponse counters)
+    {
+        var snapshot = Render(counters);
+        _snapshots[counters.SiteId] = snapshot;
+        return snapshot;
+    }
+
+    /// <summary>The body and ETag of a response; the ETag covers the figures, not the moment they were read.</summary>
+    public static Snapshot Render(CountersResponse counters)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(counters, JsonBody.Options);
+        var figures = JsonSerializer.SerializeToUtf8Bytes(counters with { AsOf = default }, JsonBody.Options);
+        var etag = $"W/\"{Convert.ToHexStringLower(SHA256.HashData(figures).AsSpan(0, 8))}\"";
+        return new Snapshot(json, etag, counters);
+    }
+}

@@ -1,0 +1,123 @@
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// One visitor's views on one site-local day, kept as runs of views less than <see cref="VisitGap"/> apart:
+/// each run is one visit. The runs depend only on the set of view times, never on the order they arrive in,
+/// so a replay, a late batch import and the live pipeline all reach the same visits.
+/// </summary>
+/// <remarks>
+/// A visit never crosses local midnight because a visitor-day holds only one local day's views.
+/// </remarks>
+public sealed class VisitorDay
+{
+    /// <summary>Views closer than this belong to one visit (the contract's "gaps under 30 minutes").</summary>
+    public static readonly TimeSpan VisitGap = TimeSpan.FromMinutes(30);
+
+    /// <summary>Document id: <c>site/day/visitorHash</c>.</summary>
+    public string Id { get; set; } = "";
+
+    public string SiteId { get; set; } = "";
+
+    public DateOnly Day { get; set; }
+
+    public string VisitorHash { get; set; } = "";
+
+    /// <summary>The visits, ordered by start, each as [first view, last view].</summary>
+    public List<VisitRun> Runs { get; set; } = [];
+
+    /// <summary>The latest view of the day: what "online now" looks at.</summary>
+    public DateTimeOffset LastSeen { get; set; }
+
+    public static string IdFor(string siteId, DateOnly day, string visitorHash) => $"{siteId}/{day:yyyy-MM-dd}/{visitorHash}";
+
+    /// <summary>
+    /// Adds one view and says how the visit and visitor figures change: which visit starts appear or vanish
+    /// (a late view can start a visit earlier, or join two visits into one) and whether the visitor's first
+    /// view of the day moved.
+    /// </summary>
+    public ViewEffect Add(DateTimeOffset at)
+    {
+        if (at > LastSeen || Runs.Count == 0)
+        {
+            LastSeen = at;
+        }
+
+        if (Runs.Count == 0)
+        {
+            Runs.Add(new VisitRun(at, at));
+            return new ViewEffect(VisitStarted: at, VisitEnded: null, SecondEnded: null, FirstViewBefore: null, FirstViewNow: at);
+        }
+
+        var firstBefore = Runs[0].First;
+
+        // The runs that this view touches: at most the one before it and the one after it.
+        var joins = new List<int>(2);
+        for (var i = 0; i < Runs.Count; i++)
+        {
+            var run = Runs[i];
+            if (at > run.First - VisitGap && at < run.Last + VisitGap)
+            {
+                joins.Add(i);
+            }
+        }
+
+        ViewEffect effect;
+        if (joins.Count == 0)
+        {
+            var index = Runs.FindIndex(r => r.First > at);
+            Runs.Insert(index < 0 ? Runs.Count : index, new VisitRun(at, at));
+            effect = new ViewEffect(at, null, null, firstBefore, Runs[0].First);
+        }
+        else if (joins.Count == 1)
+        {
+            var i = joins[0];
+            var run = Runs[i];
+            var merged = new VisitRun(Min(run.First, at), Max(run.Last, at));
+            Runs[i] = merged;
+            effect = merged.First != run.First
+                ? new ViewEffect(merged.First, run.First, null, firstBefore, Runs[0].First)
+                : new ViewEffect(null, null, null, firstBefore, Runs[0].First);
+        }
+        else
+        {
+            // Runs are more than a gap apart, so a view can bridge at most two neighbours.
+            var (a, b) = (Runs[joins[0]], Runs[joins[1]]);
+            var merged = new VisitRun(Min(a.First, at), Max(b.Last, at));
+            Runs[joins[0]] = merged;
+            Runs.RemoveAt(joins[1]);
+            effect = new ViewEffect(
+                merged.First != a.First ? merged.First : null,
+                merged.First != a.First ? a.First : null,
+                b.First,
+                firstBefore,
+                Runs[0].First);
+        }
+
+        return effect;
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+}
+
+/// <summary>One visit: its first and last view.</summary>
+public sealed record VisitRun(DateTimeOffset First, DateTimeOffset Last);
+
+/// <summary>
+/// What adding one view changed. A visit start appears at <see cref="VisitStarted"/> (if any) and vanishes at
+/// <see cref="VisitEnded"/> and <see cref="SecondEnded"/> (if any); the visitor's first view of the day moved
+/// from <see cref="FirstViewBefore"/> (null: a new visitor) to <see cref="FirstViewNow"/>.
+/// </summary>
+public readonly record struct ViewEffect(
+    DateTimeOffset? VisitStarted,
+    DateTimeOffset? VisitEnded,
+    DateTimeOffset? SecondEnded,
+    DateTimeOffset? FirstViewBefore,
+    DateTimeOffset FirstViewNow)
+{
+    /// <summary>The change in the number of visits.</summary>
+    public int VisitDelta => (VisitStarted is null ? 0 : 1) - (VisitEnded is null ? 0 : 1) - (SecondEnded is null ? 0 : 1);
+
+    public bool NewVisitor => FirstViewBefore is null;
+}

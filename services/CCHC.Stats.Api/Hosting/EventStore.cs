@@ -1,0 +1,97 @@
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Ingestion;
+using CCHC.Stats.Api.Sites;
+using JasperFx;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
+using Npgsql;
+using Weasel.Core;
+using Wolverine;
+using Wolverine.ErrorHandling;
+using Wolverine.Marten;
+
+namespace CCHC.Stats.Api.Hosting;
+
+/// <summary>The event store (Marten) and the bus (Wolverine), configured in one place.</summary>
+public static class EventStore
+{
+    /// <summary>
+    /// Index for the per-site reads of raw events (as-of counters, online as of a moment, the audit export):
+    /// views of one site-day in sequence order. Marten does not model indexes on its event table, so it is
+    /// created by <see cref="DatabaseSetup"/> and Marten is told to leave it alone.
+    /// </summary>
+    public const string SiteDayIndex = "ix_mt_events_site_day";
+
+    public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder, string connectionString)
+    {
+        var dataSource = NpgsqlDataSource.Create(connectionString);
+        builder.Services.AddSingleton(dataSource);
+        builder.Services.AddHostedService<DatabaseSetup>();
+        builder.Services.AddMarten(opts =>
+            {
+                opts.Connection(dataSource);
+                opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+                opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+
+                opts.Events.StreamIdentity = StreamIdentity.AsGuid;
+                opts.Events.AppendMode = EventAppendMode.Quick;
+                opts.Events.AddEventType<PageViewed>();
+                opts.Events.AddEventType<BaselineRecorded>();
+                opts.Events.IgnoreIndex(SiteDayIndex);
+
+                opts.Schema.For<Site>();
+                opts.Schema.For<DailySalt>();
+                opts.Schema.For<ImportPepper>();
+                opts.Schema.For<PeriodCounter>().DocumentAlias(PeriodCounter.DocumentAlias).Index(x => x.SiteId);
+                opts.Schema.For<VisitorDay>().DocumentAlias("visitor_day")
+                    .Index([x => x.SiteId, x => x.LastSeen]);
+
+                opts.Projections.Add(new CounterProjection(), ProjectionLifecycle.Async, CounterProjection.Name, o =>
+                {
+                    o.BatchSize = CounterProjection.PageSize;
+                    o.DeleteViewTypeOnTeardown<PeriodCounter>();
+                    o.DeleteViewTypeOnTeardown<VisitorDay>();
+                });
+                opts.Projections.Errors.SkipApplyErrors = false;
+            })
+            .UseLightweightSessions()
+            .IntegrateWithWolverine(m => m.UseWolverineManagedEventSubscriptionDistribution = true);
+
+        builder.Host.UseWolverine(opts =>
+        {
+            opts.ServiceName = "cchc-stats";
+            opts.UseRuntimeCompilation();
+            opts.Policies.AutoApplyTransactions();
+
+            // A passing database fault is retried inside the same InvokeAsync; only then does the sender get 503.
+            opts.OnException<NpgsqlException>().RetryWithCooldown(
+                TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1));
+        });
+
+        return builder;
+    }
+}
+
+/// <summary>
+/// Creates or migrates the schema at start (in every environment), adds the event index Marten does not
+/// model, and analyses the event table so that a new store's daemon does not crawl on missing statistics.
+/// </summary>
+public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource database, ILogger<DatabaseSetup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+        await using var command = database.CreateCommand(
+            $"""
+            CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), seq_id)
+                WHERE type IN ('page_viewed', 'baseline_recorded');
+            ANALYZE {events};
+            """);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        logger.LogInformation("Event store schema is up to date");
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

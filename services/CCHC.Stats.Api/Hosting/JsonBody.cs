@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace CCHC.Stats.Api.Hosting;
+
+/// <summary>
+/// Reads a JSON request body ourselves rather than through minimal-API binding, so that the key check runs
+/// first, a body over the limit is refused (413) without being read whole, and every failure is a
+/// problem+json with the reason.
+/// </summary>
+public static class JsonBody
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public sealed record Outcome<T>(T? Value, IResult? Problem, bool TooLarge = false);
+
+    /// <summary>Accepts <c>application/json</c> and <c>text/plain</c> (what <c>navigator.sendBeacon</c> sends).</summary>
+    public static async Task<Outcome<T>> ReadAsync<T>(HttpRequest request, long maxBytes, CancellationToken ct)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return new(default, TooLarge(maxBytes), true);
+        }
+
+        var sizeFeature = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = maxBytes;
+        }
+
+        var mediaType = request.ContentType?.Split(';')[0].Trim();
+        if (mediaType is not null && !mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            && !mediaType.Equals("text/plain", StringComparison.OrdinalIgnoreCase)
+            && !mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase))
+        {
+            return new(default, Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type.", detail: "Send the body as application/json or text/plain."));
+        }
+
+        try
+        {
+            using var buffer = new MemoryStream();
+            await CopyLimitedAsync(request.Body, buffer, maxBytes, ct);
+            if (buffer.Length == 0)
+            {
+                return new(default, Malformed("The body is empty."));
+            }
+
+            buffer.Position = 0;
+            var value = await JsonSerializer.DeserializeAsync<T>(buffer, Options, ct);
+            return value is null ? new(default, Malformed("The body is JSON null.")) : new(value, null);
+        }
+        catch (BodyTooLargeException)
+        {
+            return new(default, TooLarge(maxBytes), true);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new(default, TooLarge(maxBytes), true);
+        }
+        catch (JsonException e)
+        {
+            return new(default, Malformed(e.Message));
+        }
+    }
+
+    public static IResult Malformed(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed request body.", detail: detail);
+
+    private static IResult TooLarge(long maxBytes) =>
+        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large.",
+            detail: $"The body may be at most {maxBytes:N0} bytes.");
+
+    private static async Task CopyLimitedAsync(Stream source, Stream target, long maxBytes, CancellationToken ct)
+    {
+        var chunk = new byte[16 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await source.ReadAsync(chunk, ct)) > 0)
+        {
+            total += read;
+            if (total > maxBytes)
+            {
+                throw new BodyTooLargeException();
+            }
+
+            await target.WriteAsync(chunk.AsMemory(0, read), ct);
+        }
+    }
+
+    private sealed class BodyTooLargeException : Exception;
+}

@@ -1,0 +1,68 @@
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Ingestion;
+using CCHC.Stats.Api.Operations;
+using CCHC.Stats.Api.Sites;
+using Microsoft.AspNetCore.HttpOverrides;
+
+namespace CCHC.Stats.Api.Hosting;
+
+/// <summary>The whole service, registered and mapped: what Program.cs calls.</summary>
+public static class StatsHost
+{
+    public static WebApplicationBuilder AddStats(this WebApplicationBuilder builder, string connectionString)
+    {
+        var services = builder.Services;
+        services.Configure<StatsOptions>(builder.Configuration.GetSection(StatsOptions.Section));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ApiKeys>();
+        services.AddProblemDetails();
+        services.AddCors(cors => cors.AddPolicy(IngestionModule.PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
+        services.Configure<ForwardedHeadersOptions>(forwarded => TrustedProxies.Configure(forwarded, builder.Configuration));
+
+        builder.AddEventStore(connectionString);
+        services.AddSites().AddIngestion().AddCounters().AddOperations(builder.Configuration);
+        services.AddHostedService<DemoSite>();
+        return builder;
+    }
+
+    public static WebApplication MapStats(this WebApplication app)
+    {
+        app.UseForwardedHeaders();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseCors();
+        app.UseRateLimiter();
+        app.MapSites();
+        app.MapIngestion();
+        app.MapCounters();
+        app.MapOperations();
+        return app;
+    }
+}
+
+/// <summary>
+/// <c>X-Forwarded-For</c> is honoured only from the proxies listed in <c>Stats:TrustedProxies</c> (IPs or
+/// CIDR networks, comma-separated): from anyone else the header is ignored and the connection's address is
+/// the client's, so a spoofed header changes neither the rate limit nor the visitor hash.
+/// </summary>
+public static class TrustedProxies
+{
+    public static void Configure(ForwardedHeadersOptions options, IConfiguration configuration)
+    {
+        options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+        options.KnownProxies.Clear();
+        options.KnownIPNetworks.Clear();
+        var entries = (configuration["Stats:TrustedProxies"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var entry in entries)
+        {
+            if (entry.Contains('/'))
+            {
+                options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(entry));
+            }
+            else
+            {
+                options.KnownProxies.Add(System.Net.IPAddress.Parse(entry));
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+namespace CCHC.Stats.Api.Hosting;
+
+/// <summary>The service's settings, bound from the <c>Stats</c> section (<c>Stats__AdminKey</c> and so on).</summary>
+public sealed class StatsOptions
+{
+    public const string Section = "Stats";
+
+    /// <summary>Key for the admin endpoints (sites, baselines, rebuild); unset turns them off.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>Key for the read-only audit endpoints; unset turns them off.</summary>
+    public string? AuditorKey { get; set; }
+
+    /// <summary>Key for trusted batch ingestion; unset turns it off.</summary>
+    public string? IngestKey { get; set; }
+
+    /// <summary>Public views per client IP per minute; 0 turns the limit off.</summary>
+    public int ViewsPerClientPerMinute { get; set; } = 600;
+
+    /// <summary><c>local</c> (durable queues in PostgreSQL) or <c>rabbitmq</c>.</summary>
+    public string Transport { get; set; } = "local";
+
+    /// <summary>How often each node reloads the live counters it serves from memory.</summary>
+    public TimeSpan CounterRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The most views one append transaction takes. Larger batches stopped paying off at about half the
+    /// open connections in the prototype (see STACK-NOTES); the batcher never waits to fill one.
+    /// </summary>
+    public int MaxViewsPerTransaction { get; set; } = 500;
+
+    /// <summary>How long a public view may wait to be made durable before the caller gets a 503.</summary>
+    public TimeSpan DurableWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Create a demo site at start (the run command sets it).</summary>
+    public bool SeedDemoSite { get; set; }
+}

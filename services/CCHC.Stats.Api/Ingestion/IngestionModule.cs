@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using CCHC.Stats.Api.Hosting;
+using CCHC.Stats.Api.Operations;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace CCHC.Stats.Api.Ingestion;
+
+public static class IngestionModule
+{
+    /// <summary>The CORS policy of the public endpoints: any origin (the host allow-list guards ingestion).</summary>
+    public const string PublicCors = "public";
+
+    private const string PerClientLimit = "views-per-client";
+
+    public static IServiceCollection AddIngestion(this IServiceCollection services)
+    {
+        services.AddSingleton<VisitorIdentity>();
+        services.AddHostedService<SaltShredder>();
+        services.AddSingleton<ViewBatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ViewBatcher>());
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.AddPolicy(PerClientLimit, http =>
+            {
+                var perMinute = http.RequestServices.GetRequiredService<IOptions<StatsOptions>>().Value.ViewsPerClientPerMinute;
+                var client = http.Connection.RemoteIpAddress?.ToString() ?? "";
+                return perMinute <= 0
+                    ? RateLimitPartition.GetNoLimiter(client)
+                    : RateLimitPartition.GetSlidingWindowLimiter(client, _ => new SlidingWindowRateLimiterOptions
+                    {
+                        PermitLimit = perMinute,
+                        Window = TimeSpan.FromMinutes(1),
+                        SegmentsPerWindow = 6,
+                        QueueLimit = 0,
+                    });
+            });
+            limiter.OnRejected = async (context, ct) =>
+            {
+                var http = context.HttpContext;
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(10);
+                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                http.RequestServices.GetRequiredService<StatsMetrics>()
+                    .Refused(http.GetRouteValue("siteId")?.ToString() ?? "", RefusalReason.RateLimited);
+                await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many views.",
+                    detail: "This client sent more views per minute than a person can; they are not counted.").ExecuteAsync(http);
+            };
+        });
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapIngestion(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/sites/{siteId}/views", RecordPageView.Handle)
+            .RequireCors(PublicCors)
+            .RequireRateLimiting(PerClientLimit);
+        app.MapPost("/api/v1/sites/{siteId}/views:batch", ImportViews.Handle)
+            .RequireKey(KeyRole.Ingest)
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(ImportViews.MaxBodyBytes));
+        return app;
+    }
+}

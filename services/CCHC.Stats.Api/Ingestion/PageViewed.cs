@@ -1,0 +1,28 @@
+namespace CCHC.Stats.Api.Ingestion;
+
+/// <summary>
+/// A page view was accepted. It carries every fact a replay needs, so the projections never consult a
+/// site's settings (which may change) to place it: <see cref="OccurredAt"/> is written in the site's local
+/// offset at the time, and <see cref="Day"/> is that local date, from which week, month and year follow.
+/// </summary>
+/// <param name="SiteId">The site the view belongs to.</param>
+/// <param name="OccurredAt">When the view happened, in the site's local offset.</param>
+/// <param name="Day">The site-local date of <paramref name="OccurredAt"/>.</param>
+/// <param name="VisitorHash">The visitor's daily pseudonym (a salted hash; no IP or User-Agent).</param>
+/// <param name="Url">The viewed page.</param>
+/// <param name="Referrer">Where the visitor came from, if known.</param>
+/// <param name="Title">The page title, if sent.</param>
+public sealed record PageViewed(
+    string SiteId,
+    DateTimeOffset OccurredAt,
+    DateOnly Day,
+    string VisitorHash,
+    string Url,
+    string? Referrer,
+    string? Title);
+
+/// <summary>
+/// The message that carries accepted views over the bus to the event store, many per message: one message
+/// is one append transaction (see <see cref="ViewBatcher"/> for why views are grouped).
+/// </summary>
+public sealed record RecordPageViews(IReadOnlyList<PageViewed> Views);

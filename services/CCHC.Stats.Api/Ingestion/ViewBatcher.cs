@@ -1,0 +1,99 @@
+using System.Threading.Channels;
+using CCHC.Stats.Api.Hosting;
+using Microsoft.Extensions.Options;
+using Wolverine;
+
+namespace CCHC.Stats.Api.Ingestion;
+
+/// <summary>
+/// Group commit for public views. Each request hands its view here and waits; one loop takes whatever has
+/// queued up (at most <see cref="StatsOptions.MaxViewsPerTransaction"/>), sends it over the bus as one
+/// <see cref="RecordPageViews"/>, and answers every waiting request once that transaction has committed.
+/// </summary>
+/// <remarks>
+/// A transaction per view caps this stack near 1k views/s on two cores; grouping lifts it by an order of
+/// magnitude. The loop never waits to fill a group: it commits what is queued, and views pile up while the
+/// previous commit is in flight, so the group size follows the load by itself.
+/// </remarks>
+public sealed class ViewBatcher(IMessageBus bus, IOptions<StatsOptions> options, ILogger<ViewBatcher> logger) : BackgroundService
+{
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(50_000)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private sealed record Pending(PageViewed View, TaskCompletionSource Durable);
+
+    /// <summary>Completes once the view is committed to the event store; throws if it could not be.</summary>
+    public async Task RecordAsync(PageViewed view, CancellationToken ct)
+    {
+        var pending = new Pending(view, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _queue.Writer.WriteAsync(pending, ct);
+        try
+        {
+            await pending.Durable.Task.WaitAsync(options.Value.DurableWriteTimeout, ct);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            // Withdraw the view if the loop has not taken it yet, so that a sender told 503 is not counted.
+            pending.Durable.TrySetCanceled(CancellationToken.None);
+            throw;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var max = options.Value.MaxViewsPerTransaction;
+        var group = new List<Pending>(max);
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken))
+            {
+                group.Clear();
+                while (group.Count < max && reader.TryRead(out var pending))
+                {
+                    if (!pending.Durable.Task.IsCompleted)
+                    {
+                        group.Add(pending);
+                    }
+                }
+
+                if (group.Count > 0)
+                {
+                    await CommitAsync(group, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        // Shutting down: whoever still waits is told the view was not taken, so it gets a 503, never a 202.
+        while (reader.TryRead(out var left))
+        {
+            left.Durable.TrySetCanceled(stoppingToken);
+        }
+    }
+
+    private async Task CommitAsync(List<Pending> group, CancellationToken ct)
+    {
+        try
+        {
+            await bus.InvokeAsync(new RecordPageViews(group.Select(p => p.View).ToArray()), ct);
+            foreach (var pending in group)
+            {
+                pending.Durable.TrySetResult();
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Could not record a group of {Count} views; their senders get 503", group.Count);
+            foreach (var pending in group)
+            {
+                pending.Durable.TrySetException(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using CCHC.Stats.Api.Hosting;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace CCHC.Stats.Api.Operations;
+
+/// <summary>Telemetry and health, in one place.</summary>
+public static class OperationsModule
+{
+    public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<StatsMetrics>();
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("postgres", tags: ["ready"]);
+
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("cchc-stats"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(StatsMetrics.MeterName, "Wolverine*", "Marten", "Npgsql")
+                .AddAspNetCoreInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddSource("Wolverine", "Marten", "Npgsql")
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics")));
+        if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+}
+
+/// <summary>Ready only while PostgreSQL answers.</summary>
+public sealed class DatabaseHealthCheck(NpgsqlDataSource database) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(3));
+            await using var command = database.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(timeout.Token);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy("PostgreSQL does not answer.", e);
+        }
+    }
+}

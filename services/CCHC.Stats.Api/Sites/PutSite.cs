@@ -1,0 +1,84 @@
+using System.Text.RegularExpressions;
+using CCHC.Stats.Contracts;
+using Marten;
+
+namespace CCHC.Stats.Api.Sites;
+
+/// <summary><c>PUT /api/v1/sites/{siteId}</c>: create or update a site (admin).</summary>
+public static partial class PutSite
+{
+    public const int MinOnlineWindow = 1;
+    public const int MaxOnlineWindow = 60;
+
+    [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
+    private static partial Regex SiteIdPattern();
+
+    [GeneratedRegex(@"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")]
+    private static partial Regex HostPattern();
+
+    public static bool IsValidSiteId(string siteId) => SiteIdPattern().IsMatch(siteId);
+
+    /// <summary>Checks a request; answers the errors by field, empty when it is valid.</summary>
+    public static Dictionary<string, string[]> Validate(string siteId, SiteRequest? request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!IsValidSiteId(siteId))
+        {
+            errors["siteId"] = ["A site id is 1–64 characters of a-z, 0-9, '-' and '_'."];
+        }
+
+        if (request is null)
+        {
+            errors["body"] = ["A JSON body with the site is required."];
+            return errors;
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
+        {
+            errors["name"] = ["A name of 1–200 characters is required."];
+        }
+
+        if (request.TimeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(request.TimeZone, out _))
+        {
+            errors["timeZone"] = [$"'{request.TimeZone}' is not a known IANA time zone."];
+        }
+
+        if (request.AllowedHosts is null || request.AllowedHosts.Count == 0)
+        {
+            errors["allowedHosts"] = ["At least one allowed host is required (e.g. 'portal.gov.vn' or '*.portal.gov.vn')."];
+        }
+        else if (request.AllowedHosts.Count > 100 || request.AllowedHosts.Any(h => h is null || !HostPattern().IsMatch(h.ToLowerInvariant())))
+        {
+            errors["allowedHosts"] = ["Each allowed host is a host name or '*.' followed by one (at most 100 entries)."];
+        }
+
+        if (request.OnlineWindowMinutes is < MinOnlineWindow or > MaxOnlineWindow)
+        {
+            errors["onlineWindowMinutes"] = [$"The online window is {MinOnlineWindow}–{MaxOnlineWindow} minutes."];
+        }
+
+        return errors;
+    }
+
+    public static async Task<IResult> Handle(
+        string siteId, SiteRequest? request, IDocumentSession session, SiteDirectory sites, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = Validate(siteId, request);
+        if (errors.Count > 0)
+        {
+            return Results.ValidationProblem(errors, title: "The site is not valid.");
+        }
+
+        var now = clock.GetUtcNow();
+        var site = await session.LoadAsync<Site>(siteId, ct) ?? new Site { Id = siteId, CreatedAt = now };
+        site.Name = request!.Name!.Trim();
+        site.TimeZone = request.TimeZone ?? Site.DefaultTimeZone;
+        site.AllowedHosts = request.AllowedHosts!.Select(h => h.ToLowerInvariant()).Distinct().ToList();
+        site.OnlineWindowMinutes = request.OnlineWindowMinutes ?? Site.DefaultOnlineWindowMinutes;
+        site.UpdatedAt = now;
+        session.Store(site);
+        await session.SaveChangesAsync(ct);
+        sites.Remember(site);
+        return Results.Ok(GetSite.ToResponse(site));
+    }
+}
