@@ -61,6 +61,10 @@ public static class EventStore
         builder.Host.UseWolverine(opts =>
         {
             opts.ServiceName = "cchc-stats";
+
+            // Named explicitly: under a test host the entry assembly is the test runner, and Wolverine would
+            // find no handler (a 202 for a view that is never written).
+            opts.ApplicationAssembly = typeof(RecordPageViewsHandler).Assembly;
             opts.UseRuntimeCompilation();
             opts.Policies.AutoApplyTransactions();
 

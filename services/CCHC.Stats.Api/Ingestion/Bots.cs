@@ -14,10 +14,10 @@ namespace CCHC.Stats.Api.Ingestion;
 /// </remarks>
 public static class Bots
 {
-    private static readonly Regex Pattern = new(
-        LoadPattern(),
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled,
-        TimeSpan.FromMilliseconds(50));
+    /// <summary>Real browsers' User-Agents are a few hundred characters; only this much is examined.</summary>
+    public const int MaxExamined = 1024;
+
+    private static readonly Regex Pattern = Build();
 
     public static bool IsBot(string? userAgent)
     {
@@ -28,13 +28,37 @@ public static class Bots
 
         try
         {
-            return Pattern.IsMatch(userAgent);
+            return Pattern.IsMatch(userAgent.Length > MaxExamined ? userAgent[..MaxExamined] : userAgent);
         }
         catch (RegexMatchTimeoutException)
         {
             // A User-Agent built to make the pattern backtrack is no browser's.
             return true;
         }
+    }
+
+    /// <remarks>
+    /// The match timeout guards against a User-Agent crafted to backtrack. The pattern is exercised once
+    /// here: the first match compiles it, and that took longer than the timeout (a first browser view
+    /// answered as a bot) until it was warmed up.
+    /// </remarks>
+    private static Regex Build()
+    {
+        var regex = new Regex(LoadPattern(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled,
+            TimeSpan.FromMilliseconds(100));
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            try
+            {
+                regex.IsMatch("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36");
+                break;
+            }
+            catch (RegexMatchTimeoutException)
+            {
+            }
+        }
+
+        return regex;
     }
 
     private static string LoadPattern()

@@ -15,7 +15,7 @@ namespace CCHC.Stats.Api.Ingestion;
 /// magnitude. The loop never waits to fill a group: it commits what is queued, and views pile up while the
 /// previous commit is in flight, so the group size follows the load by itself.
 /// </remarks>
-public sealed class ViewBatcher(IMessageBus bus, IOptions<StatsOptions> options, ILogger<ViewBatcher> logger) : BackgroundService
+public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptions> options, ILogger<ViewBatcher> logger) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(50_000)
     {
@@ -81,6 +81,9 @@ public sealed class ViewBatcher(IMessageBus bus, IOptions<StatsOptions> options,
     {
         try
         {
+            // The bus is scoped (it carries the message context): one scope per transaction.
+            await using var scope = scopes.CreateAsyncScope();
+            var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
             await bus.InvokeAsync(new RecordPageViews(group.Select(p => p.View).ToArray()), ct);
             foreach (var pending in group)
             {

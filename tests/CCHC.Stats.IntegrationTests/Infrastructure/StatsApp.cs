@@ -1,0 +1,113 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Contracts;
+using Marten;
+using Marten.Events;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CCHC.Stats.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The service, hosted in-process against a database of its own on the test PostgreSQL. One instance is
+/// shared by the whole assembly; tests stay apart by using sites of their own (<see cref="NewSiteAsync"/>).
+/// </summary>
+public sealed class StatsApp : IAsyncLifetime
+{
+    public const string AdminKey = "test-admin-key";
+    public const string AuditorKey = "test-auditor-key";
+    public const string IngestKey = "test-ingest-key";
+
+    /// <summary>A desktop browser's User-Agent: the bot filter lets it through.</summary>
+    public const string BrowserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
+
+    private readonly TestDatabase _database = new();
+    private WebApplicationFactory<Program>? _factory;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public TestDatabase Database => _database;
+
+    public IServiceProvider Services => _factory!.Services;
+
+    public async ValueTask InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        ConnectionString = await _database.CreateDatabaseAsync("stats");
+        _factory = Create(ConnectionString, new Dictionary<string, string?>());
+        _ = _factory.Server;
+    }
+
+    /// <summary>A host of the service with settings of its own (for the rate limit, for instance).</summary>
+    public WebApplicationFactory<Program> Create(string connectionString, IReadOnlyDictionary<string, string?> settings) =>
+        new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ConnectionStrings:Postgres", connectionString);
+            web.UseSetting("Stats:AdminKey", AdminKey);
+            web.UseSetting("Stats:AuditorKey", AuditorKey);
+            web.UseSetting("Stats:IngestKey", IngestKey);
+            web.UseSetting("Stats:ViewsPerClientPerMinute", "0");
+            web.UseSetting("Stats:CounterRefreshInterval", "00:00:00.200");
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
+        });
+
+    /// <summary>A client as a browser would be: a browser User-Agent, no key.</summary>
+    public HttpClient Browser()
+    {
+        var client = _factory!.CreateClient();
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(BrowserAgent);
+        return client;
+    }
+
+    /// <summary>A client carrying a bearer key.</summary>
+    public HttpClient WithKey(string key)
+    {
+        var client = Browser();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>Registers a site of the test's own, allowed on <c>portal.test</c> and its sub-domains.</summary>
+    public async Task<string> NewSiteAsync(string timeZone = "Asia/Ho_Chi_Minh", int onlineWindowMinutes = 5)
+    {
+        var siteId = $"t-{Guid.NewGuid():N}"[..20];
+        using var admin = WithKey(AdminKey);
+        var response = await admin.PutAsJsonAsync($"/api/v1/sites/{siteId}",
+            new SiteRequest("Test portal", timeZone, ["portal.test", "*.portal.test"], onlineWindowMinutes));
+        response.EnsureSuccessStatusCode();
+        return siteId;
+    }
+
+    /// <summary>Waits until the async projections have applied every recorded event, then refreshes the live counters.</summary>
+    public async Task CatchUpAsync()
+    {
+        var store = Services.GetRequiredService<IDocumentStore>();
+        await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        await Services.GetRequiredService<LiveCounterRefresher>().RefreshAsync(
+            Services.GetRequiredService<CCHC.Stats.Api.Sites.SiteDirectory>().Known.ToList(), CancellationToken.None);
+    }
+
+    public async Task<CountersResponse> CountersAsync(string siteId, DateTimeOffset? asOf = null)
+    {
+        using var client = Browser();
+        var url = $"/api/v1/sites/{siteId}/counters" + (asOf is null ? "" : $"?asOf={Uri.EscapeDataString(asOf.Value.ToString("O"))}");
+        var response = await client.GetAsync(url);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<CountersResponse>())!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+    }
+}

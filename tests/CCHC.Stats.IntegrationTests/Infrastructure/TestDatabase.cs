@@ -1,0 +1,93 @@
+using CCHC.Stats.Api.Hosting;
+using DotNet.Testcontainers.Builders;
+using Npgsql;
+using Testcontainers.PostgreSql;
+
+namespace CCHC.Stats.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The PostgreSQL server the tests run against, found in this order: <c>CCHC_TEST_POSTGRES</c> (a connection
+/// string to a server whose user may create databases), Testcontainers where a Docker engine answers, or a
+/// throwaway cluster started from the machine's PostgreSQL binaries. Each user of it gets a database of its own.
+/// </summary>
+public sealed class TestDatabase : IAsyncLifetime
+{
+    private PostgreSqlContainer? _container;
+    private LocalPostgres? _local;
+    private string? _tempDir;
+
+    /// <summary>A connection string to the server's maintenance database.</summary>
+    public string ServerConnectionString { get; private set; } = "";
+
+    public string Source { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        var configured = Environment.GetEnvironmentVariable("CCHC_TEST_POSTGRES");
+        if (!string.IsNullOrEmpty(configured))
+        {
+            ServerConnectionString = configured;
+            Source = "CCHC_TEST_POSTGRES";
+            return;
+        }
+
+        try
+        {
+            _container = new PostgreSqlBuilder("postgres:15-alpine").Build();
+            await _container.StartAsync();
+            ServerConnectionString = _container.GetConnectionString();
+            Source = "Testcontainers";
+            return;
+        }
+        catch (Exception e) when (e is DockerUnavailableException or InvalidOperationException or ArgumentException)
+        {
+            _container = null;
+        }
+
+        _tempDir = Path.Combine(Path.GetTempPath(), $"cchc-stats-tests-{Guid.NewGuid():N}");
+        _local = await LocalPostgres.StartAsync(_tempDir);
+        ServerConnectionString = new NpgsqlConnectionStringBuilder(_local.ConnectionString) { Database = "postgres" }.ConnectionString;
+        Source = $"local cluster on port {_local.Port}";
+    }
+
+    /// <summary>Creates an empty database and answers a connection string to it.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 33, 63)];
+        await using var connection = new NpgsqlConnection(ServerConnectionString);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await create.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name, MaxPoolSize = 60 }.ConnectionString;
+    }
+
+    /// <summary>Stops the server (to test an outage); only for the local cluster.</summary>
+    public LocalPostgres? LocalCluster => _local;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_container is not null)
+        {
+            await _container.DisposeAsync();
+        }
+
+        if (_local is not null)
+        {
+            await _local.StopAsync();
+        }
+
+        if (_tempDir is not null)
+        {
+            try
+            {
+                Directory.Delete(_tempDir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}

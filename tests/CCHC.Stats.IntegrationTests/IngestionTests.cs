@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using CCHC.Stats.Contracts;
+using CCHC.Stats.IntegrationTests.Infrastructure;
+
+namespace CCHC.Stats.IntegrationTests;
+
+public sealed class IngestionTests(StatsApp app)
+{
+    [Fact]
+    public async Task a_posted_view_reaches_the_event_store_and_the_counters()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+
+        var response = await browser.PostAsJsonAsync($"/api/v1/sites/{site}/views",
+            new PageViewRequest("https://portal.test/tin-tuc/abc", "https://www.google.com/", "Tin tức"));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(["https://portal.test/tin-tuc/abc"], await EventRows.UrlsOfSiteAsync(app.ConnectionString, site));
+        await app.CatchUpAsync();
+        var counters = await app.CountersAsync(site);
+        Assert.Equal(1, counters.Day.PageViews);
+        Assert.Equal(1, counters.Day.Visits);
+        Assert.Equal(1, counters.Day.Visitors);
+        Assert.Equal(1, counters.Total.PageViews);
+        Assert.Equal(1, counters.Online);
+    }
+
+    [Fact]
+    public async Task a_beacon_sent_as_text_plain_is_accepted()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+
+        var response = await browser.PostAsync($"/api/v1/sites/{site}/views",
+            new StringContent("""{"url":"https://www.portal.test/"}""", Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Single(await EventRows.UrlsOfSiteAsync(app.ConnectionString, site));
+    }
+
+    [Theory]
+    [InlineData("{\"url\":\"https://portal.test/a\"", 400)]
+    [InlineData("""{"url":"ftp://portal.test/a"}""", 400)]
+    [InlineData("""{"url":"/relative"}""", 400)]
+    [InlineData("""{"referrer":"https://portal.test/"}""", 400)]
+    [InlineData("""{"url":42}""", 400)]
+    [InlineData("""{"url":"https://evil.example/a"}""", 403)]
+    [InlineData("""{"url":"https://portal.test.evil.example/a"}""", 403)]
+    public async Task bad_views_get_a_problem_and_change_nothing(string body, int status)
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+
+        var response = await browser.PostAsync($"/api/v1/sites/{site}/views", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await EventRows.UrlsOfSiteAsync(app.ConnectionString, site));
+    }
+
+    [Fact]
+    public async Task a_view_longer_than_2048_characters_is_refused()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+
+        var response = await browser.PostAsJsonAsync($"/api/v1/sites/{site}/views",
+            new PageViewRequest("https://portal.test/" + new string('a', 2048)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task a_body_over_8_KiB_is_refused_with_413()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+        var body = $$"""{"url":"https://portal.test/","title":"{{new string('x', 9000)}}"}""";
+
+        var response = await browser.PostAsync($"/api/v1/sites/{site}/views", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Empty(await EventRows.UrlsOfSiteAsync(app.ConnectionString, site));
+    }
+
+    [Fact]
+    public async Task a_view_for_an_unknown_site_is_404()
+    {
+        using var browser = app.Browser();
+
+        var response = await browser.PostAsJsonAsync("/api/v1/sites/no-such-site/views", new PageViewRequest("https://portal.test/"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task a_crawler_is_answered_202_and_not_counted()
+    {
+        var site = await app.NewSiteAsync();
+        using var crawler = app.Browser();
+        crawler.DefaultRequestHeaders.UserAgent.Clear();
+        crawler.DefaultRequestHeaders.UserAgent.ParseAdd("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)");
+
+        var response = await crawler.PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest("https://portal.test/"));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Empty(await EventRows.UrlsOfSiteAsync(app.ConnectionString, site));
+    }
+
+    [Fact]
+    public async Task any_origin_may_send_views_and_read_counters()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, $"/api/v1/sites/{site}/views");
+        preflight.Headers.Add("Origin", "https://portal.test");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "content-type");
+
+        var response = await browser.SendAsync(preflight);
+
+        Assert.True(response.IsSuccessStatusCode);
+        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        using var read = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sites/{site}/counters");
+        read.Headers.Add("Origin", "https://elsewhere.example");
+        var counters = await browser.SendAsync(read);
+        Assert.Equal("*", counters.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+}
