@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Http.Json;
+using CCHC.Stats.Contracts;
+using CCHC.Stats.IntegrationTests.Infrastructure;
+
+namespace CCHC.Stats.IntegrationTests;
+
+public sealed class CounterTests(StatsApp app)
+{
+    private static readonly TimeSpan Hanoi = TimeSpan.FromHours(7);
+
+    private async Task ImportAsync(string site, params (string Visitor, DateTimeOffset At)[] views)
+    {
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        var items = views.Select((v, i) => new BatchViewItem($"https://portal.test/p{i}", null, null, v.At, v.Visitor, null));
+        var response = await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch", items);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task views_count_in_the_periods_of_the_sites_zone_across_new_year()
+    {
+        var site = await app.NewSiteAsync();
+        await ImportAsync(site,
+            ("a", new DateTimeOffset(2025, 12, 31, 23, 50, 0, Hanoi)),
+            ("a", new DateTimeOffset(2026, 1, 1, 0, 10, 0, Hanoi)));
+
+        var newYear = await app.CountersAsync(site, new DateTimeOffset(2026, 1, 1, 12, 0, 0, Hanoi));
+        var eve = await app.CountersAsync(site, new DateTimeOffset(2025, 12, 31, 23, 55, 0, Hanoi));
+
+        Assert.Equal(new PeriodFigures("2026-01-01", 1, 1, 1), newYear.Day);
+        Assert.Equal(new PeriodFigures("2026-W01", 2, 2), newYear.Week);
+        Assert.Equal(new PeriodFigures("2026-01", 1, 1), newYear.Month);
+        Assert.Equal(new PeriodFigures("2026", 1, 1), newYear.Year);
+        Assert.Equal(new PeriodFigures("all", 2, 2), newYear.Total);
+        Assert.Equal(new PeriodFigures("2025-12-31", 1, 1, 1), eve.Day);
+        Assert.Equal(new PeriodFigures("2026-W01", 1, 1), eve.Week);
+        Assert.Equal(new PeriodFigures("2025-12", 1, 1), eve.Month);
+        Assert.Equal(new PeriodFigures("2025", 1, 1), eve.Year);
+        Assert.Equal("2025-12-31T23:55:00+07:00", eve.AsOf.ToString("yyyy-MM-ddTHH:mm:sszzz"));
+    }
+
+    [Fact]
+    public async Task a_late_view_that_bridges_two_visits_makes_them_one()
+    {
+        var site = await app.NewSiteAsync();
+        var day = new DateTimeOffset(2026, 11, 3, 0, 0, 0, Hanoi);
+        await ImportAsync(site, ("b", day.AddHours(9)), ("b", day.AddHours(9).AddMinutes(20)), ("b", day.AddHours(9).AddMinutes(55)), ("c", day.AddHours(10)));
+        await app.CatchUpAsync();
+
+        var before = await app.CountersAsync(site, day.AddHours(23));
+        await ImportAsync(site, ("b", day.AddHours(9).AddMinutes(40)));
+        var after = await app.CountersAsync(site, day.AddHours(23));
+        var midMorning = await app.CountersAsync(site, day.AddHours(9).AddMinutes(30));
+
+        Assert.Equal(new PeriodFigures("2026-11-03", 4, 3, 2), before.Day);
+        Assert.Equal(new PeriodFigures("2026-11-03", 5, 2, 2), after.Day);
+        Assert.Equal(new PeriodFigures("2026-W45", 5, 2), after.Week);
+        Assert.Equal(new PeriodFigures("2026-11-03", 2, 1, 1), midMorning.Day);
+    }
+
+    [Fact]
+    public async Task live_counters_match_an_exact_recount_of_now()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+        for (var i = 0; i < 5; i++)
+        {
+            (await browser.PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest($"https://portal.test/{i}"))).EnsureSuccessStatusCode();
+        }
+
+        await app.CatchUpAsync();
+        var live = await app.CountersAsync(site);
+        var exact = await app.CountersAsync(site, DateTimeOffset.UtcNow);
+
+        Assert.Equal(5, live.Day.PageViews);
+        Assert.Equal(exact.Day, live.Day);
+        Assert.Equal(exact.Week, live.Week);
+        Assert.Equal(exact.Month, live.Month);
+        Assert.Equal(exact.Year, live.Year);
+        Assert.Equal(exact.Total, live.Total);
+        Assert.Equal(1, live.Online);
+        Assert.Equal(1, exact.Online);
+    }
+
+    [Fact]
+    public async Task counter_reads_carry_an_etag_and_answer_304_when_nothing_changed()
+    {
+        var site = await app.NewSiteAsync();
+        await app.CatchUpAsync();
+        using var browser = app.Browser();
+
+        var first = await browser.GetAsync($"/api/v1/sites/{site}/counters");
+        using var again = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sites/{site}/counters");
+        again.Headers.IfNoneMatch.Add(first.Headers.ETag!);
+        var second = await browser.SendAsync(again);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.True(first.Headers.CacheControl!.Public);
+        Assert.InRange(first.Headers.CacheControl.MaxAge!.Value.TotalSeconds, 1, 10);
+        Assert.Equal(HttpStatusCode.NotModified, second.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("yesterday")]
+    [InlineData("2026-11-29T10:00:00")]
+    [InlineData("2099-01-01T00:00:00Z")]
+    public async Task an_invalid_as_of_is_400(string asOf)
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+
+        var response = await browser.GetAsync($"/api/v1/sites/{site}/counters?asOf={Uri.EscapeDataString(asOf)}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task counters_of_an_unknown_site_are_404()
+    {
+        using var browser = app.Browser();
+
+        var response = await browser.GetAsync("/api/v1/sites/nobody-here/counters");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}

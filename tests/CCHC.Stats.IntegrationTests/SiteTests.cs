@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using CCHC.Stats.Contracts;
+using CCHC.Stats.IntegrationTests.Infrastructure;
+
+namespace CCHC.Stats.IntegrationTests;
+
+public sealed class SiteTests(StatsApp app)
+{
+    private static readonly SiteRequest Valid = new("Cổng TTĐT tỉnh Bắc Giang", "Asia/Ho_Chi_Minh", ["bacgiang.gov.vn", "*.bacgiang.gov.vn"], 5);
+
+    [Fact]
+    public async Task a_site_is_created_and_read_back_with_defaults_filled_in()
+    {
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        var id = $"bg-{Guid.NewGuid():N}"[..12];
+
+        var put = await admin.PutAsJsonAsync($"/api/v1/sites/{id}", new SiteRequest("Bắc Giang", null, ["bacgiang.gov.vn"], null));
+        var got = await admin.GetFromJsonAsync<SiteResponse>($"/api/v1/sites/{id}");
+
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.NotNull(got);
+        Assert.Equal("Asia/Ho_Chi_Minh", got.TimeZone);
+        Assert.Equal(5, got.OnlineWindowMinutes);
+        Assert.Equal(["bacgiang.gov.vn"], got.AllowedHosts);
+    }
+
+    [Fact]
+    public async Task a_site_is_updated_in_place()
+    {
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        var id = $"up-{Guid.NewGuid():N}"[..12];
+        await admin.PutAsJsonAsync($"/api/v1/sites/{id}", Valid);
+
+        var put = await admin.PutAsJsonAsync($"/api/v1/sites/{id}", Valid with { TimeZone = "Europe/Berlin", OnlineWindowMinutes = 15 });
+        var site = await put.Content.ReadFromJsonAsync<SiteResponse>();
+
+        Assert.Equal("Europe/Berlin", site!.TimeZone);
+        Assert.Equal(15, site.OnlineWindowMinutes);
+    }
+
+    [Theory]
+    [InlineData("UPPER")]
+    [InlineData("has space")]
+    [InlineData("dấu")]
+    [InlineData("x12345678901234567890123456789012345678901234567890123456789012345")]
+    public async Task an_invalid_site_id_is_400(string id)
+    {
+        using var admin = app.WithKey(StatsApp.AdminKey);
+
+        var response = await admin.PutAsJsonAsync($"/api/v1/sites/{Uri.EscapeDataString(id)}", Valid);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    public static TheoryData<string> InvalidBodies => new()
+    {
+        """{"name":"x","timeZone":"Mars/Olympus","allowedHosts":["a.vn"]}""",
+        """{"name":"x","allowedHosts":["a.vn"],"onlineWindowMinutes":0}""",
+        """{"name":"x","allowedHosts":["a.vn"],"onlineWindowMinutes":61}""",
+        """{"name":"x","allowedHosts":[]}""",
+        """{"name":"x","allowedHosts":["https://a.vn/"]}""",
+        """{"allowedHosts":["a.vn"]}""",
+        """{"name":"x","allowedHosts":"a.vn"}""",
+        """{"name":""",
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidBodies))]
+    public async Task an_invalid_site_is_400_and_not_stored(string body)
+    {
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        var id = $"bad-{Guid.NewGuid():N}"[..12];
+
+        var response = await admin.PutAsync($"/api/v1/sites/{id}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/sites/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task keys_are_checked_401_without_or_with_a_wrong_key_and_403_for_another_role()
+    {
+        using var anonymous = app.Browser();
+        using var wrong = app.WithKey("not-a-key");
+        using var auditor = app.WithKey(StatsApp.AuditorKey);
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        var url = $"/api/v1/sites/{Guid.NewGuid():N}"[..30];
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PutAsJsonAsync(url, Valid)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.PutAsJsonAsync(url, Valid)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await auditor.PutAsJsonAsync(url, Valid)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await ingest.GetAsync(url)).StatusCode);
+        var problem = await anonymous.GetAsync(url);
+        Assert.Equal("application/problem+json", problem.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task a_role_without_a_configured_key_is_switched_off()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("nokeys");
+        await using var host = app.Create(connection, new Dictionary<string, string?> { ["Stats:AdminKey"] = "" });
+        using var client = host.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "");
+
+        var response = await client.PutAsJsonAsync("/api/v1/sites/any", Valid);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+}
