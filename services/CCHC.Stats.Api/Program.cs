@@ -2,7 +2,8 @@ using CCHC.Stats.Api.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 
-// No database configured: run our own PostgreSQL from the machine's binaries in a local folder.
+// No database configured: a local developer run. Start our own PostgreSQL from the machine's binaries in
+// .data/postgres, create the demo site, and make up keys for this run (printed at start).
 var connectionString = builder.Configuration.GetConnectionString("Postgres");
 LocalPostgres? embedded = null;
 if (string.IsNullOrEmpty(connectionString))
@@ -10,6 +11,7 @@ if (string.IsNullOrEmpty(connectionString))
     embedded = await LocalPostgres.StartAsync(builder.Configuration["Stats:EmbeddedDataDir"] ?? ".data/postgres",
         builder.Configuration.GetValue("Stats:EmbeddedPort", 55432));
     connectionString = embedded.ConnectionString;
+    LocalRun.Configure(builder.Configuration);
 }
 
 builder.AddStats(connectionString);

@@ -3,6 +3,7 @@ using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Sites;
 using JasperFx;
 using JasperFx.Events;
+using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
 using Npgsql;
@@ -54,9 +55,16 @@ public static class EventStore
                     o.DeleteViewTypeOnTeardown<VisitorDay>();
                 });
                 opts.Projections.Errors.SkipApplyErrors = false;
+                opts.Projections.LeadershipPollingTime = 1000;
             })
             .UseLightweightSessions()
-            .IntegrateWithWolverine(m => m.UseWolverineManagedEventSubscriptionDistribution = true);
+            .IntegrateWithWolverine()
+
+            // Hot/cold: every node is ready to run the projection, exactly one does, holding a PostgreSQL
+            // advisory lock. A killed node's connection drops and another takes over within the leadership
+            // poll. Wolverine-managed distribution waited for two missed health checks before moving a dead
+            // node's projection (20 s and more here), and with one projection there is nothing to spread.
+            .AddAsyncDaemon(DaemonMode.HotCold);
 
         builder.Host.UseWolverine(opts =>
         {

@@ -26,6 +26,8 @@ public sealed class LocalPostgres : IAsyncDisposable
 
     public int Port { get; }
 
+    public string DataDirectory => _dataDir;
+
     public string ConnectionString => new NpgsqlConnectionStringBuilder
     {
         Host = "127.0.0.1",
