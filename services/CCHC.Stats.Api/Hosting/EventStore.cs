@@ -64,7 +64,7 @@ public static class EventStore
             // advisory lock. A killed node's connection drops and another takes over within the leadership
             // poll. Wolverine-managed distribution waited for two missed health checks before moving a dead
             // node's projection (20 s and more here), and with one projection there is nothing to spread.
-            .AddAsyncDaemon(DaemonMode.HotCold);
+            .AddAsyncDaemon(builder.Configuration.GetValue("Stats:RunProjections", true) ? DaemonMode.HotCold : DaemonMode.Disabled);
 
         builder.Host.UseWolverine(opts =>
         {

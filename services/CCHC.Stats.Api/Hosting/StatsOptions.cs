@@ -29,6 +29,12 @@ public sealed class StatsOptions
     /// </summary>
     public int MaxViewsPerTransaction { get; set; } = 500;
 
+    /// <summary>
+    /// How many groups may be committing at once. One committer spent its whole time waiting on round trips
+    /// and the WAL flush (about 23 ms per group of 110 views here); overlapping them lifts the ceiling.
+    /// </summary>
+    public int ConcurrentCommits { get; set; } = 4;
+
     /// <summary>How long a public view may wait to be made durable before the caller gets a 503.</summary>
     public TimeSpan DurableWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

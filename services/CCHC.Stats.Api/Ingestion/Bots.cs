@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text.RegularExpressions;
 
@@ -17,7 +18,15 @@ public static class Bots
     /// <summary>Real browsers' User-Agents are a few hundred characters; only this much is examined.</summary>
     public const int MaxExamined = 1024;
 
+    /// <summary>
+    /// Verdicts remembered per User-Agent. The pattern is a few hundred alternatives with look-arounds, so
+    /// one match costs tens to hundreds of microseconds: it was most of a view's CPU until cached. A crowd
+    /// uses a few thousand distinct User-Agents; past the cap the cache starts afresh.
+    /// </summary>
+    private const int MaxRemembered = 100_000;
+
     private static readonly Regex Pattern = Build();
+    private static readonly ConcurrentDictionary<string, bool> Verdicts = new(StringComparer.Ordinal);
 
     public static bool IsBot(string? userAgent)
     {
@@ -26,15 +35,30 @@ public static class Bots
             return false;
         }
 
+        var examined = userAgent.Length > MaxExamined ? userAgent[..MaxExamined] : userAgent;
+        if (Verdicts.TryGetValue(examined, out var known))
+        {
+            return known;
+        }
+
+        bool verdict;
         try
         {
-            return Pattern.IsMatch(userAgent.Length > MaxExamined ? userAgent[..MaxExamined] : userAgent);
+            verdict = Pattern.IsMatch(examined);
         }
         catch (RegexMatchTimeoutException)
         {
             // A User-Agent built to make the pattern backtrack is no browser's.
-            return true;
+            verdict = true;
         }
+
+        if (Verdicts.Count >= MaxRemembered)
+        {
+            Verdicts.Clear();
+        }
+
+        Verdicts[examined] = verdict;
+        return verdict;
     }
 
     /// <remarks>

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using CCHC.Stats.Api.Operations;
 using CCHC.Stats.Api.Hosting;
 using Microsoft.Extensions.Options;
 using Wolverine;
@@ -6,20 +8,22 @@ using Wolverine;
 namespace CCHC.Stats.Api.Ingestion;
 
 /// <summary>
-/// Group commit for public views. Each request hands its view here and waits; one loop takes whatever has
-/// queued up (at most <see cref="StatsOptions.MaxViewsPerTransaction"/>), sends it over the bus as one
+/// Group commit for public views. Each request hands its view here and waits; a committer takes whatever
+/// has queued up (at most <see cref="StatsOptions.MaxViewsPerTransaction"/>), sends it over the bus as one
 /// <see cref="RecordPageViews"/>, and answers every waiting request once that transaction has committed.
+/// <see cref="StatsOptions.ConcurrentCommits"/> committers run at once; each group is its own stream, so
+/// they never contend.
 /// </summary>
 /// <remarks>
 /// A transaction per view caps this stack near 1k views/s on two cores; grouping lifts it by an order of
 /// magnitude. The loop never waits to fill a group: it commits what is queued, and views pile up while the
 /// previous commit is in flight, so the group size follows the load by itself.
 /// </remarks>
-public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptions> options, ILogger<ViewBatcher> logger) : BackgroundService
+public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptions> options, StatsMetrics metrics, ILogger<ViewBatcher> logger) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(50_000)
     {
-        SingleReader = true,
+        SingleReader = false,
         FullMode = BoundedChannelFullMode.Wait,
     });
 
@@ -43,6 +47,21 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptio
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Value.ConcurrentCommits)).Select(_ => CommitLoopAsync(stoppingToken)));
+
+        // Shutting down: whoever still waits is told the view was not taken, so it gets a 503, never a 202.
+        while (_queue.Reader.TryRead(out var left))
+        {
+            left.Durable.TrySetCanceled(stoppingToken);
+        }
+    }
+
+    /// <summary>
+    /// One committer: takes what is queued, commits it, repeats. Several run side by side so that one
+    /// group's commit (its round trips and its WAL flush) overlaps the next group's.
+    /// </summary>
+    private async Task CommitLoopAsync(CancellationToken stoppingToken)
     {
         var max = options.Value.MaxViewsPerTransaction;
         var group = new List<Pending>(max);
@@ -69,22 +88,18 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptio
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-
-        // Shutting down: whoever still waits is told the view was not taken, so it gets a 503, never a 202.
-        while (reader.TryRead(out var left))
-        {
-            left.Durable.TrySetCanceled(stoppingToken);
-        }
     }
 
     private async Task CommitAsync(List<Pending> group, CancellationToken ct)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             // The bus is scoped (it carries the message context): one scope per transaction.
             await using var scope = scopes.CreateAsyncScope();
             var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
             await bus.InvokeAsync(new RecordPageViews(group.Select(p => p.View).ToArray()), ct);
+            metrics.Committed(group.Count, Stopwatch.GetElapsedTime(started));
             foreach (var pending in group)
             {
                 pending.Durable.TrySetResult();

@@ -28,6 +28,8 @@ public sealed class StatsMetrics : IDisposable
     private readonly Counter<long> _refused;
     private readonly Histogram<double> _ackLatency;
     private readonly Counter<long> _counterReads;
+    private readonly Histogram<double> _commitDuration;
+    private readonly Histogram<int> _groupSize;
     private readonly ConcurrentDictionary<(string Site, string Reason), long> _refusedBySite = new();
 
     public StatsMetrics()
@@ -36,6 +38,9 @@ public sealed class StatsMetrics : IDisposable
         _refused = _meter.CreateCounter<long>("cchc.views.refused", "{view}", "Views not counted, by site and reason.");
         _ackLatency = _meter.CreateHistogram<double>("cchc.views.ack.duration", "s", "Time from a view's arrival to its 202.");
         _counterReads = _meter.CreateCounter<long>("cchc.counters.reads", "{request}", "Counter reads, by whether memory answered them.");
+        _commitDuration = _meter.CreateHistogram<double>("cchc.ingest.commit.duration", "s", "Time to commit one group of views to the event store.");
+        _groupSize = _meter.CreateHistogram<int>("cchc.ingest.group.size", "{view}", "Views per append transaction.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000] });
     }
 
     public void Accepted(string siteId, int count = 1) => _accepted.Add(count, new KeyValuePair<string, object?>("site", siteId));
@@ -47,6 +52,12 @@ public sealed class StatsMetrics : IDisposable
     }
 
     public void AckLatency(TimeSpan elapsed) => _ackLatency.Record(elapsed.TotalSeconds);
+
+    public void Committed(int views, TimeSpan elapsed)
+    {
+        _groupSize.Record(views);
+        _commitDuration.Record(elapsed.TotalSeconds);
+    }
 
     public void CounterRead(bool fromMemory) => _counterReads.Add(1, new KeyValuePair<string, object?>("cache", fromMemory ? "hit" : "miss"));
 
