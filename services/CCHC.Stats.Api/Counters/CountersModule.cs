@@ -1,3 +1,4 @@
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Ingestion;
 
 namespace CCHC.Stats.Api.Counters;
@@ -16,6 +17,7 @@ public static class CountersModule
     public static IEndpointRouteBuilder MapCounters(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/v1/sites/{siteId}/counters", GetCounters.Handle).RequireCors(IngestionModule.PublicCors);
+        app.MapPost("/api/v1/sites/{siteId}/baseline", RecordBaseline.Handle).RequireKey(KeyRole.Admin);
         return app;
     }
 }

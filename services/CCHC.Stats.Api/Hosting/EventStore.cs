@@ -41,6 +41,10 @@ public static class EventStore
                 opts.Events.AddEventType<BaselineRecorded>();
                 opts.Events.IgnoreIndex(SiteDayIndex);
 
+                // No last-modified, version or .NET type columns on documents: the projection rewrites a
+                // visitor-day per view, and those columns were work on every upsert that nothing reads.
+                opts.Policies.DisableInformationalFields();
+
                 opts.Schema.For<Site>();
                 opts.Schema.For<DailySalt>();
                 opts.Schema.For<ImportPepper>();
