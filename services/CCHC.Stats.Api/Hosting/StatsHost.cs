@@ -27,7 +27,11 @@ public static class StatsHost
 
     public static WebApplication MapStats(this WebApplication app)
     {
-        app.UseForwardedHeaders();
+        if (TrustedProxies.AnyConfigured(app.Configuration))
+        {
+            app.UseForwardedHeaders();
+        }
+
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors();
@@ -47,13 +51,18 @@ public static class StatsHost
 /// </summary>
 public static class TrustedProxies
 {
+    /// <summary>
+    /// Whether any proxy is trusted. With none, the forwarded-headers middleware is not used at all: with
+    /// empty lists it would trust every sender, and its defaults trust loopback.
+    /// </summary>
+    public static bool AnyConfigured(IConfiguration configuration) => Entries(configuration).Length > 0;
+
     public static void Configure(ForwardedHeadersOptions options, IConfiguration configuration)
     {
         options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
         options.KnownProxies.Clear();
         options.KnownIPNetworks.Clear();
-        var entries = (configuration["Stats:TrustedProxies"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var entry in entries)
+        foreach (var entry in Entries(configuration))
         {
             if (entry.Contains('/'))
             {
@@ -65,4 +74,7 @@ public static class TrustedProxies
             }
         }
     }
+
+    private static string[] Entries(IConfiguration configuration) =>
+        (configuration["Stats:TrustedProxies"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

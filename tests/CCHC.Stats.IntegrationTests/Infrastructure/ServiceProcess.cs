@@ -21,13 +21,14 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
     public string Output
     {
         get
         {
             lock (_output)
             {
-                return string.Join('\n', _output.TakeLast(200));
+                return string.Join('\n', _output);
             }
         }
     }
@@ -102,7 +103,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The service exited ({_process.ExitCode}):\n{Output}");
+                throw new InvalidOperationException($"The service exited ({_process.ExitCode}):\n{Output[^Math.Min(Output.Length, 8000)..]}");
             }
 
             try
@@ -122,7 +123,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             await Task.Delay(200);
         }
 
-        throw new TimeoutException($"The service did not become ready:\n{Output}");
+        throw new TimeoutException($"The service did not become ready:\n{Output[^Math.Min(Output.Length, 8000)..]}");
     }
 
     /// <summary>The service's own build output, beside this test assembly's configuration.</summary>
