@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Contracts;
+using CCHC.Stats.IntegrationTests.Infrastructure;
+using JasperFx.Events.Daemon;
+using Marten;
+using Marten.Events;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CCHC.Stats.IntegrationTests;
+
+/// <summary>
+/// Generated histories (many visitors, times across midnight, Monday, month and year ends, a daylight-saving
+/// jump), imported in random arrival order, checked against a plain reference count of the same views and
+/// against the contract's inequalities: as of many moments, and again after a rebuild from the event store.
+/// </summary>
+public sealed class CountingInvariantTests(StatsApp app)
+{
+    public static TheoryData<string, string, int> Histories => new()
+    {
+        { "Asia/Ho_Chi_Minh", "2025-12-29T18:00:00+07:00", 1 },
+        { "Europe/Berlin", "2026-03-27T20:00:00+01:00", 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Histories))]
+    public async Task projected_and_as_of_counters_equal_a_reference_count_and_survive_a_rebuild(string timeZone, string start, int seed)
+    {
+        var connection = await app.Database.CreateDatabaseAsync("invariants");
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = Client(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/gen", new SiteRequest("Generated", timeZone, ["portal.test"], 10))).EnsureSuccessStatusCode();
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(timeZone);
+        var views = Generate(DateTimeOffset.Parse(start, CultureInfo.InvariantCulture), seed);
+
+        using var ingest = Client(host, StatsApp.IngestKey);
+        var random = new Random(seed);
+        foreach (var chunk in views.OrderBy(_ => random.Next()).Chunk(150))
+        {
+            var response = await ingest.PostAsJsonAsync("/api/v1/sites/gen/views:batch",
+                chunk.Select(v => new BatchViewItem("https://portal.test/", null, null, v.At, v.Visitor, null)));
+            Assert.Equal(chunk.Length, (await response.Content.ReadFromJsonAsync<BatchResult>())!.Accepted);
+        }
+
+        var moments = Moments(views, random).ToList();
+        using var reader = Client(host, null);
+        await CheckAsync(reader, views, zone, moments);
+
+        var store = host.Services.GetRequiredService<IDocumentStore>();
+        await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        await CheckDayCountersAsync(store, views, zone);
+
+        var daemon = host.Services.GetRequiredService<IProjectionCoordinator>().DaemonForMainDatabase();
+        await daemon.RebuildProjectionAsync(CounterProjection.Name, TimeSpan.FromMinutes(2), CancellationToken.None);
+        await CheckDayCountersAsync(store, views, zone);
+        await CheckAsync(reader, views, zone, moments.Take(6).ToList());
+    }
+
+    private sealed record View(string Visitor, DateTimeOffset At);
+
+    /// <summary>Six days of views by 30 visitors, each in bursts, so that gaps fall on both sides of 30 minutes.</summary>
+    private static List<View> Generate(DateTimeOffset start, int seed)
+    {
+        var random = new Random(seed);
+        var views = new List<View>();
+        for (var v = 0; v < 30; v++)
+        {
+            var at = start.AddMinutes(random.Next(0, 600));
+            var end = start.AddDays(6);
+            while (at < end)
+            {
+                views.Add(new View($"visitor-{v}", at));
+                at = at.AddMinutes(random.Next(10) switch { < 6 => random.Next(1, 29), < 8 => random.Next(25, 45), _ => random.Next(120, 900) });
+            }
+        }
+
+        return views;
+    }
+
+    private static IEnumerable<DateTimeOffset> Moments(List<View> views, Random random)
+    {
+        var first = views.Min(v => v.At);
+        var last = views.Max(v => v.At);
+        yield return last.AddHours(1);
+        foreach (var view in views.OrderBy(_ => random.Next()).Take(12))
+        {
+            yield return view.At;
+            yield return view.At.AddSeconds(-1);
+        }
+
+        for (var t = first; t < last; t = t.AddHours(11))
+        {
+            yield return t;
+        }
+    }
+
+    private static async Task CheckAsync(HttpClient reader, List<View> views, TimeZoneInfo zone, List<DateTimeOffset> moments)
+    {
+        foreach (var moment in moments)
+        {
+            var actual = await reader.GetFromJsonAsync<CountersResponse>(
+                $"/api/v1/sites/gen/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
+            var expected = Reference(views, zone, moment);
+
+            Assert.True(expected.Day == actual!.Day, $"day as of {moment:O}: expected {expected.Day}, got {actual.Day}");
+            Assert.Equal(expected.Week, actual.Week);
+            Assert.Equal(expected.Month, actual.Month);
+            Assert.Equal(expected.Year, actual.Year);
+            Assert.Equal(expected.Total, actual.Total);
+            Assert.Equal(expected.Online, actual.Online);
+
+            Assert.InRange(actual.Day.Visitors!.Value, 0, actual.Day.Visits);
+            Assert.InRange(actual.Day.Visits, 0, actual.Day.PageViews);
+            foreach (var (small, large) in new[] { (actual.Day, actual.Week), (actual.Day, actual.Month), (actual.Month, actual.Year), (actual.Year, actual.Total) })
+            {
+                Assert.True(small.PageViews <= large.PageViews && small.Visits <= large.Visits, $"{small} exceeds {large} as of {moment:O}");
+            }
+        }
+    }
+
+    private static async Task CheckDayCountersAsync(IDocumentStore store, List<View> views, TimeZoneInfo zone)
+    {
+        await using var session = store.QuerySession();
+        var days = (await session.Query<PeriodCounter>().Where(c => c.SiteId == "gen" && c.Period == PeriodKind.Day).ToListAsync())
+            .ToDictionary(c => c.Key);
+        var expected = views.GroupBy(v => SiteCalendar.LocalDay(v.At, zone)).ToList();
+
+        Assert.Equal(expected.Count, days.Count);
+        foreach (var day in expected)
+        {
+            var counter = days[new PeriodKeys(day.Key).Key(PeriodKind.Day)];
+            Assert.Equal(day.Count(), counter.PageViews);
+            Assert.Equal(day.GroupBy(v => v.Visitor).Sum(g => Visits(g.Select(v => v.At))), counter.Visits);
+            Assert.Equal(day.Select(v => v.Visitor).Distinct().Count(), counter.Visitors);
+        }
+    }
+
+    /// <summary>The contract's rules, computed the plain way from the views alone.</summary>
+    private static (PeriodFigures Day, PeriodFigures Week, PeriodFigures Month, PeriodFigures Year, PeriodFigures Total, long Online) Reference(
+        List<View> views, TimeZoneInfo zone, DateTimeOffset moment)
+    {
+        var seen = views.Where(v => v.At <= moment).Select(v => (v.Visitor, v.At, Day: SiteCalendar.LocalDay(v.At, zone))).ToList();
+        var keys = new PeriodKeys(SiteCalendar.LocalDay(moment, zone));
+
+        PeriodFigures Figures(PeriodKind kind)
+        {
+            var key = keys.Key(kind);
+            var inPeriod = seen.Where(v => new PeriodKeys(v.Day).Key(kind) == key).ToList();
+            var visits = inPeriod.GroupBy(v => (v.Visitor, v.Day)).Sum(g => Visits(g.Select(v => v.At)));
+            return new PeriodFigures(key, inPeriod.Count, visits, kind == PeriodKind.Day ? inPeriod.Select(v => v.Visitor).Distinct().Count() : null);
+        }
+
+        var online = seen.Where(v => v.At > moment.AddMinutes(-10)).Select(v => v.Visitor).Distinct().Count();
+        return (Figures(PeriodKind.Day), Figures(PeriodKind.Week), Figures(PeriodKind.Month), Figures(PeriodKind.Year), Figures(PeriodKind.Total), online);
+    }
+
+    private static int Visits(IEnumerable<DateTimeOffset> times)
+    {
+        var sorted = times.Order().ToList();
+        return sorted.Count == 0 ? 0 : 1 + sorted.Zip(sorted.Skip(1)).Count(p => p.Second - p.First >= TimeSpan.FromMinutes(30));
+    }
+
+    private static HttpClient Client(WebApplicationFactory<Program> host, string? key)
+    {
+        var client = host.CreateClient();
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        }
+
+        return client;
+    }
+}
