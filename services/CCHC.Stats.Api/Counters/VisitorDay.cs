@@ -10,6 +10,9 @@ namespace CCHC.Stats.Api.Counters;
 /// </remarks>
 public sealed class VisitorDay
 {
+    /// <summary>Marten's alias, hence the table <c>mt_doc_visitor_day</c> the projection writes in bulk.</summary>
+    public const string DocumentAlias = "visitor_day";
+
     /// <summary>Views closer than this belong to one visit (the contract's "gaps under 30 minutes").</summary>
     public static readonly TimeSpan VisitGap = TimeSpan.FromMinutes(30);
 

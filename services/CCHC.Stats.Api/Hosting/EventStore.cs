@@ -26,7 +26,13 @@ public static class EventStore
 
     public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder, string connectionString)
     {
-        var dataSource = NpgsqlDataSource.Create(connectionString);
+        // Auto-prepare: an append is hundreds of identical INSERTs in one batch; prepared, PostgreSQL parses
+        // and plans them once per connection instead of once per event.
+        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            MaxAutoPrepare = 64,
+            AutoPrepareMinUsages = 2,
+        }.ConnectionString);
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddHostedService<DatabaseSetup>();
         builder.Services.AddMarten(opts =>
@@ -49,7 +55,7 @@ public static class EventStore
                 opts.Schema.For<DailySalt>();
                 opts.Schema.For<ImportPepper>();
                 opts.Schema.For<PeriodCounter>().DocumentAlias(PeriodCounter.DocumentAlias).Index(x => x.SiteId);
-                opts.Schema.For<VisitorDay>().DocumentAlias("visitor_day")
+                opts.Schema.For<VisitorDay>().DocumentAlias(VisitorDay.DocumentAlias)
                     .Index([x => x.SiteId, x => x.LastSeen]);
 
                 opts.Projections.Add(new CounterProjection(), ProjectionLifecycle.Async, CounterProjection.Name, o =>

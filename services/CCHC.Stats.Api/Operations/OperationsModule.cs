@@ -23,13 +23,16 @@ public static class OperationsModule
             .WithMetrics(metrics => metrics
                 .AddMeter(StatsMetrics.MeterName, "Wolverine*", "Marten", "Npgsql")
                 .AddAspNetCoreInstrumentation()
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing
-                .AddSource("Wolverine", "Marten", "Npgsql")
-                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics")));
+                .AddPrometheusExporter());
+
+        // Traces only when something collects them: recording a span per view with nowhere to send it
+        // cost CPU on the hottest path.
         if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            otel.UseOtlpExporter();
+            otel.WithTracing(tracing => tracing
+                    .AddSource("Wolverine", "Marten", "Npgsql")
+                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics")))
+                .UseOtlpExporter();
         }
 
         return services;
