@@ -13,6 +13,8 @@ using CCHC.Stats.Contracts;
 //   dotnet run -c Release --project tests/CCHC.Stats.Load -- --target http://127.0.0.1:5080 --admin-key KEY \
 //       [--seconds 20] [--connections 256] [--rate 0] [--visitors 20000] [--max-views 2000000] [--ingest-only]
 // --ingest-only: do not wait for the counters (for a service run with Stats__RunProjections=false).
+// --wrk: send the load with wrk (apt-get install wrk; lighter than this process's own client) and only
+//        watch the counters from here.
 var settings = Settings.Parse(args);
 if (!settings.Target.IsLoopback)
 {
@@ -36,6 +38,11 @@ using (var admin = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/sites/{site}
 }
 
 var before = await TotalAsync(http, site);
+if (settings.Wrk)
+{
+    return await WrkRun.RunAsync(settings, http, before);
+}
+
 var clock = Stopwatch.StartNew();
 var deadline = TimeSpan.FromSeconds(settings.Seconds);
 var sent = 0L;
@@ -153,10 +160,9 @@ return 0;
 static double Percentile(double[] sorted, double p) =>
     sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100 * sorted.Length) - 1)];
 
-static async Task<long> TotalAsync(HttpClient http, string site) =>
-    (await http.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/{site}/counters"))!.Total.PageViews;
+static Task<long> TotalAsync(HttpClient http, string site) => Visible.TotalAsync(http, site);
 
-internal sealed record Settings(Uri Target, string Site, string AdminKey, int Seconds, int Connections, int Rate, int Visitors, long MaxViews, bool IngestOnly)
+internal sealed record Settings(Uri Target, string Site, string AdminKey, int Seconds, int Connections, int Rate, int Visitors, long MaxViews, bool IngestOnly, bool Wrk)
 {
     public static Settings Parse(string[] args)
     {
@@ -175,6 +181,7 @@ internal sealed record Settings(Uri Target, string Site, string AdminKey, int Se
             int.Parse(Get("rate", "0")),
             int.Parse(Get("visitors", "20000")),
             long.Parse(Get("max-views", "5000000")),
-            args.Contains("--ingest-only"));
+            args.Contains("--ingest-only"),
+            args.Contains("--wrk"));
     }
 }

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using CCHC.Stats.Contracts;
+
+/// <summary>Reads a site's all-time page views, as a widget would.</summary>
+internal static class Visible
+{
+    public static async Task<long> TotalAsync(HttpClient http, string site) =>
+        (await http.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/{site}/counters"))!.Total.PageViews;
+}
+
+/// <summary>
+/// The load sent by wrk with <c>views.lua</c>, the counters watched from here every 100 ms. wrk reports the
+/// 202s and their latency; the end-to-end rate is the 202s over the time until the counters show them all.
+/// The visible lag during the run is estimated from the samples assuming the steady rate wrk reports.
+/// </summary>
+internal static partial class WrkRun
+{
+    public static async Task<int> RunAsync(Settings settings, HttpClient http, long before)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "views.lua");
+        var start = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-t2", $"-c{settings.Connections}", $"-d{settings.Seconds}s", "--timeout", "10s", "-s", script,
+                     settings.Target.ToString().TrimEnd('/'), "--", settings.Site, settings.Visitors.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var wrk = Process.Start(start) ?? throw new InvalidOperationException("wrk did not start (apt-get install wrk).");
+        var output = wrk.StandardOutput.ReadToEndAsync();
+        var samples = new List<(double At, long Counted)>();
+        while (!wrk.HasExited)
+        {
+            samples.Add((clock.Elapsed.TotalSeconds, await Visible.TotalAsync(http, settings.Site) - before));
+            await Task.Delay(100);
+        }
+
+        var loadEnded = clock.Elapsed.TotalSeconds;
+        var text = await output;
+        var summary = Summary().Match(text);
+        if (!summary.Success)
+        {
+            Console.Error.WriteLine(text + await wrk.StandardError.ReadToEndAsync());
+            return 1;
+        }
+
+        var requests = long.Parse(summary.Groups["requests"].Value, CultureInfo.InvariantCulture);
+        var refused = long.Parse(summary.Groups["non2xx"].Value, CultureInfo.InvariantCulture);
+        var accepted = requests - refused;
+        long counted;
+        while ((counted = await Visible.TotalAsync(http, settings.Site) - before) < accepted && clock.Elapsed.TotalSeconds < loadEnded + 120)
+        {
+            samples.Add((clock.Elapsed.TotalSeconds, counted));
+            await Task.Delay(100);
+        }
+
+        var visibleAt = clock.Elapsed.TotalSeconds;
+        var rate = accepted / loadEnded;
+        var lags = samples.Where(s => s.At < loadEnded && s.At > 1).Select(s => Math.Max(0, s.At - s.Counted / rate)).Order().ToArray();
+        Console.WriteLine($"""
+
+            CCHC.Stats load (wrk) — {settings.Connections} connections, {settings.Seconds} s, {settings.Visitors} visitors
+              acknowledged (202):      {accepted:N0} views = {accepted / loadEnded:N0} views/s   (refused or failed: {refused + long.Parse(summary.Groups["errors"].Value, CultureInfo.InvariantCulture):N0})
+              end to end (visible):    {counted:N0} views in {visibleAt:F1} s = {counted / visibleAt:N0} views/s
+              202 latency ms:          p50 {summary.Groups["p50"].Value}  p99 {summary.Groups["p99"].Value}
+              visible lag s (est.):    p50 {Percentile(lags, 50):F2}  p99 {Percentile(lags, 99):F2}  (includes the 1 s counter refresh)
+              drain after load:        {visibleAt - loadEnded:F1} s
+            """);
+        return counted >= accepted ? 0 : 1;
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100 * sorted.Length) - 1)];
+
+    [GeneratedRegex(@"wrk: requests=(?<requests>\d+) non2xx=(?<non2xx>\d+) connect=(?<c>\d+) read=(?<r>\d+) write=(?<w>\d+) timeout=(?<errors>\d+) p50=(?<p50>[\d.]+)ms p99=(?<p99>[\d.]+)ms")]
+    private static partial Regex Summary();
+}
