@@ -37,6 +37,7 @@ public static class StartupBanner
             "",
             "CCHC.Stats is running.",
             embedded is null ? "  database:   ConnectionStrings__Postgres" : $"  database:   embedded PostgreSQL on 127.0.0.1:{embedded.Port} (data in {embedded.DataDirectory})",
+            $"  demo page:  {address}/demo   (the widget: <script async src=\"{address}/widget.js\" data-site=\"demo\"></script>)",
             $"  counters:   {address}/api/v1/sites/demo/counters",
             $"  send view:  curl -A 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0' -H 'Content-Type: application/json' -d '{{\"url\":\"http://localhost/\"}}' {address}/api/v1/sites/demo/views",
             $"  health:     {address}/health/ready",

@@ -2,6 +2,7 @@ using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Operations;
 using CCHC.Stats.Api.Sites;
+using CCHC.Stats.Api.Widget;
 using Microsoft.AspNetCore.HttpOverrides;
 
 namespace CCHC.Stats.Api.Hosting;
@@ -39,6 +40,7 @@ public static class StatsHost
         app.MapSites();
         app.MapIngestion();
         app.MapCounters();
+        app.MapWidget();
         app.MapOperations();
         return app;
     }

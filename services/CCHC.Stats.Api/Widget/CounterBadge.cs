@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Net;
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Sites;
+using CCHC.Stats.Contracts;
+
+namespace CCHC.Stats.Api.Widget;
+
+/// <summary>
+/// <c>GET /api/v1/sites/{siteId}/counter.svg?period=total&amp;metric=visits[&amp;lang=en]</c>: one live figure as an
+/// SVG badge, for pages that run no script. Served from the same memory as the counters.
+/// </summary>
+public static class CounterBadge
+{
+    private static readonly Dictionary<string, (string Vi, string En)> Labels = new()
+    {
+        ["online"] = ("Đang truy cập", "Online now"),
+        ["day"] = ("Tổng số trong ngày", "Today"),
+        ["week"] = ("Tổng số trong tuần", "This week"),
+        ["month"] = ("Tổng số trong tháng", "This month"),
+        ["year"] = ("Tổng số trong năm", "This year"),
+        ["total"] = ("Tổng số truy cập", "All time"),
+    };
+
+    public static async Task<IResult> Handle(
+        string siteId, string? period, string? metric, string? lang, HttpContext http,
+        SiteDirectory sites, LiveCounters live, LiveCounterRefresher refresher, CancellationToken ct)
+    {
+        period ??= "total";
+        metric ??= "visits";
+        if (!Labels.ContainsKey(period) || metric is not ("visits" or "pageViews" or "visitors") || (metric == "visitors" && period is not ("day" or "online")))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid badge.",
+                detail: "period is online, day, week, month, year or total; metric is visits or pageViews (visitors for day).");
+        }
+
+        if (!live.TryGet(siteId, out var snapshot))
+        {
+            var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
+            if (site is null)
+            {
+                return SiteProblems.NotFound(siteId);
+            }
+
+            snapshot = (await refresher.RefreshAsync([site], ct))[0];
+        }
+
+        var value = Figure(snapshot.Counters, period, metric);
+        var english = lang == "en";
+        var label = english ? Labels[period].En : Labels[period].Vi;
+        var number = value.ToString("N0", CultureInfo.GetCultureInfo(english ? "en-US" : "vi-VN"));
+        http.Response.Headers.CacheControl = $"public, max-age={GetCounters.MaxAgeSeconds}";
+        return Results.Text(Svg(label, number), "image/svg+xml; charset=utf-8");
+    }
+
+    private static long Figure(CountersResponse c, string period, string metric)
+    {
+        if (period == "online")
+        {
+            return c.Online;
+        }
+
+        var figures = period switch { "day" => c.Day, "week" => c.Week, "month" => c.Month, "year" => c.Year, _ => c.Total };
+        return metric switch { "pageViews" => figures.PageViews, "visitors" => figures.Visitors ?? 0, _ => figures.Visits };
+    }
+
+    /// <summary>A two-part badge; widths estimated at 7 px a character (no font metrics server-side).</summary>
+    private static string Svg(string label, string number)
+    {
+        var left = 12 + label.Length * 7;
+        var right = 12 + number.Length * 8;
+        var l = WebUtility.HtmlEncode(label);
+        return $"""
+            <svg xmlns="http://www.w3.org/2000/svg" width="{left + right}" height="22" role="img" aria-label="{l}: {number}">
+              <title>{l}: {number}</title>
+              <rect width="{left}" height="22" fill="#555"/>
+              <rect x="{left}" width="{right}" height="22" fill="#a31d24"/>
+              <g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="12">
+                <text x="6" y="15">{l}</text>
+                <text x="{left + 6}" y="15" font-weight="bold">{number}</text>
+              </g>
+            </svg>
+            """;
+    }
+}

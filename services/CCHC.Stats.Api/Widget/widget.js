@@ -1,0 +1,73 @@
+/* CCHC.Stats counter widget. Embed with one line:
+ *   <script async src="https://stats.example.gov.vn/widget.js" data-site="bacgiang"></script>
+ * Options: data-lang="en" (default Vietnamese), data-metric="pageViews" (default visits),
+ * data-track="false" (show only, record no view), data-theme="dark" | "light" (default: the reader's setting).
+ * No cookie, nothing loaded from third parties; styles live in a shadow root and leave the page's alone. */
+(function () {
+  var script = document.currentScript;
+  if (!script || !script.getAttribute("data-site")) return;
+  var site = encodeURIComponent(script.getAttribute("data-site"));
+  var api = new URL(script.src, location.href).origin + "/api/v1/sites/" + site;
+  var en = script.getAttribute("data-lang") === "en";
+  var metric = script.getAttribute("data-metric") === "pageViews" ? "pageViews" : "visits";
+  var text = en
+    ? { title: "Visitors", online: "Online now", day: "Today", week: "This week", month: "This month", year: "This year", total: "All time" }
+    : { title: "Số lượng truy cập", online: "Đang truy cập", day: "Tổng số trong ngày", week: "Tổng số trong tuần", month: "Tổng số trong tháng", year: "Tổng số trong năm", total: "Tổng số truy cập" };
+  var format = new Intl.NumberFormat(en ? "en-US" : "vi-VN");
+
+  var host = document.createElement("div");
+  host.className = "cchc-stats";
+  var theme = script.getAttribute("data-theme");
+  if (theme) host.setAttribute("data-theme", theme);
+  script.parentNode.insertBefore(host, script.nextSibling);
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    "<style>" +
+    ":host{display:block;font-size:1em;--bg:#fff;--fg:#1f2937;--line:#d6dde6;--head:#a31d24;--head-fg:#fff}" +
+    ":host([data-theme=dark]){--bg:#1b1f24;--fg:#e6e9ee;--line:#3a414b;--head:#7a1a1f;--head-fg:#fff}" +
+    "@media (prefers-color-scheme:dark){:host(:not([data-theme=light])){--bg:#1b1f24;--fg:#e6e9ee;--line:#3a414b;--head:#7a1a1f}}" +
+    ".box{background:var(--bg);color:var(--fg);border:1px solid var(--line);border-radius:4px;overflow:hidden;font:inherit;line-height:1.5}" +
+    "h2{margin:0;padding:.4em .8em;background:var(--head);color:var(--head-fg);font-size:1em;font-weight:600}" +
+    "dl{margin:0;padding:.3em .8em}div.row{display:flex;justify-content:space-between;gap:1em;padding:.2em 0;border-bottom:1px dotted var(--line)}" +
+    "div.row:last-child{border-bottom:0}dt{margin:0}dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}" +
+    "</style><section class=box part=box><h2></h2><dl></dl></section>";
+  root.querySelector("h2").textContent = text.title;
+  var rows = {};
+  ["online", "day", "week", "month", "year", "total"].forEach(function (key) {
+    var row = document.createElement("div");
+    row.className = "row";
+    row.setAttribute("data-period", key);
+    row.innerHTML = "<dt></dt><dd>–</dd>";
+    row.firstChild.textContent = text[key];
+    root.querySelector("dl").appendChild(row);
+    rows[key] = row.lastChild;
+  });
+
+  function show(counters) {
+    rows.online.textContent = format.format(counters.online);
+    ["day", "week", "month", "year", "total"].forEach(function (key) {
+      rows[key].textContent = format.format(counters[key][metric]);
+    });
+  }
+
+  function refresh() {
+    fetch(api + "/counters", { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (c) { if (c) show(c); })
+      .catch(function () {});
+  }
+
+  if (script.getAttribute("data-track") !== "false") {
+    // text/plain keeps the beacon a simple request: no CORS preflight.
+    var body = JSON.stringify({ url: location.href, referrer: document.referrer || null, title: document.title || null });
+    var sent = navigator.sendBeacon && navigator.sendBeacon(api + "/views", new Blob([body], { type: "text/plain" }));
+    if (!sent) {
+      fetch(api + "/views", { method: "POST", body: body, keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } }).catch(function () {});
+    }
+    // The view needs a moment to reach the counters; show what is there now, then again shortly.
+    setTimeout(refresh, 3000);
+  }
+
+  refresh();
+  setInterval(refresh, 30000);
+})();
