@@ -29,6 +29,9 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptio
 
     private sealed record Pending(PageViewed View, TaskCompletionSource Durable);
 
+    /// <summary>Views waiting to be committed.</summary>
+    public int Backlog => _queue.Reader.Count;
+
     /// <summary>Completes once the view is committed to the event store; throws if it could not be.</summary>
     public async Task RecordAsync(PageViewed view, CancellationToken ct)
     {

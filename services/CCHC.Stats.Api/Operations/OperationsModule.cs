@@ -14,9 +14,18 @@ public static class OperationsModule
 {
     public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton<StatsMetrics>();
+        services.AddSingleton<PipelineMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<PipelineMonitor>());
+        services.AddSingleton(sp =>
+        {
+            // Resolved when observed, not now: the monitor depends on the batcher, which records metrics.
+            var metrics = new StatsMetrics();
+            metrics.Observe(() => sp.GetRequiredService<PipelineMonitor>().State);
+            return metrics;
+        });
         services.AddHealthChecks()
-            .AddCheck<DatabaseHealthCheck>("postgres", tags: ["ready"]);
+            .AddCheck<DatabaseHealthCheck>("postgres", tags: ["ready"])
+            .AddCheck<ProjectionHealthCheck>("projections", tags: ["ready"]);
 
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("cchc-stats"))

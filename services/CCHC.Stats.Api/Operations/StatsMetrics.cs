@@ -31,6 +31,7 @@ public sealed class StatsMetrics : IDisposable
     private readonly Histogram<double> _commitDuration;
     private readonly Histogram<int> _groupSize;
     private readonly ConcurrentDictionary<(string Site, string Reason), long> _refusedBySite = new();
+    private readonly MinuteBuckets _perMinute = new(TimeProvider.System);
 
     public StatsMetrics()
     {
@@ -43,7 +44,23 @@ public sealed class StatsMetrics : IDisposable
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000] });
     }
 
-    public void Accepted(string siteId, int count = 1) => _accepted.Add(count, new KeyValuePair<string, object?>("site", siteId));
+    public void Accepted(string siteId, int count = 1)
+    {
+        _accepted.Add(count, new KeyValuePair<string, object?>("site", siteId));
+        _perMinute.Add(count);
+    }
+
+    /// <summary>Watches the pipeline: projection lag, backlog and dead letters become gauges.</summary>
+    public void Observe(Func<PipelineState> state)
+    {
+        _meter.CreateObservableGauge("cchc.projection.lag.events", () => state().LagEvents, "{event}", "Committed events the counter projection has not applied yet.");
+        _meter.CreateObservableGauge("cchc.projection.lag", () => state().LagSeconds, "s", "Age of the oldest event the counter projection has not applied yet.");
+        _meter.CreateObservableGauge("cchc.ingest.backlog", () => state().Backlog, "{view}", "Views waiting for their group commit.");
+        _meter.CreateObservableGauge("cchc.deadletters", () => state().DeadLetters, "{message}", "Messages in Wolverine's dead letters.");
+    }
+
+    /// <summary>Views accepted by this node per minute over the last hour, oldest first.</summary>
+    public IReadOnlyList<(DateTimeOffset Minute, long Views)> AcceptedPerMinute => _perMinute.Snapshot();
 
     public void Refused(string siteId, string reason, int count = 1)
     {
@@ -65,4 +82,39 @@ public sealed class StatsMetrics : IDisposable
     public IReadOnlyDictionary<(string Site, string Reason), long> RefusedSoFar => _refusedBySite;
 
     public void Dispose() => _meter.Dispose();
+}
+
+/// <summary>A ring of per-minute counts covering the last hour.</summary>
+public sealed class MinuteBuckets(TimeProvider clock)
+{
+    private const int Minutes = 60;
+    private readonly long[] _counts = new long[Minutes];
+    private readonly long[] _minuteOf = new long[Minutes];
+
+    public void Add(long count)
+    {
+        var minute = clock.GetUtcNow().ToUnixTimeSeconds() / 60;
+        var slot = (int)(minute % Minutes);
+        lock (_counts)
+        {
+            if (_minuteOf[slot] != minute)
+            {
+                _minuteOf[slot] = minute;
+                _counts[slot] = 0;
+            }
+
+            _counts[slot] += count;
+        }
+    }
+
+    public IReadOnlyList<(DateTimeOffset Minute, long Views)> Snapshot()
+    {
+        var now = clock.GetUtcNow().ToUnixTimeSeconds() / 60;
+        lock (_counts)
+        {
+            return Enumerable.Range(0, Minutes).Select(i => now - Minutes + 1 + i)
+                .Select(m => (DateTimeOffset.FromUnixTimeSeconds(m * 60), _minuteOf[(int)(m % Minutes)] == m ? _counts[(int)(m % Minutes)] : 0))
+                .ToList();
+        }
+    }
 }
