@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using CCHC.Stats.Contracts;
 using CCHC.Stats.IntegrationTests.Infrastructure;
 
@@ -44,11 +45,22 @@ public sealed class AbuseTests(StatsApp app)
         await browser.PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest("https://elsewhere.example/"));
         await browser.PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest("nonsense"));
         await bot.PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest("https://portal.test/"));
-        var metrics = await browser.GetStringAsync("/metrics");
+        var patterns = new[] { "host_not_allowed", "invalid", "bot" }
+            .Select(reason => new Regex($"cchc_views_refused_total\\{{[^}}]*reason=\"{reason}\"[^}}]*site=\"{site}\"[^}}]*\\}} 1"))
+            .ToList();
 
-        foreach (var reason in new[] { "host_not_allowed", "invalid", "bot" })
+        // The exporter caches a scrape briefly; wait for one taken after the views above.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var metrics = await browser.GetStringAsync("/metrics");
+        while (!patterns.All(p => p.IsMatch(metrics)) && DateTime.UtcNow < deadline)
         {
-            Assert.Matches($"cchc_views_refused_total\\{{[^}}]*reason=\"{reason}\"[^}}]*site=\"{site}\"[^}}]*\\}} 1", metrics);
+            await Task.Delay(200);
+            metrics = await browser.GetStringAsync("/metrics");
+        }
+
+        foreach (var pattern in patterns)
+        {
+            Assert.Matches(pattern, metrics);
         }
     }
 }

@@ -30,6 +30,7 @@ public sealed class WidgetBrowserTests(StatsApp app)
         var figures = new BaselineFigures(895, 6424, 12331, 663724, 10191468);
         (await api.PostAsJsonAsync("/api/v1/sites/portal/baseline", new BaselineRequest(DateTimeOffset.UtcNow.AddMinutes(-1), figures, figures))).EnsureSuccessStatusCode();
 
+        await WaitForAsync(async () => (await api.GetFromJsonAsync<CountersResponse>("/api/v1/sites/portal/counters"))!.Total.Visits == 10191468);
         var widget = new Uri(service.Address, "/widget.js");
         await using var portal = await PortalPages.StartAsync(new Dictionary<string, string>
         {

@@ -86,6 +86,10 @@ public static class EventStore
             opts.UseRuntimeCompilation();
             opts.Policies.AutoApplyTransactions();
 
+            // Messages queued locally are kept in PostgreSQL until handled, so a replayed dead letter (or a
+            // queued message at a crash) is recovered from the inbox. Views themselves go through InvokeAsync.
+            opts.Policies.UseDurableLocalQueues();
+
             // A passing database fault is retried inside the same InvokeAsync; only then does the sender get 503.
             opts.OnException<NpgsqlException>().RetryWithCooldown(
                 TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1));

@@ -19,7 +19,7 @@ public static class OperationsModule
         services.AddSingleton(sp =>
         {
             // Resolved when observed, not now: the monitor depends on the batcher, which records metrics.
-            var metrics = new StatsMetrics();
+            var metrics = new StatsMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
             metrics.Observe(() => sp.GetRequiredService<PipelineMonitor>().State);
             return metrics;
         });
@@ -52,6 +52,9 @@ public static class OperationsModule
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/dashboard", Dashboard.Handle);
+        app.MapGet("/api/v1/admin/dead-letters", DeadLetters.Count).RequireKey(KeyRole.Admin);
+        app.MapPost("/api/v1/admin/dead-letters:replay", DeadLetters.Replay).RequireKey(KeyRole.Admin);
         return app;
     }
 }

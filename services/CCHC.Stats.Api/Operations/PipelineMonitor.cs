@@ -82,7 +82,7 @@ public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource datab
         var deadLetters = 0L;
         if (deadLetterTable > 0)
         {
-            await using var count = database.CreateCommand($"SELECT count(*) FROM {schema}.wolverine_dead_letters");
+            await using var count = database.CreateCommand($"SELECT count(*) FROM {schema}.wolverine_dead_letters WHERE archived_at IS NULL");
             deadLetters = (long)(await count.ExecuteScalarAsync(ct))!;
         }
 

@@ -23,7 +23,7 @@ public sealed class StatsMetrics : IDisposable
 {
     public const string MeterName = "CCHC.Stats";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _refused;
     private readonly Histogram<double> _ackLatency;
@@ -33,8 +33,10 @@ public sealed class StatsMetrics : IDisposable
     private readonly ConcurrentDictionary<(string Site, string Reason), long> _refusedBySite = new();
     private readonly MinuteBuckets _perMinute = new(TimeProvider.System);
 
-    public StatsMetrics()
+    /// <summary>The meter comes from the host's factory, so two hosts in one process keep their instruments apart.</summary>
+    public StatsMetrics(IMeterFactory meters)
     {
+        _meter = meters.Create(MeterName);
         _accepted = _meter.CreateCounter<long>("cchc.views.accepted", "{view}", "Views made durable and answered 202.");
         _refused = _meter.CreateCounter<long>("cchc.views.refused", "{view}", "Views not counted, by site and reason.");
         _ackLatency = _meter.CreateHistogram<double>("cchc.views.ack.duration", "s", "Time from a view's arrival to its 202.");

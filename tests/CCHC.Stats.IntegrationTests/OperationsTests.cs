@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CCHC.Stats.Api.Ingestion;
+using CCHC.Stats.Contracts;
+using CCHC.Stats.IntegrationTests.Infrastructure;
+using Microsoft.Playwright;
+using Npgsql;
+using Wolverine;
+using Wolverine.Runtime.Serialization;
+
+namespace CCHC.Stats.IntegrationTests;
+
+public sealed class OperationsTests(StatsApp app)
+{
+    [Fact]
+    public async Task metrics_carry_the_pipeline_and_the_stack_instruments()
+    {
+        // A process of its own: /metrics is what one node exports.
+        await using var service = await ServiceProcess.StartAsync(await app.Database.CreateDatabaseAsync("metrics"));
+        using var browser = new HttpClient { BaseAddress = service.Address };
+        browser.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
+        (await browser.PutAsJsonAsync("/api/v1/sites/metrics", new SiteRequest("Metrics", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        browser.DefaultRequestHeaders.Authorization = null;
+        browser.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        (await browser.PostAsJsonAsync("/api/v1/sites/metrics/views", new PageViewRequest("https://portal.test/"))).EnsureSuccessStatusCode();
+        await browser.GetAsync("/api/v1/sites/metrics/counters");
+
+        // The exporter caches a scrape briefly; wait for one taken after the requests above.
+        var metrics = "";
+        await Until(async () => (metrics = await browser.GetStringAsync("/metrics")).Contains("cchc_counters_reads_total"));
+
+        foreach (var name in new[]
+                 {
+                     "cchc_views_accepted_total", "cchc_views_ack_duration_seconds_bucket", "cchc_ingest_commit_duration_seconds_bucket",
+                     "cchc_ingest_group_size_bucket", "cchc_counters_reads_total", "cchc_projection_lag_events", "cchc_projection_lag_seconds",
+                     "cchc_ingest_backlog", "cchc_deadletters", "http_server_request_duration_seconds_bucket",
+                 })
+        {
+            Assert.Contains(name, metrics);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/health/ready")).StatusCode);
+    }
+
+    /// <summary>Wolverine's local queue for the message type.</summary>
+    private const string LocalQueue = "local://cchc.stats.api.ingestion.recordpageviews/";
+
+    [Fact]
+    public async Task a_dead_letter_is_counted_shown_and_replayed_into_the_event_store()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("deadletters");
+        await using var service = await ServiceProcess.StartAsync(connection);
+        using var client = new HttpClient { BaseAddress = service.Address };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
+        (await client.PutAsJsonAsync("/api/v1/sites/dl", new SiteRequest("Dead letters", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+
+        // A group of views that failed in a queue (what the RabbitMQ transport can produce), written as Wolverine would.
+        var now = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(7));
+        var message = new RecordPageViews([new PageViewed("dl", now, DateOnly.FromDateTime(now.DateTime), "visitor", "https://portal.test/lost", null, null)]);
+        await using (var db = new NpgsqlConnection(connection))
+        {
+            await db.OpenAsync();
+            await using var insert = new NpgsqlCommand(
+                """
+                INSERT INTO wolverine_dead_letters (id, execution_time, body, message_type, received_at, source, exception_type, exception_message, sent_at, replayable)
+                VALUES (@id, NULL, @body, @type, @queue, 'test', 'Npgsql.NpgsqlException', 'the database was away', now(), false)
+                """, db);
+            insert.Parameters.AddWithValue("id", Guid.NewGuid());
+            var envelope = new Envelope(message)
+            {
+                Data = JsonSerializer.SerializeToUtf8Bytes(message),
+                ContentType = "application/json",
+                MessageType = typeof(RecordPageViews).FullName,
+                Destination = new Uri(LocalQueue),
+            };
+            insert.Parameters.AddWithValue("body", EnvelopeSerializer.Serialize(envelope));
+            insert.Parameters.AddWithValue("queue", LocalQueue);
+            insert.Parameters.AddWithValue("type", typeof(RecordPageViews).FullName!);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await Until(async () => (await client.GetStringAsync("/metrics")).Contains("cchc_deadletters{otel_scope_name=\"CCHC.Stats\"} 1"));
+        Assert.Contains("\"deadLetters\":1", await client.GetStringAsync("/api/v1/admin/dead-letters"));
+        Assert.Contains("id=\"dead-letters\">Dead letters<b>1</b>", await client.GetStringAsync("/dashboard"));
+
+        var replay = await client.PostAsync("/api/v1/admin/dead-letters:replay", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
+        try
+        {
+            await Until(async () => (await EventRows.UrlsOfSiteAsync(connection, "dl")).Contains("https://portal.test/lost"));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"{await replay.Content.ReadAsStringAsync()}\n{service.Output[^Math.Min(6000, service.Output.Length)..]}", e);
+        }
+    }
+
+    [Fact]
+    public async Task the_dashboard_renders_in_a_browser()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("dashboard");
+        await using var service = await ServiceProcess.StartAsync(connection);
+        using var client = new HttpClient { BaseAddress = service.Address };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
+        (await client.PutAsJsonAsync("/api/v1/sites/dash", new SiteRequest("Dashboard <test>", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        client.DefaultRequestHeaders.Authorization = null;
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        for (var i = 0; i < 3; i++)
+        {
+            (await client.PostAsJsonAsync("/api/v1/sites/dash/views", new PageViewRequest($"https://portal.test/{i}"))).EnsureSuccessStatusCode();
+        }
+
+        await client.PostAsJsonAsync("/api/v1/sites/dash/views", new PageViewRequest("https://elsewhere.example/"));
+        await Until(async () => (await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/dash/counters"))!.Day.PageViews == 3);
+
+        var (playwright, browser) = await Browser.LaunchAsync();
+        await using var _ = browser;
+        using var __ = playwright;
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(new Uri(service.Address, "/dashboard").ToString());
+
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("CCHC.Stats — operators");
+        await Assertions.Expect(page.Locator("#views-chart rect")).ToHaveCountAsync(60);
+        var row = page.Locator("#sites tr[data-site=dash] td");
+        await Assertions.Expect(row.Nth(2)).ToHaveTextAsync("3");
+        await Assertions.Expect(row.Nth(7)).ToHaveTextAsync("1"); // refused: host not allowed
+        await Assertions.Expect(page.Locator("#database b")).ToHaveTextAsync("up");
+        Assert.Equal("Dashboard <test>", await row.First.GetAttributeAsync("title"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "dashboard.png"), FullPage = true });
+    }
+
+    private static async Task Until(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(250);
+        }
+    }
+}
