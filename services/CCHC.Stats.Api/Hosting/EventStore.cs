@@ -65,6 +65,7 @@ public static class EventStore
                     o.DeleteViewTypeOnTeardown<VisitorDay>();
                 });
                 opts.Projections.Errors.SkipApplyErrors = false;
+                opts.OpenTelemetry.TrackEventCounters();
                 opts.Projections.LeadershipPollingTime = 1000;
             })
             .UseLightweightSessions()

@@ -40,7 +40,8 @@ public static class OperationsModule
         {
             otel.WithTracing(tracing => tracing
                     .AddSource("Wolverine", "Marten", "Npgsql")
-                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics")))
+                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics"))
+                    .AddProcessor(new PrivacyScrubber()))
                 .UseOtlpExporter();
         }
 
