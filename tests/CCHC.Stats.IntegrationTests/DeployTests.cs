@@ -1,0 +1,63 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CCHC.Stats.Contracts;
+using CCHC.Stats.IntegrationTests.Infrastructure;
+
+namespace CCHC.Stats.IntegrationTests;
+
+/// <summary>The Grafana dashboard and the Prometheus alerts in deploy/ ask only for metrics the service exports.</summary>
+public sealed partial class DeployTests(StatsApp app)
+{
+    [Fact]
+    public async Task the_provisioned_dashboard_and_alerts_query_metrics_the_service_exports()
+    {
+        var deploy = Path.Combine(RepositoryRoot(), "deploy");
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(deploy, "grafana", "dashboards", "cchc-stats.json")));
+        var expressions = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("expr").GetString()!))
+            .Concat(ExprLine().Matches(await File.ReadAllTextAsync(Path.Combine(deploy, "prometheus", "alerts.yml"))).Select(m => m.Groups[1].Value))
+            .ToList();
+        var wanted = expressions.SelectMany(e => MetricName().Matches(e).Select(m => m.Value)).ToHashSet();
+
+        await using var service = await ServiceProcess.StartAsync(await app.Database.CreateDatabaseAsync("deploy"));
+        using var client = new HttpClient { BaseAddress = service.Address };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
+        (await client.PutAsJsonAsync("/api/v1/sites/deploy", new SiteRequest("Deploy", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        client.DefaultRequestHeaders.Authorization = null;
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        (await client.PostAsJsonAsync("/api/v1/sites/deploy/views", new PageViewRequest("https://portal.test/"))).EnsureSuccessStatusCode();
+        await client.PostAsJsonAsync("/api/v1/sites/deploy/views", new PageViewRequest("https://elsewhere.example/"));
+        await client.GetAsync("/api/v1/sites/deploy/counters");
+
+        var exported = "";
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (wanted.Any(m => !exported.Contains(m)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            exported = await client.GetStringAsync("/metrics");
+        }
+
+        Assert.NotEmpty(wanted);
+        Assert.All(wanted, metric => Assert.Contains(metric, exported));
+        Assert.True(File.Exists(Path.Combine(deploy, "compose.yaml")));
+        Assert.Contains("prometheus/prometheus.yml", await File.ReadAllTextAsync(Path.Combine(deploy, "compose.yaml")));
+    }
+
+    [GeneratedRegex(@"cchc_[a-z_]+")]
+    private static partial Regex MetricName();
+
+    [GeneratedRegex(@"expr:\s*(.+)")]
+    private static partial Regex ExprLine();
+
+    private static string RepositoryRoot()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "CCHC.Stats.sln")))
+        {
+            root = root.Parent;
+        }
+
+        return root?.FullName ?? throw new InvalidOperationException("Repository root not found.");
+    }
+}
