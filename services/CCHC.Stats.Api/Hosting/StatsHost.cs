@@ -1,3 +1,4 @@
+using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Operations;
@@ -41,6 +42,7 @@ public static class StatsHost
         app.MapIngestion();
         app.MapCounters();
         app.MapWidget();
+        app.MapAudit();
         app.MapOperations();
         return app;
     }

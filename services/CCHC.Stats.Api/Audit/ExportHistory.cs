@@ -1,0 +1,241 @@
+using System.Data;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Sites;
+using Marten;
+using Npgsql;
+
+namespace CCHC.Stats.Api.Audit;
+
+/// <summary>
+/// <c>GET /api/v1/sites/{siteId}/events?from=&amp;to=&amp;format=ndjson|csv</c> (auditor key): the recorded history of a
+/// site in the order it was recorded, streamed from PostgreSQL row by row, so memory stays flat for any range.
+/// </summary>
+/// <remarks>
+/// <c>startedVisit</c> is decided by the same rule as the counters, in SQL: a view starts a visit when the same
+/// visitor has no earlier view that local day less than 30 minutes before it. The window runs over whole days
+/// (views before <c>from</c> on the same day count as "earlier"), then the range is applied.
+/// </remarks>
+public static class ExportHistory
+{
+    public static async Task Handle(string siteId, string? from, string? to, string? format, HttpContext http,
+        SiteDirectory sites, IDocumentStore store, NpgsqlDataSource database, CancellationToken ct)
+    {
+        var site = Sites.PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
+        if (site is null)
+        {
+            await SiteProblems.NotFound(siteId).ExecuteAsync(http);
+            return;
+        }
+
+        var range = AuditRange.Parse(from, to);
+        if (range.Problem is not null)
+        {
+            await range.Problem.ExecuteAsync(http);
+            return;
+        }
+
+        format ??= "ndjson";
+        if (format is not ("ndjson" or "csv"))
+        {
+            await Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid format.", detail: "format is ndjson or csv.").ExecuteAsync(http);
+            return;
+        }
+
+        http.Response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"{siteId}-events.{format}\"";
+        await using var command = database.CreateCommand(Sql(store.Options.Events.DatabaseSchemaName));
+        command.Parameters.AddWithValue("site", siteId);
+        command.Parameters.AddWithValue("gap", (int)VisitorDay.VisitGap.TotalMinutes);
+        command.Parameters.Add(new NpgsqlParameter("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.From?.ToUniversalTime() ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.To?.ToUniversalTime() ?? DBNull.Value });
+
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
+        await using var output = new StreamWriter(http.Response.Body, new UTF8Encoding(false), 64 * 1024);
+        if (format == "csv")
+        {
+            await output.WriteLineAsync(Csv.Header);
+        }
+
+        var rows = 0;
+        while (await reader.ReadAsync(ct))
+        {
+            var row = new HistoryRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetBoolean(3));
+            await output.WriteLineAsync(format == "csv" ? Csv.Line(row) : row.ToJson());
+            if (++rows % 1000 == 0)
+            {
+                await output.FlushAsync(ct);
+            }
+        }
+    }
+
+    /// <summary>The site's facts in sequence order, with the visit rule applied to page views.</summary>
+    private static string Sql(string schema) =>
+        $"""
+        SELECT seq_id, type, data::text,
+               CASE WHEN type = 'page_viewed' THEN prev IS NULL OR at - prev >= make_interval(mins => @gap) END AS started_visit
+        FROM (
+            SELECT seq_id, type, data,
+                   (coalesce(data ->> 'occurredAt', data ->> 'asOf'))::timestamptz AS at,
+                   CASE WHEN type = 'page_viewed' THEN lag((data ->> 'occurredAt')::timestamptz) OVER (
+                       PARTITION BY type, data ->> 'visitorHash', data ->> 'day'
+                       ORDER BY (data ->> 'occurredAt')::timestamptz, seq_id) END AS prev
+            FROM {schema}.mt_events
+            WHERE data ->> 'siteId' = @site AND type IN ({HistoryRow.Kinds})
+              AND (@from::timestamptz IS NULL OR data ->> 'day' >= to_char(@from::timestamptz - interval '1 day', 'YYYY-MM-DD'))
+              AND (@to::timestamptz IS NULL OR data ->> 'day' <= to_char(@to::timestamptz + interval '1 day', 'YYYY-MM-DD'))
+        ) history
+        WHERE (@from::timestamptz IS NULL OR at >= @from) AND (@to::timestamptz IS NULL OR at < @to)
+        ORDER BY seq_id
+        """;
+}
+
+/// <summary>One exported fact.</summary>
+public sealed record HistoryRow(long Sequence, string Type, string Data, bool? StartedVisit)
+{
+    /// <summary>The event types that change a number, as SQL literals.</summary>
+    public const string Kinds = "'page_viewed', 'baseline_recorded', 'day_sealed'";
+
+    public string Kind => Type switch
+    {
+        "page_viewed" => "pageView",
+        "baseline_recorded" => "baseline",
+        "day_sealed" => "daySealed",
+        _ => Type,
+    };
+
+    public string ToJson()
+    {
+        using var data = JsonDocument.Parse(Data);
+        var e = data.RootElement;
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("sequence", Sequence);
+            json.WriteString("occurredAt", OccurredAt(e));
+            json.WriteString("kind", Kind);
+            WriteStringOrNull(json, "url", e, "url");
+            WriteStringOrNull(json, "referrer", e, "referrer");
+            WriteStringOrNull(json, "title", e, "title");
+            WriteStringOrNull(json, "visitorHash", e, "visitorHash");
+            if (StartedVisit is { } started)
+            {
+                json.WriteBoolean("startedVisit", started);
+            }
+            else
+            {
+                json.WriteNull("startedVisit");
+            }
+
+            json.WriteString("day", e.GetProperty("day").GetString());
+            json.WritePropertyName("details");
+            if (Type == "page_viewed")
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                e.WriteTo(json);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    public static string OccurredAt(JsonElement e) =>
+        (e.TryGetProperty("occurredAt", out var at) ? at : e.TryGetProperty("asOf", out var asOf) ? asOf : e.GetProperty("sealedAt")).GetString()!;
+
+    private static void WriteStringOrNull(Utf8JsonWriter json, string name, JsonElement e, string property)
+    {
+        if (e.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String)
+        {
+            json.WriteString(name, value.GetString());
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+}
+
+/// <summary>CSV with a header row, RFC 4180 quoting, and cells neutralised against spreadsheet formulas.</summary>
+public static class Csv
+{
+    public const string Header = "sequence,occurredAt,kind,url,referrer,title,visitorHash,startedVisit,day,details";
+
+    public static string Line(HistoryRow row)
+    {
+        using var data = JsonDocument.Parse(row.Data);
+        var e = data.RootElement;
+        string? Text(string property) => e.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        return string.Join(',',
+            row.Sequence.ToString(CultureInfo.InvariantCulture),
+            Cell(HistoryRow.OccurredAt(e)),
+            Cell(row.Kind),
+            Cell(Text("url")),
+            Cell(Text("referrer")),
+            Cell(Text("title")),
+            Cell(Text("visitorHash")),
+            row.StartedVisit is { } started ? (started ? "true" : "false") : "",
+            Cell(Text("day")),
+            Cell(row.Type == "page_viewed" ? null : row.Data));
+    }
+
+    /// <summary>
+    /// Quotes when needed; a cell that a spreadsheet would read as a formula (starting with =, +, -, @, tab or
+    /// carriage return) gets a leading apostrophe.
+    /// </summary>
+    public static string Cell(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            value = "'" + value;
+        }
+
+        return value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
+    }
+}
+
+/// <summary>The <c>from</c>/<c>to</c> of an audit request: ISO-8601 with offset, <c>from</c> inclusive, <c>to</c> exclusive.</summary>
+public sealed record AuditRange(DateTimeOffset? From, DateTimeOffset? To, IResult? Problem)
+{
+    public static AuditRange Parse(string? from, string? to)
+    {
+        DateTimeOffset? Read(string? text, string name, ref IResult? problem)
+        {
+            if (string.IsNullOrEmpty(text))
+            {
+                return null;
+            }
+
+            if (GetCounters.TryParseInstant(text, out var instant))
+            {
+                return instant;
+            }
+
+            problem = Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Invalid {name}.",
+                detail: $"'{name}' must be an ISO-8601 time with an offset, e.g. 2026-11-01T00:00:00+07:00.");
+            return null;
+        }
+
+        IResult? problem = null;
+        var start = Read(from, "from", ref problem);
+        var end = Read(to, "to", ref problem);
+        if (problem is null && start > end)
+        {
+            problem = Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid range.", detail: "'from' is after 'to'.");
+        }
+
+        return new AuditRange(start, end, problem);
+    }
+}
