@@ -36,7 +36,9 @@ public sealed class AuditExportTests(StatsApp app)
         response.EnsureSuccessStatusCode();
         Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
         var text = await response.Content.ReadAsStringAsync();
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        // Day seals join the history once a day is over (the sealer runs every minute): only views and baselines here.
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .Where(r => r.GetProperty("kind").GetString() != "daySealed").ToList();
     }
 
     [Fact]
@@ -100,7 +102,7 @@ public sealed class AuditExportTests(StatsApp app)
         Assert.All(ranged, r => Assert.InRange(DateTimeOffset.Parse(r.GetProperty("occurredAt").GetString()!), from, to.AddTicks(-1)));
         var all = await ExportAsync(site);
         Assert.Equal(all.Count(r => DateTimeOffset.Parse(r.GetProperty("occurredAt").GetString()!) is var t && t >= from && t < to), ranged.Count);
-        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.Contains(",daySealed,")).ToArray();
         Assert.Equal("sequence,occurredAt,kind,url,referrer,title,visitorHash,startedVisit,day,details", lines[0]);
         Assert.Equal(302, lines.Length);
         Assert.Contains(lines, l => l.Contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""));

@@ -4,9 +4,19 @@ namespace CCHC.Stats.Api.Audit;
 
 public static class AuditModule
 {
+    public static IServiceCollection AddAudit(this IServiceCollection services)
+    {
+        services.AddSingleton<Recount>();
+        services.AddSingleton<DaySeals>();
+        services.AddSingleton<DaySealer>();
+        services.AddHostedService(sp => sp.GetRequiredService<DaySealer>());
+        return services;
+    }
+
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/v1/sites/{siteId}/events", ExportHistory.Handle).RequireKey(KeyRole.Auditor);
+        app.MapGet("/api/v1/sites/{siteId}/verify", VerifyCounters.Handle).RequireKey(KeyRole.Auditor);
         return app;
     }
 }

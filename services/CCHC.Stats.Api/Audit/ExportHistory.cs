@@ -78,7 +78,7 @@ public static class ExportHistory
                CASE WHEN type = 'page_viewed' THEN prev IS NULL OR at - prev >= make_interval(mins => @gap) END AS started_visit
         FROM (
             SELECT seq_id, type, data,
-                   (coalesce(data ->> 'occurredAt', data ->> 'asOf'))::timestamptz AS at,
+                   (coalesce(data ->> 'occurredAt', data ->> 'asOf', data ->> 'sealedAt'))::timestamptz AS at,
                    CASE WHEN type = 'page_viewed' THEN lag((data ->> 'occurredAt')::timestamptz) OVER (
                        PARTITION BY type, data ->> 'visitorHash', data ->> 'day'
                        ORDER BY (data ->> 'occurredAt')::timestamptz, seq_id) END AS prev

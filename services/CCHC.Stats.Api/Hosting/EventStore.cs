@@ -22,7 +22,7 @@ public static class EventStore
     /// views of one site-day in sequence order. Marten does not model indexes on its event table, so it is
     /// created by <see cref="DatabaseSetup"/> and Marten is told to leave it alone.
     /// </summary>
-    public const string SiteDayIndex = "ix_mt_events_site_day";
+    public const string SiteDayIndex = "ix_mt_events_site_day_v2";
 
     public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder, string connectionString)
     {
@@ -45,6 +45,7 @@ public static class EventStore
                 opts.Events.AppendMode = EventAppendMode.Quick;
                 opts.Events.AddEventType<PageViewed>();
                 opts.Events.AddEventType<BaselineRecorded>();
+                opts.Events.AddEventType<CCHC.Stats.Api.Audit.DaySealed>();
                 opts.Events.IgnoreIndex(SiteDayIndex);
 
                 // No last-modified, version or .NET type columns on documents: the projection rewrites a
@@ -112,8 +113,9 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
         await using var command = database.CreateCommand(
             $"""
+            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
             CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), seq_id)
-                WHERE type IN ('page_viewed', 'baseline_recorded');
+                WHERE type IN ('page_viewed', 'baseline_recorded', 'day_sealed');
             ANALYZE {events};
             """);
         await command.ExecuteNonQueryAsync(cancellationToken);

@@ -22,7 +22,7 @@ public static class StatsHost
         services.Configure<ForwardedHeadersOptions>(forwarded => TrustedProxies.Configure(forwarded, builder.Configuration));
 
         builder.AddEventStore(connectionString);
-        services.AddSites().AddIngestion().AddCounters().AddOperations(builder.Configuration);
+        services.AddSites().AddIngestion().AddCounters().AddAudit().AddOperations(builder.Configuration);
         services.AddHostedService<DemoSite>();
         return builder;
     }

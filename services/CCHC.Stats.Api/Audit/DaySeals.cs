@@ -1,0 +1,224 @@
+using System.Security.Cryptography;
+using System.Text;
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Sites;
+using Marten;
+using Npgsql;
+
+namespace CCHC.Stats.Api.Audit;
+
+/// <summary>
+/// A site-local day was sealed: its figures, and a hash chain over its facts (views and baselines) in sequence
+/// order, starting from the previous sealed day's hash. Views that arrive later for the day (a batch import)
+/// re-seal it with a new seal that names the one it replaces — the history is amended, never silently changed.
+/// </summary>
+/// <param name="SiteId">The site.</param>
+/// <param name="Day">The sealed local day.</param>
+/// <param name="EventCount">How many facts the chain covers.</param>
+/// <param name="LastSequence">The highest sequence among them: later facts of the day are not covered.</param>
+/// <param name="PageViews">Page views of the day (without baselines).</param>
+/// <param name="Visits">Visits of the day.</param>
+/// <param name="Visitors">Distinct visitors of the day.</param>
+/// <param name="Hash">The chain's last hash, hex.</param>
+/// <param name="PreviousHash">The hash the chain starts from: the previous sealed day's, or zeros.</param>
+/// <param name="Replaces">The sequence of the seal this one replaces, for an amendment.</param>
+/// <param name="SealedAt">When, in the site's local offset.</param>
+public sealed record DaySealed(
+    string SiteId,
+    DateOnly Day,
+    long EventCount,
+    long LastSequence,
+    long PageViews,
+    long Visits,
+    long Visitors,
+    string Hash,
+    string PreviousHash,
+    long? Replaces,
+    DateTimeOffset SealedAt);
+
+/// <summary>The seal arithmetic and the reads it needs, shared by the sealer and verify.</summary>
+public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
+{
+    public static readonly string Genesis = new('0', 64);
+
+    private string Events => $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+
+    /// <summary>The current seal of each sealed day of a site, with its sequence, ordered by day.</summary>
+    public async Task<SortedDictionary<DateOnly, (long Sequence, DaySealed Seal)>> CurrentSealsAsync(string siteId, CancellationToken ct)
+    {
+        var seals = new SortedDictionary<DateOnly, (long, DaySealed)>();
+        await using var command = database.CreateCommand(
+            $"SELECT seq_id, data::text FROM {Events} WHERE type = 'day_sealed' AND data ->> 'siteId' = @site ORDER BY seq_id");
+        command.Parameters.AddWithValue("site", siteId);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var seal = System.Text.Json.JsonSerializer.Deserialize<DaySealed>(reader.GetString(1), StoredJson.Options)!;
+            seals[seal.Day] = (reader.GetInt64(0), seal);
+        }
+
+        return seals;
+    }
+
+    /// <summary>Every hash any seal of the site ever had (a later day's chain may start from a replaced seal).</summary>
+    public async Task<HashSet<string>> AllSealHashesAsync(string siteId, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand($"SELECT data ->> 'hash' FROM {Events} WHERE type = 'day_sealed' AND data ->> 'siteId' = @site");
+        command.Parameters.AddWithValue("site", siteId);
+        var hashes = new HashSet<string> { Genesis };
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            hashes.Add(reader.GetString(0));
+        }
+
+        return hashes;
+    }
+
+    /// <summary>Per day of the site: how many facts and the highest sequence (to find days to seal or re-seal).</summary>
+    public async Task<SortedDictionary<DateOnly, (long Count, long LastSequence)>> FactsPerDayAsync(string siteId, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(
+            $"SELECT data ->> 'day', count(*), max(seq_id) FROM {Events} WHERE data ->> 'siteId' = @site AND type IN ('page_viewed', 'baseline_recorded') GROUP BY 1");
+        command.Parameters.AddWithValue("site", siteId);
+        var days = new SortedDictionary<DateOnly, (long, long)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            days[DateOnly.Parse(reader.GetString(0))] = (reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        return days;
+    }
+
+    /// <summary>
+    /// The chain over a day's facts up to a sequence: h = SHA-256(h ‖ seq ‖ type ‖ data), data as PostgreSQL's
+    /// canonical jsonb text, so that an auditor can recompute it from the database or the export.
+    /// </summary>
+    public async Task<(string Hash, long Count)> ChainAsync(string siteId, DateOnly day, string previousHash, long upToSequence, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(
+            $"""
+            SELECT seq_id, type, data::text FROM {Events}
+            WHERE data ->> 'siteId' = @site AND data ->> 'day' = @day AND type IN ('page_viewed', 'baseline_recorded') AND seq_id <= @last
+            ORDER BY seq_id
+            """);
+        command.Parameters.AddWithValue("site", siteId);
+        command.Parameters.AddWithValue("day", day.ToString("yyyy-MM-dd"));
+        command.Parameters.AddWithValue("last", upToSequence);
+        var hash = Convert.FromHexString(previousHash);
+        long count = 0;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var link = Encoding.UTF8.GetBytes($"\n{reader.GetInt64(0)}|{reader.GetString(1)}|{reader.GetString(2)}");
+            hash = SHA256.HashData([.. hash, .. link]);
+            count++;
+        }
+
+        return (Convert.ToHexStringLower(hash), count);
+    }
+}
+
+/// <summary>
+/// Seals each site-local day once it is over (plus <see cref="Grace"/> for late views), and re-seals a sealed
+/// day when facts arrive for it later. One node seals at a time (a PostgreSQL advisory lock).
+/// </summary>
+public sealed class DaySealer(
+    IDocumentStore store, NpgsqlDataSource database, DaySeals seals, SiteDirectory sites, Recount recount, TimeProvider clock,
+    ILogger<DaySealer> logger) : BackgroundService
+{
+    /// <summary>How long after local midnight a day is sealed: views still in flight at midnight arrive first.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
+
+    private const long LockKey = 0x43434843_5345414C; // "CCHC" "SEAL"
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), clock);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await SealAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Sealing failed; will try again in a minute");
+            }
+        }
+    }
+
+    /// <summary>Seals or re-seals every closed day of every site that needs it; answers how many seals it wrote.</summary>
+    public async Task<int> SealAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using (var take = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockKey})", connection))
+        {
+            if (!(bool)(await take.ExecuteScalarAsync(ct))!)
+            {
+                return 0;
+            }
+        }
+
+        try
+        {
+            await sites.LoadAllAsync(ct);
+            var written = 0;
+            foreach (var site in sites.Known.ToList())
+            {
+                written += await SealSiteAsync(site, ct);
+            }
+
+            return written;
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
+            await release.ExecuteScalarAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<int> SealSiteAsync(Site site, CancellationToken ct)
+    {
+        var zone = sites.ZoneOf(site);
+        var now = clock.GetUtcNow();
+        var current = await seals.CurrentSealsAsync(site.Id, ct);
+        var facts = await seals.FactsPerDayAsync(site.Id, ct);
+        var previousHash = DaySeals.Genesis;
+        var written = 0;
+        foreach (var day in facts.Keys.Union(current.Keys).Order())
+        {
+            if (SiteCalendar.StartOf(day.AddDays(1), zone) + Grace > now)
+            {
+                break;
+            }
+
+            facts.TryGetValue(day, out var dayFacts);
+            if (current.TryGetValue(day, out var existing) && existing.Seal.LastSequence == dayFacts.LastSequence && existing.Seal.EventCount == dayFacts.Count)
+            {
+                previousHash = existing.Seal.Hash;
+                continue;
+            }
+
+            var start = existing.Seal?.PreviousHash ?? previousHash;
+            var (hash, count) = await seals.ChainAsync(site.Id, day, start, dayFacts.LastSequence, ct);
+            var figures = (await recount.DaysAsync(site.Id, day, day, ct)).GetValueOrDefault(day);
+            var seal = new DaySealed(site.Id, day, count, dayFacts.LastSequence, figures.PageViews, figures.Visits, figures.Visitors,
+                hash, start, existing.Seal is null ? null : existing.Sequence, SiteCalendar.ToLocal(now, zone));
+            await using var session = store.LightweightSession();
+            session.Events.StartStream(Guid.CreateVersion7(), seal);
+            await session.SaveChangesAsync(ct);
+            previousHash = hash;
+            written++;
+        }
+
+        return written;
+    }
+}
+
+/// <summary>The JSON settings of stored events (camelCase, as Marten writes them).</summary>
+public static class StoredJson
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Options = new(System.Text.Json.JsonSerializerDefaults.Web);
+}

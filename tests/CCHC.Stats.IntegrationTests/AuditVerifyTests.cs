@@ -1,0 +1,97 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using CCHC.Stats.Api.Audit;
+using CCHC.Stats.Contracts;
+using CCHC.Stats.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace CCHC.Stats.IntegrationTests;
+
+/// <summary>Day seals, amendments for late views, and verify naming the days touched behind the service's back.</summary>
+public sealed class AuditVerifyTests(StatsApp app)
+{
+    private static readonly DateTimeOffset First = new(2026, 10, 20, 0, 0, 0, TimeSpan.FromHours(7));
+
+    private sealed record Report(bool Healthy, List<JsonElement> Differences, List<Broken> BrokenSeals);
+
+    private sealed record Broken(string Day, string Reason);
+
+    [Fact]
+    public async Task closed_days_are_sealed_late_views_amend_the_seal_and_tampering_is_named()
+    {
+        var site = await app.NewSiteAsync();
+        await ImportAsync(site, Enumerable.Range(0, 90).Select(i => (First.AddHours(i * 0.8), $"v{i % 9}")));
+        await app.CatchUpAsync();
+
+        var sealer = app.Services.GetRequiredService<DaySealer>();
+        await Until(async () => { await sealer.SealAsync(CancellationToken.None); return (await SealsAsync(site)).Count == 3; });
+        Assert.True((await VerifyAsync(site)).Healthy);
+
+        // A late import for the second day re-seals it, pointing at the seal it replaces.
+        await ImportAsync(site, [(First.AddDays(1).AddHours(13), "late")]);
+        await app.CatchUpAsync();
+        await Until(async () => { await sealer.SealAsync(CancellationToken.None); return (await SealsAsync(site)).Count == 4; });
+        var seals = await SealsAsync(site);
+        var amended = seals[^1].GetProperty("details");
+        Assert.Equal("2026-10-21", amended.GetProperty("day").GetString());
+        Assert.Equal(seals.Single(s => s.GetProperty("day").GetString() == "2026-10-21" && s.GetProperty("details").GetProperty("replaces").ValueKind == JsonValueKind.Null)
+            .GetProperty("sequence").GetInt64(), amended.GetProperty("replaces").GetInt64());
+        Assert.True((await VerifyAsync(site)).Healthy);
+
+        // Behind the service's back: one view of the first day deleted, one of the third day altered.
+        await using (var db = new NpgsqlConnection(app.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var tamper = new NpgsqlCommand(
+                """
+                DELETE FROM mt_events WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND data ->> 'day' = '2026-10-20' AND type = 'page_viewed');
+                UPDATE mt_events SET data = jsonb_set(data, '{url}', '"https://portal.test/forged"')
+                 WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND data ->> 'day' = '2026-10-22' AND type = 'page_viewed');
+                """, db);
+            tamper.Parameters.AddWithValue("site", site);
+            await tamper.ExecuteNonQueryAsync();
+        }
+
+        var report = await VerifyAsync(site);
+
+        Assert.False(report.Healthy);
+        Assert.Equal(["2026-10-20", "2026-10-22"], report.BrokenSeals.Select(b => b.Day).Order());
+        Assert.Contains(report.Differences, d => d.GetProperty("period").GetString() == "day" && d.GetProperty("key").GetString() == "2026-10-20"
+            && d.GetProperty("metric").GetString() == "pageViews" && d.GetProperty("live").GetInt64() == d.GetProperty("recount").GetInt64() + 1);
+        Assert.DoesNotContain(report.Differences, d => d.GetProperty("key").GetString() == "2026-10-21");
+        var ranged = await VerifyAsync(site, $"?from={Uri.EscapeDataString(First.AddDays(1).ToString("O"))}&to={Uri.EscapeDataString(First.AddDays(2).ToString("O"))}");
+        Assert.Empty(ranged.BrokenSeals);
+    }
+
+    private async Task ImportAsync(string site, IEnumerable<(DateTimeOffset At, string Visitor)> views)
+    {
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch",
+            views.Select(v => new BatchViewItem("https://portal.test/", null, null, v.At, v.Visitor, null)))).EnsureSuccessStatusCode();
+    }
+
+    private async Task<Report> VerifyAsync(string site, string query = "")
+    {
+        using var auditor = app.WithKey(StatsApp.AuditorKey);
+        return (await auditor.GetFromJsonAsync<Report>($"/api/v1/sites/{site}/verify{query}"))!;
+    }
+
+    private async Task<List<JsonElement>> SealsAsync(string site)
+    {
+        using var auditor = app.WithKey(StatsApp.AuditorKey);
+        var text = await auditor.GetStringAsync($"/api/v1/sites/{site}/events");
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .Where(r => r.GetProperty("kind").GetString() == "daySealed").ToList();
+    }
+
+    private static async Task Until(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(200);
+        }
+    }
+}
