@@ -9,6 +9,7 @@ public static class AuditModule
         services.AddSingleton<Recount>();
         services.AddSingleton<DaySeals>();
         services.AddSingleton<DaySealer>();
+        services.AddSingleton<RebuildCounters>();
         services.AddHostedService(sp => sp.GetRequiredService<DaySealer>());
         return services;
     }
@@ -17,6 +18,9 @@ public static class AuditModule
     {
         app.MapGet("/api/v1/sites/{siteId}/events", ExportHistory.Handle).RequireKey(KeyRole.Auditor);
         app.MapGet("/api/v1/sites/{siteId}/verify", VerifyCounters.Handle).RequireKey(KeyRole.Auditor);
+        app.MapPost("/api/v1/admin/rebuild", (RebuildCounters rebuild, CancellationToken ct) => rebuild.StartAsync(ct)).RequireKey(KeyRole.Admin);
+        app.MapGet("/api/v1/admin/rebuild", async (RebuildCounters rebuild, CancellationToken ct) => Results.Ok(await rebuild.ProgressAsync(ct)))
+            .RequireKey(KeyRole.Admin);
         return app;
     }
 }

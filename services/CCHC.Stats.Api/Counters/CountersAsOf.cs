@@ -22,14 +22,15 @@ namespace CCHC.Stats.Api.Counters;
 /// So it reads one day of raw events, never the whole history. Before reading it waits until the
 /// projection has applied every event recorded before the request, so the closed days are exact too.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database)
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, CCHC.Stats.Api.Audit.RebuildCounters rebuild)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
 
     public async Task<CountersResponse?> ComputeAsync(Site site, TimeZoneInfo zone, DateTimeOffset asOf, CancellationToken ct)
     {
-        if (!await WaitForProjectionAsync(ct))
+        // The closed days come from the projection's documents, which a rebuild replaces: not exact until it is done.
+        if (await rebuild.IsRunningAsync(ct) || !await WaitForProjectionAsync(ct))
         {
             return null;
         }

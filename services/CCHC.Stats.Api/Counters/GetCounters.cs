@@ -45,8 +45,8 @@ public static class GetCounters
         metrics.CounterRead(fromMemory: false);
         if (asOf is null)
         {
-            var fresh = (await refresher.RefreshAsync([site], ct))[0];
-            return Serve(http, fresh.Json, fresh.ETag);
+            var fresh = await refresher.RefreshOneAsync(site, ct);
+            return fresh is null ? CatchingUp(http) : Serve(http, fresh.Json, fresh.ETag);
         }
 
         if (!TryParseInstant(asOf, out var moment))
@@ -64,13 +64,18 @@ public static class GetCounters
         var counters = await history.ComputeAsync(site, sites.ZoneOf(site), moment, ct);
         if (counters is null)
         {
-            http.Response.Headers.RetryAfter = "5";
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.",
-                detail: "The projections are behind the recorded events; ask again in a few seconds.");
+            return CatchingUp(http);
         }
 
         var snapshot = LiveCounters.Render(counters);
         return Serve(http, snapshot.Json, snapshot.ETag);
+    }
+
+    private static IResult CatchingUp(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "5";
+        return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.",
+            detail: "The counters are being rebuilt or are behind the recorded events; ask again in a few seconds.");
     }
 
     private static IResult Serve(HttpContext http, byte[] json, string etag)

@@ -38,6 +38,10 @@ public sealed class LiveCounterRefresher(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
+    /// <summary>One site's live figures, read now; null while a rebuild runs and nothing was served before.</summary>
+    public async Task<LiveCounters.Snapshot?> RefreshOneAsync(Site site, CancellationToken ct) =>
+        (await RefreshAsync([site], ct)).FirstOrDefault();
+
     /// <summary>Reads and publishes the live figures of the given sites; answers the new snapshots.</summary>
     public async Task<IReadOnlyList<LiveCounters.Snapshot>> RefreshAsync(IReadOnlyList<Site> targets, CancellationToken ct)
     {
@@ -56,6 +60,7 @@ public sealed class LiveCounterRefresher(
 
         await using var session = store.QuerySession();
         var batch = session.CreateBatchQuery();
+        var rebuildTask = batch.Load<CCHC.Stats.Api.Audit.RebuildStatus>(CCHC.Stats.Api.Audit.RebuildStatus.SingletonId);
         var countersTask = batch.LoadMany<PeriodCounter>().ById(plans.SelectMany(p => p.Ids).ToArray());
         var onlineTasks = plans.Select(p =>
         {
@@ -64,6 +69,12 @@ public sealed class LiveCounterRefresher(
             return batch.Query<VisitorDay>().Where(v => v.SiteId == p.Site.Id && v.LastSeen > since).Count();
         }).ToList();
         await batch.Execute(ct);
+
+        // While the counters are being rebuilt, keep serving the figures from before: never half-counted ones.
+        if ((await rebuildTask)?.State == "running")
+        {
+            return plans.Select(p => live.TryGet(p.Site.Id, out var kept) ? kept : null).OfType<LiveCounters.Snapshot>().ToList();
+        }
 
         var counters = (await countersTask).ToDictionary(c => c.Id);
         var published = new List<LiveCounters.Snapshot>(plans.Count);

@@ -55,6 +55,7 @@ public static class EventStore
                 opts.Schema.For<Site>();
                 opts.Schema.For<DailySalt>();
                 opts.Schema.For<ImportPepper>();
+                opts.Schema.For<CCHC.Stats.Api.Audit.RebuildStatus>();
                 opts.Schema.For<PeriodCounter>().DocumentAlias(PeriodCounter.DocumentAlias).Index(x => x.SiteId);
                 opts.Schema.For<VisitorDay>().DocumentAlias(VisitorDay.DocumentAlias)
                     .Index([x => x.SiteId, x => x.LastSeen]);

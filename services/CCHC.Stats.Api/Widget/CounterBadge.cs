@@ -42,7 +42,13 @@ public static class CounterBadge
                 return SiteProblems.NotFound(siteId);
             }
 
-            snapshot = (await refresher.RefreshAsync([site], ct))[0];
+            var fresh = await refresher.RefreshOneAsync(site, ct);
+            if (fresh is null)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.");
+            }
+
+            snapshot = fresh;
         }
 
         var value = Figure(snapshot.Counters, period, metric);

@@ -1,0 +1,126 @@
+using CCHC.Stats.Api.Counters;
+using JasperFx.Events.Daemon;
+using Marten;
+using Npgsql;
+
+namespace CCHC.Stats.Api.Audit;
+
+/// <summary>The state of the last counter rebuild, shared by every node (a Marten document).</summary>
+public sealed class RebuildStatus
+{
+    public const string SingletonId = "counters";
+
+    public string Id { get; set; } = SingletonId;
+
+    /// <summary><c>idle</c>, <c>running</c>, <c>completed</c> or <c>failed</c>.</summary>
+    public string State { get; set; } = "idle";
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    public long TotalEvents { get; set; }
+
+    public string? Error { get; set; }
+}
+
+/// <summary>
+/// <c>POST /api/v1/admin/rebuild</c> (202; 409 while one runs) and <c>GET /api/v1/admin/rebuild</c> (admin):
+/// rebuilds every counter from the event store while the service keeps serving.
+/// </summary>
+/// <remarks>
+/// While the rebuild runs, every node keeps serving the live figures it had when it began (the refresher does not
+/// publish half-rebuilt documents) and as-of reads answer 503 with Retry-After; the new figures appear when the
+/// rebuild completes. The status is a document, so every node sees it.
+/// </remarks>
+public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource database, IServiceProvider services, TimeProvider clock,
+    IHostApplicationLifetime lifetime, ILogger<RebuildCounters> logger)
+{
+    /// <summary>How long one projection shard may take to rebuild before the rebuild counts as failed.</summary>
+    public static readonly TimeSpan ShardTimeout = TimeSpan.FromHours(2);
+
+    private readonly SemaphoreSlim _starting = new(1, 1);
+
+    public sealed record Progress(string State, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, long ProcessedEvents, long TotalEvents, string? Error);
+
+    public async Task<bool> IsRunningAsync(CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        return (await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct))?.State == "running";
+    }
+
+    public async Task<IResult> StartAsync(CancellationToken ct)
+    {
+        await _starting.WaitAsync(ct);
+        try
+        {
+            await using var session = store.LightweightSession();
+            var status = await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct) ?? new RebuildStatus();
+            if (status.State == "running")
+            {
+                return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "A rebuild is already running.",
+                    detail: $"Started at {status.StartedAt:O}; follow it at GET /api/v1/admin/rebuild.");
+            }
+
+            status.State = "running";
+            status.StartedAt = clock.GetUtcNow();
+            status.CompletedAt = null;
+            status.Error = null;
+            status.TotalEvents = await NewestEventAsync(ct);
+            session.Store(status);
+            await session.SaveChangesAsync(ct);
+            _ = Task.Run(() => RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
+            return Results.Accepted("/api/v1/admin/rebuild", await ProgressAsync(ct));
+        }
+        finally
+        {
+            _starting.Release();
+        }
+    }
+
+    public async Task<Progress> ProgressAsync(CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        var status = await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct) ?? new RebuildStatus();
+        var progress = await store.Advanced.AllProjectionProgress(token: ct);
+        var processed = progress.FirstOrDefault(p => p.ShardName.StartsWith(CounterProjection.Name + ":", StringComparison.Ordinal))?.Sequence ?? 0;
+        if (status.State == "completed")
+        {
+            processed = Math.Max(processed, status.TotalEvents);
+        }
+
+        return new Progress(status.State, status.StartedAt, status.CompletedAt, Math.Min(processed, status.TotalEvents), status.TotalEvents, status.Error);
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        string state;
+        string? error = null;
+        try
+        {
+            var daemon = services.GetRequiredService<IProjectionCoordinator>().DaemonForMainDatabase();
+            await daemon.RebuildProjectionAsync(CounterProjection.Name, ShardTimeout, ct);
+            state = "completed";
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "The counter rebuild failed");
+            state = "failed";
+            error = e.Message;
+        }
+
+        await using var session = store.LightweightSession();
+        var status = await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, CancellationToken.None) ?? new RebuildStatus();
+        status.State = state;
+        status.Error = error;
+        status.CompletedAt = clock.GetUtcNow();
+        session.Store(status);
+        await session.SaveChangesAsync(CancellationToken.None);
+    }
+
+    private async Task<long> NewestEventAsync(CancellationToken ct)
+    {
+        await using var command = database.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Options.Events.DatabaseSchemaName}.mt_events");
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CCHC.Stats.Contracts;
+using CCHC.Stats.IntegrationTests.Infrastructure;
+using Marten;
+using Marten.Events;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CCHC.Stats.IntegrationTests;
+
+/// <summary>Rebuilding every counter from the event store while widgets keep reading: old figures, then the same figures.</summary>
+public sealed class RebuildTests(StatsApp app)
+{
+    [Fact]
+    public async Task a_rebuild_while_serving_shows_no_zeros_and_ends_with_the_same_figures()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("rebuild");
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = Client(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/rb", new SiteRequest("Rebuild", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        var figures = new BaselineFigures(5, 50, 500, 5000, 50000);
+        (await admin.PostAsJsonAsync("/api/v1/sites/rb/baseline", new BaselineRequest(DateTimeOffset.UtcNow.AddDays(-30), figures, figures))).EnsureSuccessStatusCode();
+
+        // Twenty days of history by 300 visitors, and some views today.
+        using var ingest = Client(host, StatsApp.IngestKey);
+        var random = new Random(11);
+        var start = DateTimeOffset.UtcNow.AddDays(-20);
+        for (var chunk = 0; chunk < 4; chunk++)
+        {
+            var items = Enumerable.Range(0, 5000).Select(_ => new BatchViewItem("https://portal.test/", null, null,
+                start.AddMinutes(random.Next(0, 20 * 24 * 60 - 60)), $"v{random.Next(300)}", null));
+            (await ingest.PostAsJsonAsync("/api/v1/sites/rb/views:batch", items)).EnsureSuccessStatusCode();
+        }
+
+        using var reader = Client(host, null);
+        for (var i = 0; i < 20; i++)
+        {
+            (await reader.PostAsJsonAsync("/api/v1/sites/rb/views", new PageViewRequest($"https://portal.test/today/{i}"))).EnsureSuccessStatusCode();
+        }
+
+        await host.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        var before = await StableLiveAsync(reader);
+        var moment = DateTimeOffset.UtcNow.AddDays(-3);
+        var beforeAsOf = await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/rb/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
+        Assert.True(before.Total.PageViews > 20_000);
+
+        var started = await admin.PostAsync("/api/v1/admin/rebuild", null);
+        var again = await admin.PostAsync("/api/v1/admin/rebuild", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        var readsDuring = 0;
+        JsonElement progress;
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        do
+        {
+            var during = await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/rb/counters");
+            Assert.Equal(Figures(before), Figures(during!));
+            readsDuring++;
+            progress = await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild");
+            Assert.True(DateTime.UtcNow < deadline, "the rebuild did not finish");
+        }
+        while (progress.GetProperty("state").GetString() == "running");
+
+        Assert.Equal("completed", progress.GetProperty("state").GetString());
+        Assert.Equal(progress.GetProperty("totalEvents").GetInt64(), progress.GetProperty("processedEvents").GetInt64());
+        Assert.True(readsDuring > 0);
+        await host.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        var after = await StableLiveAsync(reader);
+        Assert.Equal(Figures(before), Figures(after));
+        var afterAsOf = await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/rb/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
+        Assert.Equal(Figures(beforeAsOf!), Figures(afterAsOf!));
+        using var auditor = Client(host, StatsApp.AuditorKey);
+        Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rb/verify")).GetProperty("healthy").GetBoolean());
+    }
+
+    private static object Figures(CountersResponse c) => (c.Day, c.Week, c.Month, c.Year, c.Total);
+
+    /// <summary>Live figures once two refreshes in a row agree (the refresher publishes every 200 ms here).</summary>
+    private static async Task<CountersResponse> StableLiveAsync(HttpClient reader)
+    {
+        var previous = await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/rb/counters");
+        for (var i = 0; i < 50; i++)
+        {
+            await Task.Delay(300);
+            var current = await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/rb/counters");
+            if (Figures(current!).Equals(Figures(previous!)))
+            {
+                return current!;
+            }
+
+            previous = current;
+        }
+
+        return previous!;
+    }
+
+    private static HttpClient Client(WebApplicationFactory<Program> host, string? key)
+    {
+        var client = host.CreateClient();
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        }
+
+        return client;
+    }
+}
