@@ -21,6 +21,9 @@ public sealed class RebuildStatus
 
     public long TotalEvents { get; set; }
 
+    /// <summary>The projection's progress when the rebuild was asked for: until the daemon resets it, no progress.</summary>
+    public long ProgressAtStart { get; set; }
+
     public string? Error { get; set; }
 }
 
@@ -67,6 +70,7 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
             status.CompletedAt = null;
             status.Error = null;
             status.TotalEvents = await NewestEventAsync(ct);
+            status.ProgressAtStart = await CounterProgressAsync(ct);
             session.Store(status);
             await session.SaveChangesAsync(ct);
             _ = Task.Run(() => RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
@@ -82,9 +86,12 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
     {
         await using var session = store.QuerySession();
         var status = await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct) ?? new RebuildStatus();
-        var progress = await store.Advanced.AllProjectionProgress(token: ct);
-        var processed = progress.FirstOrDefault(p => p.ShardName.StartsWith(CounterProjection.Name + ":", StringComparison.Ordinal))?.Sequence ?? 0;
-        if (status.State == "completed")
+        var processed = await CounterProgressAsync(ct);
+        if (status.State == "running" && processed == status.ProgressAtStart)
+        {
+            processed = 0;
+        }
+        else if (status.State == "completed")
         {
             processed = Math.Max(processed, status.TotalEvents);
         }
@@ -116,6 +123,12 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
         status.CompletedAt = clock.GetUtcNow();
         session.Store(status);
         await session.SaveChangesAsync(CancellationToken.None);
+    }
+
+    private async Task<long> CounterProgressAsync(CancellationToken ct)
+    {
+        var progress = await store.Advanced.AllProjectionProgress(token: ct);
+        return progress.FirstOrDefault(p => p.ShardName.StartsWith(CounterProjection.Name + ":", StringComparison.Ordinal))?.Sequence ?? 0;
     }
 
     private async Task<long> NewestEventAsync(CancellationToken ct)
