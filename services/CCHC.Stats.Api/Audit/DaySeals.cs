@@ -126,7 +126,7 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
 /// </summary>
 public sealed class DaySealer(
     IDocumentStore store, NpgsqlDataSource database, DaySeals seals, SiteDirectory sites, Recount recount, TimeProvider clock,
-    ILogger<DaySealer> logger) : BackgroundService
+    IConfiguration configuration, ILogger<DaySealer> logger) : BackgroundService
 {
     /// <summary>How long after local midnight a day is sealed: views still in flight at midnight arrive first.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
@@ -135,6 +135,12 @@ public sealed class DaySealer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Stats:SealDays=false leaves sealing to other nodes (or, in the benchmark, out of the measurement).
+        if (!configuration.GetValue("Stats:SealDays", true))
+        {
+            return;
+        }
+
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The benchmark: one command, one PostgreSQL, one run, everything side by side on this machine.
+#
+#   bash deploy/bench/run.sh                 # 10 million views in the store (about 25 minutes)
+#   VIEWS=1000000 bash deploy/bench/run.sh   # a quicker run
+#
+# Starts its own PostgreSQL from the machine's binaries and the service in Release, installs wrk when missing,
+# targets loopback only, and writes docs/BENCHMARKS.md. Every load is bounded in time.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+VIEWS=${VIEWS:-10000000}
+FIRST=${FIRST:-1000000}
+PORT=${PGPORT_BENCH:-55500}
+HTTP=${HTTP_PORT_BENCH:-5300}
+WORK=$(mktemp -d /tmp/cchc-bench-XXXX)
+PG="$WORK/pg"
+URL="http://127.0.0.1:$HTTP"
+KEY=bench-admin
+export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+BIN=$(dirname "$(readlink -f "$(command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl | tail -1)")")
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+echo "== build (Release)"
+dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
+
+echo "== PostgreSQL in $PG, port $PORT"
+mkdir -p "$PG" && [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK"
+as_pg "$BIN/initdb" -D "$PG" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=1GB -c max_wal_size=4GB" start >/dev/null
+SERVICE_PID=
+cleanup() {
+  [[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null || true
+  as_pg "$BIN/pg_ctl" -D "$PG" -m fast stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+psql -q -d postgres -c "CREATE DATABASE cchc_stats"
+psql -q -d postgres -c "CREATE DATABASE naive"
+
+start_service() {
+  ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=cchc_stats;Maximum Pool Size=100" \
+  Stats__AdminKey=$KEY Stats__AuditorKey=bench-auditor Stats__ViewsPerClientPerMinute=0 Stats__SealDays=false \
+  Logging__LogLevel__Default=Warning \
+    dotnet services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll --urls "$URL" >>"$WORK/service.log" 2>&1 &
+  SERVICE_PID=$!
+  for _ in $(seq 1 120); do curl -sf "$URL/health/ready" >/dev/null && return; sleep 0.5; done
+  echo "service did not start"; tail -30 "$WORK/service.log"; exit 1
+}
+stop_service() { kill "$SERVICE_PID"; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=; }
+peak_rss_mb() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVICE_PID/status"; }
+load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
+field() { grep -E "$1" | head -1 | sed -E "s/.*$1[^0-9]*([0-9][0-9,.]*).*/\1/" | tr -d ','; }
+
+echo "== (a) the naive per-hit counter: pgbench, 8 clients, 20 s"
+psql -q -d naive -f deploy/bench/naive-schema.sql
+NAIVE=$(pgbench -n -c 8 -j 2 -T 20 -f deploy/bench/naive-counter.sql naive 2>&1 | awk '/^tps/ { printf "%d", $3 }')
+echo "   $NAIVE hits/s"
+
+echo "== (b) the machine's limit: 2 million rows of the same shape written inside PostgreSQL"
+START=$(date +%s.%N)
+psql -q -d naive -c "INSERT INTO naive_hits (site, url, ip, user_agent, at) SELECT 'portal', 'https://portal.test/page/' || (g % 5000), '203.0.113.7', 'Mozilla/5.0', now() FROM generate_series(1, 2000000) g"
+LIMIT=$(echo "2000000 / ($(date +%s.%N) - $START)" | bc)
+echo "   $LIMIT rows/s"
+
+start_service
+echo "== warm-up"
+load --site warmup --seconds 10 --connections 256 --wrk >/dev/null || true
+
+echo "== (c) end-to-end ingestion, full load (wrk, 256 connections, 30 s)"
+FULL_OUT=$(load --site full --seconds 30 --connections 256 --visitors 20000 --wrk)
+echo "$FULL_OUT"
+FULL=$(echo "$FULL_OUT" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/' | tr -d ',')
+FULL_P50=$(echo "$FULL_OUT" | grep "202 latency" | sed -E 's/.*p50 ([0-9.]+).*/\1/')
+FULL_P99=$(echo "$FULL_OUT" | grep "202 latency" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
+FULL_LAG=$(echo "$FULL_OUT" | grep "visible lag" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
+
+HALF_RATE=$((FULL / 2))
+echo "== (c) half load: $HALF_RATE views/s paced, 30 s"
+HALF_OUT=$(load --site half --seconds 30 --connections 256 --visitors 20000 --rate $HALF_RATE)
+echo "$HALF_OUT"
+HALF=$(echo "$HALF_OUT" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/' | tr -d ',')
+HALF_P50=$(echo "$HALF_OUT" | grep "202 latency" | sed -E 's/.*p50 ([0-9.]+).*/\1/')
+HALF_P99=$(echo "$HALF_OUT" | grep "202 latency" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
+HALF_LAG=$(echo "$HALF_OUT" | grep "visible lag" | sed -E 's/.*p99 ([0-9]+).*/\1/')
+
+grow_and_rebuild() { # $1 views to add
+  stop_service
+  psql -q -d cchc_stats -v count="$1" -f deploy/bench/bulk-views.sql
+  # The service will rebuild every counter from the store: start the projection where the store ends.
+  psql -q -d cchc_stats -c "UPDATE mt_event_progression SET last_seq_id = (SELECT max(seq_id) FROM mt_events) WHERE name LIKE 'counters:%'"
+  start_service
+  local events start end
+  events=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events")
+  start=$(date +%s.%N)
+  curl -sf -X POST -H "Authorization: Bearer $KEY" "$URL/api/v1/admin/rebuild" >/dev/null
+  until curl -sf -H "Authorization: Bearer $KEY" "$URL/api/v1/admin/rebuild" | grep -q '"completed"'; do sleep 1; done
+  end=$(date +%s.%N)
+  REBUILD_EVENTS=$events
+  REBUILD_RATE=$(echo "$events / ($end - $start)" | bc)
+  REBUILD_SECONDS=$(echo "($end - $start) / 1" | bc)
+}
+
+reads() { # counters of one bench site, 64 connections, 15 s (after a 5 s warm-up)
+  wrk -t2 -c64 -d5s "$URL/api/v1/sites/bench-3/counters" >/dev/null
+  local out; out=$(wrk -t2 -c64 -d15s --latency "$URL/api/v1/sites/bench-3/counters")
+  READS=$(echo "$out" | awk '/Requests\/sec/ { printf "%d", $2 }')
+  READS_P50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
+  READS_P99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+}
+
+asof_reads() { # as-of reads at random moments of random sites, 16 connections, 15 s
+  local out; out=$(wrk -t2 -c16 -d15s --latency -s deploy/bench/asof.lua "$URL")
+  ASOF=$(echo "$out" | awk '/Requests\/sec/ { printf "%d", $2 }')
+  ASOF_P50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
+  ASOF_P99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+}
+
+ingest_at_size() {
+  local out; out=$(load --site "size-$1" --seconds 20 --connections 256 --visitors 20000 --wrk)
+  echo "$out" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/' | tr -d ','
+}
+
+echo "== store of about $FIRST views"
+CURRENT=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events")
+grow_and_rebuild $((FIRST > CURRENT ? FIRST - CURRENT : 1000))
+SMALL_EVENTS=$REBUILD_EVENTS; SMALL_REBUILD=$REBUILD_RATE
+reads; SMALL_READS=$READS; SMALL_READS_P50=$READS_P50; SMALL_READS_P99=$READS_P99
+asof_reads; SMALL_ASOF_P50=$ASOF_P50; SMALL_ASOF_P99=$ASOF_P99
+SMALL_INGEST=$(ingest_at_size small)
+echo "   $SMALL_EVENTS events: rebuild $SMALL_REBUILD/s, reads $SMALL_READS/s p99 $SMALL_READS_P99, asOf p99 $SMALL_ASOF_P99, ingest $SMALL_INGEST/s"
+
+echo "== store of about $VIEWS views"
+CURRENT=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events")
+grow_and_rebuild $((VIEWS > CURRENT ? VIEWS - CURRENT : 1000))
+BIG_EVENTS=$REBUILD_EVENTS; BIG_REBUILD=$REBUILD_RATE; BIG_REBUILD_SECONDS=$REBUILD_SECONDS
+reads; BIG_READS=$READS; BIG_READS_P50=$READS_P50; BIG_READS_P99=$READS_P99
+asof_reads; BIG_ASOF=$ASOF; BIG_ASOF_P50=$ASOF_P50; BIG_ASOF_P99=$ASOF_P99
+BIG_INGEST=$(ingest_at_size big)
+echo "   $BIG_EVENTS events: rebuild $BIG_REBUILD/s, reads $BIG_READS/s p99 $BIG_READS_P99, asOf p99 $BIG_ASOF_P99, ingest $BIG_INGEST/s"
+
+echo "== (g) memory and disk"
+PEAK=$(peak_rss_mb)
+BYTES=$(psql -At -d cchc_stats -c "SELECT pg_total_relation_size('mt_events') / count(*) FROM mt_events")
+ALL_BYTES=$(psql -At -d cchc_stats -c "SELECT (pg_total_relation_size('mt_events') + pg_total_relation_size('mt_streams')) / (SELECT count(*) FROM mt_events)")
+RATIO=$(echo "scale=1; $FULL / $NAIVE" | bc)
+CPU=$(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')
+
+cat > docs/BENCHMARKS.md <<EOF
+# Benchmarks
+
+Run on $(date -u +"%Y-%m-%d %H:%M UTC") with \`bash deploy/bench/run.sh\` (VIEWS=$VIEWS), on $(nproc) cores
+($CPU), $(free -g | awk '/Mem:/ { print $2 }') GiB; the service (Release), PostgreSQL 15 and the load generators all on the
+same machine, one PostgreSQL for everything.
+
+| | measure | result | target |
+|---|---|---|---|
+| (a) | naive per-hit counter (insert + 5 upserts per hit, pgbench, 8 clients) | $NAIVE hits/s | — |
+| (b) | machine limit: rows of the same shape written inside PostgreSQL | $LIMIT rows/s | — |
+| (c) | end-to-end ingestion, full load (wrk, 256 connections): 202 → visible | **$FULL views/s** = ${RATIO}× (a) | ≥ 10,000 and ≥ 5× (a) |
+| (c) | 202 latency p50 / p99, full load | $FULL_P50 / $FULL_P99 ms | — |
+| (c) | visible lag p99, full load (incl. the 1 s counter refresh) | $FULL_LAG s | — |
+| (c) | half load ($HALF_RATE views/s paced): end to end | $HALF views/s | — |
+| (c) | 202 latency p50 / p99, half load | $HALF_P50 / $HALF_P99 ms | p99 ≤ 50 ms |
+| (c) | visible lag p99, half load | $HALF_LAG ms | ≤ 2 s |
+| (d) | counter reads, store of $BIG_EVENTS events (64 connections) | $BIG_READS reads/s, p50 $BIG_READS_P50, p99 $BIG_READS_P99 | ≥ 20,000/s, p99 ≤ 10 ms |
+| (e) | asOf reads, store of $BIG_EVENTS events (16 connections) | $BIG_ASOF reads/s, p50 $BIG_ASOF_P50, p99 $BIG_ASOF_P99 | p99 ≤ 50 ms |
+| (f) | rebuild of every projection from $BIG_EVENTS events | $BIG_REBUILD events/s ($BIG_REBUILD_SECONDS s) | ≥ 40,000/s |
+| (g) | service peak memory (VmHWM) over the whole run | $PEAK MB | ≤ 400 MB |
+| (g) | bytes on disk per stored view: events with indexes / with streams too | $BYTES / $ALL_BYTES B | ≤ 400 B |
+
+Scale with the data:
+
+| store | ingestion end to end | counter reads | reads p99 | asOf p99 | rebuild |
+|---|---|---|---|---|---|
+| $SMALL_EVENTS events | $SMALL_INGEST views/s | $SMALL_READS/s | $SMALL_READS_P99 | $SMALL_ASOF_P99 | $SMALL_REBUILD events/s |
+| $BIG_EVENTS events | $BIG_INGEST views/s | $BIG_READS/s | $BIG_READS_P99 | $BIG_ASOF_P99 | $BIG_REBUILD events/s |
+
+How the large store is made: \`deploy/bench/bulk-views.sql\` appends page-view events of the same shape the
+service writes (20 sites, a million visitors, one view every 3 s) straight into \`mt_events\`, then the service
+rebuilds every counter from them through \`POST /api/v1/admin/rebuild\` — which is measurement (f).
+
+Commands: \`pgbench -n -c 8 -j 2 -T 20 -f deploy/bench/naive-counter.sql\`; the load tool
+\`tests/CCHC.Stats.Load\` (\`--wrk\` for full load, \`--rate\` for half load); \`wrk -c64 -d15s\` for counter
+reads; \`wrk -c16 -d15s -s deploy/bench/asof.lua\` for asOf reads.
+EOF
+cat docs/BENCHMARKS.md
