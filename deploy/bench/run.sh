@@ -118,7 +118,8 @@ asof_reads() { # as-of reads at random moments of random sites, 16 connections, 
 }
 
 ingest_at_size() {
-  local out; out=$(load --site "size-$1" --seconds 20 --connections 256 --visitors 20000 --wrk)
+ local out; out=$(load --site "size-$1" --seconds 20 --connections 256 --visitors 20000 --wrk || true)
+  echo "$out" >&2
   echo "$out" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/' | tr -d ','
 }
 
