@@ -10,7 +10,7 @@ SELECT nextval('mt_events_sequence'), gen_random_uuid(), s.id, (g % 1000) + 1,
          'siteId', 'bench-' || (g % 20),
          'occurredAt', to_char(t AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD"T"HH24:MI:SS') || '+07:00',
          'day', to_char(t AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD'),
-         'visitorHash', md5(((g * 7919) % 1000000)::text),
+         'visitorHash', md5(((g::bigint * 7919) % 1000000)::text),
          'url', 'https://bench.test/page/' || (g % 5000),
          'referrer', NULL, 'title', NULL),
        'page_viewed', now(), '*DEFAULT*', 'CCHC.Stats.Api.Ingestion.PageViewed, CCHC.Stats.Api'

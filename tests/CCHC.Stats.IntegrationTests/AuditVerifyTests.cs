@@ -25,13 +25,13 @@ public sealed class AuditVerifyTests(StatsApp app)
         await app.CatchUpAsync();
 
         var sealer = app.Services.GetRequiredService<DaySealer>();
-        await Until(async () => { await sealer.SealAsync(CancellationToken.None); return (await SealsAsync(site)).Count == 3; });
+        await Eventually.Until(async () => { await sealer.SealAsync(CancellationToken.None); return (await SealsAsync(site)).Count == 3; });
         Assert.True((await VerifyAsync(site)).Healthy);
 
         // A late import for the second day re-seals it, pointing at the seal it replaces.
         await ImportAsync(site, [(First.AddDays(1).AddHours(13), "late")]);
         await app.CatchUpAsync();
-        await Until(async () => { await sealer.SealAsync(CancellationToken.None); return (await SealsAsync(site)).Count == 4; });
+        await Eventually.Until(async () => { await sealer.SealAsync(CancellationToken.None); return (await SealsAsync(site)).Count == 4; });
         var seals = await SealsAsync(site);
         var amended = seals[^1].GetProperty("details");
         Assert.Equal("2026-10-21", amended.GetProperty("day").GetString());
@@ -85,13 +85,4 @@ public sealed class AuditVerifyTests(StatsApp app)
             .Where(r => r.GetProperty("kind").GetString() == "daySealed").ToList();
     }
 
-    private static async Task Until(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(200);
-        }
-    }
 }

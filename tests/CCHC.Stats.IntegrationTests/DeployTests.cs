@@ -21,11 +21,8 @@ public sealed partial class DeployTests(StatsApp app)
         var wanted = expressions.SelectMany(e => MetricName().Matches(e).Select(m => m.Value)).ToHashSet();
 
         await using var service = await ServiceProcess.StartAsync(await app.Database.CreateDatabaseAsync("deploy"));
-        using var client = new HttpClient { BaseAddress = service.Address };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
-        (await client.PutAsJsonAsync("/api/v1/sites/deploy", new SiteRequest("Deploy", null, ["portal.test"], null))).EnsureSuccessStatusCode();
-        client.DefaultRequestHeaders.Authorization = null;
-        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        await service.AddSiteAsync("deploy", "portal.test");
+        using var client = service.Client();
         (await client.PostAsJsonAsync("/api/v1/sites/deploy/views", new PageViewRequest("https://portal.test/"))).EnsureSuccessStatusCode();
         await client.PostAsJsonAsync("/api/v1/sites/deploy/views", new PageViewRequest("https://elsewhere.example/"));
         await client.GetAsync("/api/v1/sites/deploy/counters");

@@ -17,10 +17,7 @@ public sealed class DurabilityTests(StatsApp app)
         var port = ServiceProcess.FreePort();
         var first = await ServiceProcess.StartAsync(connection, port);
         var site = $"kill-{Guid.NewGuid():N}"[..16];
-        using (var admin = Client(first.Address, StatsApp.AdminKey))
-        {
-            (await admin.PutAsJsonAsync($"/api/v1/sites/{site}", new SiteRequest("Kill test", null, ["portal.test"], null))).EnsureSuccessStatusCode();
-        }
+        await first.AddSiteAsync(site, "portal.test");
 
         var acknowledged = new ConcurrentBag<string>();
         var sent = 0;

@@ -19,17 +19,14 @@ public sealed class OperationsTests(StatsApp app)
     {
         // A process of its own: /metrics is what one node exports.
         await using var service = await ServiceProcess.StartAsync(await app.Database.CreateDatabaseAsync("metrics"));
-        using var browser = new HttpClient { BaseAddress = service.Address };
-        browser.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
-        (await browser.PutAsJsonAsync("/api/v1/sites/metrics", new SiteRequest("Metrics", null, ["portal.test"], null))).EnsureSuccessStatusCode();
-        browser.DefaultRequestHeaders.Authorization = null;
-        browser.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        await service.AddSiteAsync("metrics", "portal.test");
+        using var browser = service.Client();
         (await browser.PostAsJsonAsync("/api/v1/sites/metrics/views", new PageViewRequest("https://portal.test/"))).EnsureSuccessStatusCode();
         await browser.GetAsync("/api/v1/sites/metrics/counters");
 
         // The exporter caches a scrape briefly; wait for one taken after the requests above.
         var metrics = "";
-        await Until(async () => (metrics = await browser.GetStringAsync("/metrics")).Contains("cchc_counters_reads_total"));
+        await Eventually.Until(async () => (metrics = await browser.GetStringAsync("/metrics")).Contains("cchc_counters_reads_total"));
 
         foreach (var name in new[]
                  {
@@ -53,9 +50,8 @@ public sealed class OperationsTests(StatsApp app)
     {
         var connection = await app.Database.CreateDatabaseAsync("deadletters");
         await using var service = await ServiceProcess.StartAsync(connection);
-        using var client = new HttpClient { BaseAddress = service.Address };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
-        (await client.PutAsJsonAsync("/api/v1/sites/dl", new SiteRequest("Dead letters", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        await service.AddSiteAsync("dl", "portal.test");
+        using var client = service.Client(StatsApp.AdminKey);
 
         // A group of views that failed in a queue (what the RabbitMQ transport can produce), written as Wolverine would.
         var now = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(7));
@@ -82,7 +78,7 @@ public sealed class OperationsTests(StatsApp app)
             await insert.ExecuteNonQueryAsync();
         }
 
-        await Until(async () => (await client.GetStringAsync("/metrics")).Contains("cchc_deadletters{otel_scope_name=\"CCHC.Stats\"} 1"));
+        await Eventually.Until(async () => (await client.GetStringAsync("/metrics")).Contains("cchc_deadletters{otel_scope_name=\"CCHC.Stats\"} 1"));
         Assert.Contains("\"deadLetters\":1", await client.GetStringAsync("/api/v1/admin/dead-letters"));
         Assert.Contains("id=\"dead-letters\">Dead letters<b>1</b>", await client.GetStringAsync("/dashboard"));
 
@@ -91,7 +87,7 @@ public sealed class OperationsTests(StatsApp app)
         Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
         try
         {
-            await Until(async () => (await EventRows.UrlsOfSiteAsync(connection, "dl")).Contains("https://portal.test/lost"));
+            await Eventually.Until(async () => (await EventRows.UrlsOfSiteAsync(connection, "dl")).Contains("https://portal.test/lost"));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -104,18 +100,19 @@ public sealed class OperationsTests(StatsApp app)
     {
         var connection = await app.Database.CreateDatabaseAsync("dashboard");
         await using var service = await ServiceProcess.StartAsync(connection);
-        using var client = new HttpClient { BaseAddress = service.Address };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
-        (await client.PutAsJsonAsync("/api/v1/sites/dash", new SiteRequest("Dashboard <test>", null, ["portal.test"], null))).EnsureSuccessStatusCode();
-        client.DefaultRequestHeaders.Authorization = null;
-        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        using (var admin = service.Client(StatsApp.AdminKey))
+        {
+            (await admin.PutAsJsonAsync("/api/v1/sites/dash", new SiteRequest("Dashboard <test>", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        }
+
+        using var client = service.Client();
         for (var i = 0; i < 3; i++)
         {
             (await client.PostAsJsonAsync("/api/v1/sites/dash/views", new PageViewRequest($"https://portal.test/{i}"))).EnsureSuccessStatusCode();
         }
 
         await client.PostAsJsonAsync("/api/v1/sites/dash/views", new PageViewRequest("https://elsewhere.example/"));
-        await Until(async () => (await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/dash/counters"))!.Day.PageViews == 3);
+        await Eventually.Until(async () => (await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/dash/counters"))!.Day.PageViews == 3);
 
         var (playwright, browser) = await Browser.LaunchAsync();
         await using var _ = browser;
@@ -133,13 +130,4 @@ public sealed class OperationsTests(StatsApp app)
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "dashboard.png"), FullPage = true });
     }
 
-    private static async Task Until(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(250);
-        }
-    }
 }

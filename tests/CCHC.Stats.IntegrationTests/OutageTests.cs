@@ -20,20 +20,15 @@ public sealed class OutageTests
         try
         {
             await using var service = await ServiceProcess.StartAsync(database.ConnectionString);
-            using var client = new HttpClient { BaseAddress = service.Address, Timeout = TimeSpan.FromSeconds(40) };
-            client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
-            using (var put = new HttpRequestMessage(HttpMethod.Put, "/api/v1/sites/outage") { Content = JsonContent.Create(new SiteRequest("Outage", null, ["portal.test"], null)) })
-            {
-                put.Headers.Authorization = new("Bearer", StatsApp.AdminKey);
-                (await client.SendAsync(put)).EnsureSuccessStatusCode();
-            }
+            await service.AddSiteAsync("outage", "portal.test");
+            using var client = service.Client(timeout: TimeSpan.FromSeconds(40));
 
             for (var i = 0; i < 3; i++)
             {
                 Assert.Equal(HttpStatusCode.Accepted, (await PostViewAsync(client, i)).StatusCode);
             }
 
-            await Until(async () => (await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/outage/counters"))!.Day.PageViews == 3);
+            await Eventually.Until(async () => (await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/outage/counters"))!.Day.PageViews == 3);
 
             await database.StopAsync();
 
@@ -48,9 +43,9 @@ public sealed class OutageTests
 
             database = await LocalPostgres.StartAsync(folder, database.Port);
 
-            await Until(async () => (await PostViewAsync(client, 4)).StatusCode == HttpStatusCode.Accepted);
-            await Until(async () => (await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/outage/counters"))!.Day.PageViews >= 4);
-            await Until(async () => (await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK);
+            await Eventually.Until(async () => (await PostViewAsync(client, 4)).StatusCode == HttpStatusCode.Accepted);
+            await Eventually.Until(async () => (await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/outage/counters"))!.Day.PageViews >= 4);
+            await Eventually.Until(async () => (await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK);
             var urls = await EventRows.UrlsOfSiteAsync(database.ConnectionString, "outage");
             Assert.DoesNotContain("https://portal.test/3", urls);
             Assert.Equal((await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/outage/counters"))!.Day.PageViews, urls.Count);
@@ -64,24 +59,4 @@ public sealed class OutageTests
     private static Task<HttpResponseMessage> PostViewAsync(HttpClient client, int n) =>
         client.PostAsJsonAsync("/api/v1/sites/outage/views", new PageViewRequest($"https://portal.test/{n}"));
 
-    private static async Task Until(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "the service did not recover within 60 s");
-            await Task.Delay(250);
-        }
-    }
 }

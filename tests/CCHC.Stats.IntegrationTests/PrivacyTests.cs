@@ -23,10 +23,9 @@ public sealed class PrivacyTests(StatsApp app)
             ["Logging__LogLevel__Wolverine"] = "Trace",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Trace",
         });
-        using var client = new HttpClient { BaseAddress = service.Address };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
-        (await client.PutAsJsonAsync("/api/v1/sites/private", new SiteRequest("Private", null, ["portal.test"], null))).EnsureSuccessStatusCode();
-        client.DefaultRequestHeaders.Authorization = null;
+        await service.AddSiteAsync("private", "portal.test");
+        using var client = service.Client();
+        client.DefaultRequestHeaders.UserAgent.Clear();
         client.DefaultRequestHeaders.UserAgent.ParseAdd(ProbeAgent);
         client.DefaultRequestHeaders.Add("X-Forwarded-For", ProbeIp);
 
@@ -63,11 +62,8 @@ public sealed class PrivacyTests(StatsApp app)
         var connection = await app.Database.CreateDatabaseAsync("xff");
         var settings = trustedProxies is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["Stats__TrustedProxies"] = trustedProxies };
         await using var service = await ServiceProcess.StartAsync(connection, settings: settings);
-        using var client = new HttpClient { BaseAddress = service.Address };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
-        (await client.PutAsJsonAsync("/api/v1/sites/xff", new SiteRequest("XFF", null, ["portal.test"], null))).EnsureSuccessStatusCode();
-        client.DefaultRequestHeaders.Authorization = null;
-        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        await service.AddSiteAsync("xff", "portal.test");
+        using var client = service.Client();
         foreach (var address in new[] { "198.51.100.1", "198.51.100.2" })
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sites/xff/views") { Content = JsonContent.Create(new PageViewRequest("https://portal.test/")) };

@@ -74,6 +74,11 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal(Figures(beforeAsOf!), Figures(afterAsOf!));
         using var auditor = Client(host, StatsApp.AuditorKey);
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rb/verify")).GetProperty("healthy").GetBoolean());
+
+        // The projection runs on after the rebuild: a new view is counted.
+        (await reader.PostAsJsonAsync("/api/v1/sites/rb/views", new PageViewRequest("https://portal.test/after"))).EnsureSuccessStatusCode();
+        await Eventually.Until(async () => (await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/rb/counters"))!.Total.PageViews == before.Total.PageViews + 1,
+            TimeSpan.FromSeconds(30), "a view after the rebuild was not counted");
     }
 
     private static object Figures(CountersResponse c) => (c.Day, c.Week, c.Month, c.Year, c.Total);

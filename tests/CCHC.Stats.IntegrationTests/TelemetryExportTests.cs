@@ -42,10 +42,9 @@ public sealed class TelemetryExportTests(StatsApp app)
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
             ["Stats__TrustedProxies"] = "127.0.0.1",
         });
-        using var client = new HttpClient { BaseAddress = service.Address };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
-        (await client.PutAsJsonAsync("/api/v1/sites/otlp", new SiteRequest("OTLP", null, ["portal.test"], null))).EnsureSuccessStatusCode();
-        client.DefaultRequestHeaders.Authorization = null;
+        await service.AddSiteAsync("otlp", "portal.test");
+        using var client = service.Client();
+        client.DefaultRequestHeaders.UserAgent.Clear();
         client.DefaultRequestHeaders.UserAgent.ParseAdd(ProbeAgent);
         client.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.203");
         (await client.PostAsJsonAsync("/api/v1/sites/otlp/views", new PageViewRequest("https://portal.test/traced"))).EnsureSuccessStatusCode();

@@ -24,13 +24,12 @@ public sealed class WidgetBrowserTests(StatsApp app)
     {
         var connection = await app.Database.CreateDatabaseAsync("widget");
         await using var service = await ServiceProcess.StartAsync(connection);
-        using var api = new HttpClient { BaseAddress = service.Address };
-        api.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.AdminKey);
-        (await api.PutAsJsonAsync("/api/v1/sites/portal", new SiteRequest("Portal", null, ["localhost"], null))).EnsureSuccessStatusCode();
+        await service.AddSiteAsync("portal", "localhost");
+        using var api = service.Client(StatsApp.AdminKey);
         var figures = new BaselineFigures(895, 6424, 12331, 663724, 10191468);
         (await api.PostAsJsonAsync("/api/v1/sites/portal/baseline", new BaselineRequest(DateTimeOffset.UtcNow.AddMinutes(-1), figures, figures))).EnsureSuccessStatusCode();
 
-        await WaitForAsync(async () => (await api.GetFromJsonAsync<CountersResponse>("/api/v1/sites/portal/counters"))!.Total.Visits == 10191468);
+        await Eventually.Until(async () => (await api.GetFromJsonAsync<CountersResponse>("/api/v1/sites/portal/counters"))!.Total.Visits == 10191468);
         var widget = new Uri(service.Address, "/widget.js");
         await using var portal = await PortalPages.StartAsync(new Dictionary<string, string>
         {
@@ -51,10 +50,10 @@ public sealed class WidgetBrowserTests(StatsApp app)
         }
 
         // The beacon reached the event store, and the widget shows the figures with Vietnamese grouping.
-        await WaitForAsync(async () => (await EventRows.UrlsOfSiteAsync(connection, "portal")).Count == 1);
+        await Eventually.Until(async () => (await EventRows.UrlsOfSiteAsync(connection, "portal")).Count == 1);
         Assert.Equal(portal.Url("/vi"), Assert.Single(await EventRows.UrlsOfSiteAsync(connection, "portal")));
         await Assertions.Expect(page.Locator(".cchc-stats [data-period=total] dd")).ToHaveTextAsync(new Regex(@"^10\.191\.46[89]$"));
-        await WaitForAsync(async () => (await api.GetFromJsonAsync<CountersResponse>("/api/v1/sites/portal/counters"))!.Total.Visits == 10191469);
+        await Eventually.Until(async () => (await api.GetFromJsonAsync<CountersResponse>("/api/v1/sites/portal/counters"))!.Total.Visits == 10191469);
         await page.ReloadAsync(); // a second view, counted later: the first one is already in the figures shown
         await Assertions.Expect(page.Locator(".cchc-stats [data-period=total] dd")).ToHaveTextAsync(new Regex(@"^10\.191\.(469|470)$"));
         await Assertions.Expect(page.Locator(".cchc-stats [data-period=day] dd")).ToHaveTextAsync(new Regex("^(896|897)$"));
@@ -115,15 +114,6 @@ public sealed class WidgetBrowserTests(StatsApp app)
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(100);
-        }
-    }
 
     /// <summary>A portal of another origin (localhost on a port of its own) whose pages embed the widget.</summary>
     private sealed class PortalPages : IAsyncDisposable

@@ -107,6 +107,10 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
         {
             var daemon = services.GetRequiredService<IProjectionCoordinator>().DaemonForMainDatabase();
             await daemon.RebuildProjectionAsync(CounterProjection.Name, ShardTimeout, ct);
+
+            // The rebuild leaves the projection's agent stopped: start it again, or new views would never be
+            // counted (a test posts one after the rebuild).
+            await daemon.StartAgentAsync($"{CounterProjection.Name}:All", ct);
             state = "completed";
         }
         catch (Exception e)

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Net.Http.Json;
+using CCHC.Stats.Contracts;
 
 namespace CCHC.Stats.IntegrationTests.Infrastructure;
 
@@ -64,6 +66,26 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         await service.WaitUntilReadyAsync();
         return service;
+    }
+
+    /// <summary>A client of this process, as a browser (a browser User-Agent) or with a bearer key.</summary>
+    public HttpClient Client(string? key = null, TimeSpan? timeout = null)
+    {
+        var client = new HttpClient { BaseAddress = Address, Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        }
+
+        return client;
+    }
+
+    /// <summary>Registers a site (admin key) whose pages are on <paramref name="hosts"/>.</summary>
+    public async Task AddSiteAsync(string siteId, params string[] hosts)
+    {
+        using var admin = Client(StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync($"/api/v1/sites/{siteId}", new SiteRequest(siteId, null, hosts, null))).EnsureSuccessStatusCode();
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing, as a crash or an OOM kill would be.</summary>
