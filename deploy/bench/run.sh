@@ -66,7 +66,7 @@ echo "   $LIMIT rows/s"
 
 start_service
 echo "== warm-up"
-load --site warmup --seconds 10 --connections 256 --wrk >/dev/null || true
+load --site warmup --seconds 30 --connections 256 --wrk >/dev/null || true
 
 echo "== (c) end-to-end ingestion, full load (wrk, 256 connections, 30 s)"
 FULL_OUT=$(load --site full --seconds 30 --connections 256 --visitors 20000 --wrk)
