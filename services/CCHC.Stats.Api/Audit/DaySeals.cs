@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using Marten;
 using Npgsql;
@@ -221,10 +222,4 @@ public sealed class DaySealer(
 
         return written;
     }
-}
-
-/// <summary>The JSON settings of stored events (camelCase, as Marten writes them).</summary>
-public static class StoredJson
-{
-    public static readonly System.Text.Json.JsonSerializerOptions Options = new(System.Text.Json.JsonSerializerDefaults.Web);
 }

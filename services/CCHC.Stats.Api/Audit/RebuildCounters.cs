@@ -110,7 +110,7 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
 
             // The rebuild leaves the projection's agent stopped: start it again, or new views would never be
             // counted (a test posts one after the rebuild).
-            await daemon.StartAgentAsync($"{CounterProjection.Name}:All", ct);
+            await daemon.StartAgentAsync(CounterProjection.ShardName, ct);
             state = "completed";
         }
         catch (Exception e)
@@ -129,11 +129,7 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
         await session.SaveChangesAsync(CancellationToken.None);
     }
 
-    private async Task<long> CounterProgressAsync(CancellationToken ct)
-    {
-        var progress = await store.Advanced.AllProjectionProgress(token: ct);
-        return progress.FirstOrDefault(p => p.ShardName.StartsWith(CounterProjection.Name + ":", StringComparison.Ordinal))?.Sequence ?? 0;
-    }
+    private Task<long> CounterProgressAsync(CancellationToken ct) => CounterProjection.ProgressAsync(store, ct);
 
     private async Task<long> NewestEventAsync(CancellationToken ct)
     {

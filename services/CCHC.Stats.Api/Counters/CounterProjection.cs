@@ -18,8 +18,18 @@ public sealed class CounterProjection : IProjection
 {
     public const string Name = "counters";
 
+    /// <summary>The daemon's shard of this projection (its row in <c>mt_event_progression</c>).</summary>
+    public const string ShardName = Name + ":All";
+
     /// <summary>The daemon's page size: events handed to one <see cref="ApplyAsync"/> call.</summary>
     public const int PageSize = 1000;
+
+    /// <summary>The last event sequence this projection has applied.</summary>
+    public static async Task<long> ProgressAsync(IDocumentStore store, CancellationToken ct)
+    {
+        var progress = await store.Advanced.AllProjectionProgress(token: ct);
+        return progress.FirstOrDefault(p => p.ShardName == ShardName)?.Sequence ?? 0;
+    }
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
 using JasperFx.Events.Projections;
@@ -98,7 +99,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
         var baselines = new List<BaselineRecorded>();
         while (await reader.ReadAsync(ct))
         {
-            baselines.Add(JsonSerializer.Deserialize<BaselineRecorded>(reader.GetString(0), StoredJson)!);
+            baselines.Add(JsonSerializer.Deserialize<BaselineRecorded>(reader.GetString(0), StoredJson.Options)!);
         }
 
         await reader.NextResultAsync(ct);
@@ -124,8 +125,6 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
             Figures(PeriodKind.Total, closed[6], closed[7]));
     }
 
-    private static readonly JsonSerializerOptions StoredJson = new(JsonSerializerDefaults.Web);
-
     /// <summary>Waits until the counter projection has passed the newest event recorded when the read began.</summary>
     private async Task<bool> WaitForProjectionAsync(CancellationToken ct)
     {
@@ -135,9 +134,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
         var deadline = DateTime.UtcNow + CatchUpTimeout;
         while (true)
         {
-            var progress = await store.Advanced.AllProjectionProgress(token: ct);
-            var counters = progress.FirstOrDefault(p => p.ShardName.StartsWith(CounterProjection.Name + ":", StringComparison.Ordinal));
-            if (counters is not null && counters.Sequence >= target || target == 0)
+            if (target == 0 || await CounterProjection.ProgressAsync(store, ct) >= target)
             {
                 return true;
             }

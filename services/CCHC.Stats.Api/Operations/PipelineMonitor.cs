@@ -54,7 +54,7 @@ public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource datab
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT coalesce(max(seq_id), 0) FROM {schema}.mt_events"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
-            $"SELECT coalesce((SELECT last_seq_id FROM {schema}.mt_event_progression WHERE name LIKE '{CounterProjection.Name}:%' ORDER BY name LIMIT 1), 0)"));
+            $"SELECT coalesce((SELECT last_seq_id FROM {schema}.mt_event_progression WHERE name = '{CounterProjection.ShardName}'), 0)"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             $"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name = 'wolverine_dead_letters'"));
         long newest, progress, deadLetterTable;
