@@ -1,8 +1,5 @@
-using System.Net.Http.Json;
 using System.Text.Json;
 using CCHC.Stats.Api.Audit;
-using CCHC.Stats.Contracts;
-using CCHC.Stats.IntegrationTests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

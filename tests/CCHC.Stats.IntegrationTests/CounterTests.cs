@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using CCHC.Stats.Contracts;
-using CCHC.Stats.IntegrationTests.Infrastructure;
 
 namespace CCHC.Stats.IntegrationTests;
 

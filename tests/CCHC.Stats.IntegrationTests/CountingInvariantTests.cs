@@ -1,8 +1,5 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using CCHC.Stats.Api.Counters;
-using CCHC.Stats.Contracts;
-using CCHC.Stats.IntegrationTests.Infrastructure;
 using JasperFx.Events.Daemon;
 using Marten;
 using Marten.Events;
@@ -30,12 +27,12 @@ public sealed class CountingInvariantTests(StatsApp app)
     {
         var connection = await app.Database.CreateDatabaseAsync("invariants");
         await using var host = app.Create(connection, new Dictionary<string, string?>());
-        using var admin = Client(host, StatsApp.AdminKey);
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
         (await admin.PutAsJsonAsync("/api/v1/sites/gen", new SiteRequest("Generated", timeZone, ["portal.test"], 10))).EnsureSuccessStatusCode();
         var zone = TimeZoneInfo.FindSystemTimeZoneById(timeZone);
         var views = Generate(DateTimeOffset.Parse(start, CultureInfo.InvariantCulture), seed);
 
-        using var ingest = Client(host, StatsApp.IngestKey);
+        using var ingest = StatsApp.ClientOf(host, StatsApp.IngestKey);
         var random = new Random(seed);
         foreach (var chunk in views.OrderBy(_ => random.Next()).Chunk(150))
         {
@@ -45,7 +42,7 @@ public sealed class CountingInvariantTests(StatsApp app)
         }
 
         var moments = Moments(views, random).ToList();
-        using var reader = Client(host, null);
+        using var reader = StatsApp.ClientOf(host, null);
         await CheckAsync(reader, views, zone, moments);
 
         var store = host.Services.GetRequiredService<IDocumentStore>();
@@ -160,17 +157,5 @@ public sealed class CountingInvariantTests(StatsApp app)
     {
         var sorted = times.Order().ToList();
         return sorted.Count == 0 ? 0 : 1 + sorted.Zip(sorted.Skip(1)).Count(p => p.Second - p.First >= TimeSpan.FromMinutes(30));
-    }
-
-    private static HttpClient Client(WebApplicationFactory<Program> host, string? key)
-    {
-        var client = host.CreateClient();
-        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
-        if (key is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
-        }
-
-        return client;
     }
 }

@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using CCHC.Stats.Contracts;
-using CCHC.Stats.IntegrationTests.Infrastructure;
 
 namespace CCHC.Stats.IntegrationTests;
 
@@ -22,7 +18,7 @@ public sealed class DurabilityTests(StatsApp app)
         var acknowledged = new ConcurrentBag<string>();
         var sent = 0;
         using var load = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        using var browser = Client(first.Address, null);
+        using var browser = first.Client();
         var workers = Enumerable.Range(0, 32).Select(async _ =>
         {
             while (!load.IsCancellationRequested)
@@ -68,22 +64,10 @@ public sealed class DurabilityTests(StatsApp app)
         Assert.Equal(stored.Count, storedOnce.Count);
 
         // The restarted node's projection counts exactly what the store holds: nothing lost, nothing twice.
-        using var reader = Client(second.Address, null);
+        using var reader = second.Client();
         var counters = await reader.GetFromJsonAsync<CountersResponse>(
             $"/api/v1/sites/{site}/counters?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}");
         Assert.Equal(stored.Count, counters!.Total.PageViews);
         Assert.Equal(stored.Count, counters.Day.PageViews);
-    }
-
-    private static HttpClient Client(Uri address, string? key)
-    {
-        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
-        if (key is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
-        }
-
-        return client;
     }
 }

@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using CCHC.Stats.Contracts;
-using CCHC.Stats.IntegrationTests.Infrastructure;
 using Npgsql;
 
 namespace CCHC.Stats.IntegrationTests;

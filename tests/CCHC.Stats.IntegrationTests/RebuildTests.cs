@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
-using CCHC.Stats.Contracts;
-using CCHC.Stats.IntegrationTests.Infrastructure;
 using Marten;
 using Marten.Events;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -18,13 +14,13 @@ public sealed class RebuildTests(StatsApp app)
     {
         var connection = await app.Database.CreateDatabaseAsync("rebuild");
         await using var host = app.Create(connection, new Dictionary<string, string?>());
-        using var admin = Client(host, StatsApp.AdminKey);
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
         (await admin.PutAsJsonAsync("/api/v1/sites/rb", new SiteRequest("Rebuild", null, ["portal.test"], null))).EnsureSuccessStatusCode();
         var figures = new BaselineFigures(5, 50, 500, 5000, 50000);
         (await admin.PostAsJsonAsync("/api/v1/sites/rb/baseline", new BaselineRequest(DateTimeOffset.UtcNow.AddDays(-30), figures, figures))).EnsureSuccessStatusCode();
 
         // Twenty days of history by 300 visitors, and some views today.
-        using var ingest = Client(host, StatsApp.IngestKey);
+        using var ingest = StatsApp.ClientOf(host, StatsApp.IngestKey);
         var random = new Random(11);
         var start = DateTimeOffset.UtcNow.AddDays(-20);
         for (var chunk = 0; chunk < 4; chunk++)
@@ -34,7 +30,7 @@ public sealed class RebuildTests(StatsApp app)
             (await ingest.PostAsJsonAsync("/api/v1/sites/rb/views:batch", items)).EnsureSuccessStatusCode();
         }
 
-        using var reader = Client(host, null);
+        using var reader = StatsApp.ClientOf(host, null);
         for (var i = 0; i < 20; i++)
         {
             (await reader.PostAsJsonAsync("/api/v1/sites/rb/views", new PageViewRequest($"https://portal.test/today/{i}"))).EnsureSuccessStatusCode();
@@ -72,7 +68,7 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal(Figures(before), Figures(after));
         var afterAsOf = await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/rb/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
         Assert.Equal(Figures(beforeAsOf!), Figures(afterAsOf!));
-        using var auditor = Client(host, StatsApp.AuditorKey);
+        using var auditor = StatsApp.ClientOf(host, StatsApp.AuditorKey);
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rb/verify")).GetProperty("healthy").GetBoolean());
 
         // The projection runs on after the rebuild: a new view is counted.
@@ -100,17 +96,5 @@ public sealed class RebuildTests(StatsApp app)
         }
 
         return previous!;
-    }
-
-    private static HttpClient Client(WebApplicationFactory<Program> host, string? key)
-    {
-        var client = host.CreateClient();
-        client.DefaultRequestHeaders.UserAgent.ParseAdd(StatsApp.BrowserAgent);
-        if (key is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
-        }
-
-        return client;
     }
 }

@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using System.Text;
-using CCHC.Stats.Contracts;
-using CCHC.Stats.IntegrationTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -1,8 +1,4 @@
-using System.Net;
 using System.Text.RegularExpressions;
-using System.Net.Http.Json;
-using CCHC.Stats.Contracts;
-using CCHC.Stats.IntegrationTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

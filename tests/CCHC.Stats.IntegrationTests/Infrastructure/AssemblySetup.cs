@@ -1,4 +1,3 @@
-using CCHC.Stats.IntegrationTests.Infrastructure;
 
 [assembly: AssemblyFixture(typeof(StatsApp))]
 

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
-using System.Net.Http.Json;
-using CCHC.Stats.Contracts;
 
 namespace CCHC.Stats.IntegrationTests.Infrastructure;
 

@@ -1,7 +1,5 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using CCHC.Stats.Api.Counters;
-using CCHC.Stats.Contracts;
 using Marten;
 using Marten.Events;
 using Microsoft.AspNetCore.Hosting;
@@ -57,18 +55,21 @@ public sealed class StatsApp : IAsyncLifetime
         });
 
     /// <summary>A client as a browser would be: a browser User-Agent, no key.</summary>
-    public HttpClient Browser()
-    {
-        var client = _factory!.CreateClient();
-        client.DefaultRequestHeaders.UserAgent.ParseAdd(BrowserAgent);
-        return client;
-    }
+    public HttpClient Browser() => ClientOf(_factory!, null);
 
     /// <summary>A client carrying a bearer key.</summary>
-    public HttpClient WithKey(string key)
+    public HttpClient WithKey(string key) => ClientOf(_factory!, key);
+
+    /// <summary>A client of any in-process host: a browser User-Agent, and a bearer key if given.</summary>
+    public static HttpClient ClientOf(WebApplicationFactory<Program> host, string? key)
     {
-        var client = Browser();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var client = host.CreateClient();
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(BrowserAgent);
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
         return client;
     }
 
