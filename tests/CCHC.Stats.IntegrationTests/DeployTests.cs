@@ -9,7 +9,7 @@ public sealed partial class DeployTests(StatsApp app)
     [Fact]
     public async Task the_provisioned_dashboard_and_alerts_query_metrics_the_service_exports()
     {
-        var deploy = Path.Combine(RepositoryRoot(), "deploy");
+        var deploy = Path.Combine(ServiceProcess.RepositoryRoot(), "deploy");
         using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(deploy, "grafana", "dashboards", "cchc-stats.json")));
         var expressions = dashboard.RootElement.GetProperty("panels").EnumerateArray()
             .SelectMany(p => p.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("expr").GetString()!))
@@ -43,15 +43,4 @@ public sealed partial class DeployTests(StatsApp app)
 
     [GeneratedRegex(@"expr:\s*(.+)")]
     private static partial Regex ExprLine();
-
-    private static string RepositoryRoot()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "CCHC.Stats.sln")))
-        {
-            root = root.Parent;
-        }
-
-        return root?.FullName ?? throw new InvalidOperationException("Repository root not found.");
-    }
 }

@@ -10,6 +10,7 @@ public static class AuditModule
         services.AddSingleton<DaySeals>();
         services.AddSingleton<DaySealer>();
         services.AddSingleton<RebuildCounters>();
+        services.AddHostedService<RebuildWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<DaySealer>());
         return services;
     }

@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Operations;
 using JasperFx.Events.Daemon;
 using Marten;
 using Npgsql;
@@ -32,15 +33,20 @@ public sealed class RebuildStatus
 /// rebuilds every counter from the event store while the service keeps serving.
 /// </summary>
 /// <remarks>
-/// While the rebuild runs, every node keeps serving the live figures it had when it began (the refresher does not
-/// publish half-rebuilt documents) and as-of reads answer 503 with Retry-After; the new figures appear when the
-/// rebuild completes. The status is a document, so every node sees it.
+/// Any node takes the request; it only marks the shared <see cref="RebuildStatus"/> document as running. The
+/// rebuild itself runs on the node that runs the projections (<see cref="RebuildWorker"/>): a rebuild anywhere
+/// else would apply events beside the running projection and count them twice. While it runs, every node keeps
+/// serving the live figures it had when it began (the refresher does not publish half-rebuilt documents) and
+/// as-of reads answer 503 with Retry-After; the new figures appear when the rebuild completes.
 /// </remarks>
 public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource database, IServiceProvider services, TimeProvider clock,
-    IHostApplicationLifetime lifetime, ILogger<RebuildCounters> logger)
+    ILogger<RebuildCounters> logger)
 {
     /// <summary>How long one projection shard may take to rebuild before the rebuild counts as failed.</summary>
     public static readonly TimeSpan ShardTimeout = TimeSpan.FromHours(2);
+
+    /// <summary>Held by the node running a rebuild; if that node dies, the lock goes with its connection.</summary>
+    private const long LockKey = 0x43434843_52424C44; // "CCHC" "RBLD"
 
     private readonly SemaphoreSlim _starting = new(1, 1);
 
@@ -73,7 +79,6 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
             status.ProgressAtStart = await CounterProgressAsync(ct);
             session.Store(status);
             await session.SaveChangesAsync(ct);
-            _ = Task.Run(() => RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
             return Results.Accepted("/api/v1/admin/rebuild", await ProgressAsync(ct));
         }
         finally
@@ -99,12 +104,52 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
         return new Progress(status.State, status.StartedAt, status.CompletedAt, Math.Min(processed, status.TotalEvents), status.TotalEvents, status.Error);
     }
 
+    /// <summary>
+    /// Runs a requested rebuild if no node is running it (it takes the rebuild lock first). Called on the node that
+    /// runs the projections; when the node running a rebuild dies, the next one to run the projections starts it
+    /// over. Answers whether it ran one.
+    /// </summary>
+    public async Task<bool> RunIfRequestedAsync(CancellationToken ct)
+    {
+        if (!await IsRunningAsync(ct))
+        {
+            return false;
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using (var take = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockKey})", connection))
+        {
+            if (!(bool)(await take.ExecuteScalarAsync(ct))!)
+            {
+                return false;
+            }
+        }
+
+        try
+        {
+            // Another node may have finished it between the first look and the lock.
+            if (await IsRunningAsync(ct))
+            {
+                await RunAsync(ct);
+                return true;
+            }
+
+            return false;
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
+            await release.ExecuteScalarAsync(CancellationToken.None);
+        }
+    }
+
     private async Task RunAsync(CancellationToken ct)
     {
         string state;
         string? error = null;
         try
         {
+            logger.LogInformation("Rebuilding the counters on this node");
             var daemon = services.GetRequiredService<IProjectionCoordinator>().DaemonForMainDatabase();
             await daemon.RebuildProjectionAsync(CounterProjection.Name, ShardTimeout, ct);
 
@@ -113,7 +158,7 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
             await daemon.StartAgentAsync(CounterProjection.ShardName, ct);
             state = "completed";
         }
-        catch (Exception e)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
             logger.LogError(e, "The counter rebuild failed");
             state = "failed";
@@ -135,5 +180,31 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
     {
         await using var command = database.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Options.Events.DatabaseSchemaName}.mt_events");
         return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+}
+
+/// <summary>
+/// Looks every second for a requested rebuild and runs it when this node runs the projections (see
+/// <see cref="RebuildCounters"/>).
+/// </summary>
+public sealed class RebuildWorker(RebuildCounters rebuild, ProjectionRole role, TimeProvider clock, ILogger<RebuildWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                if (role.RunsHere)
+                {
+                    await rebuild.RunIfRequestedAsync(stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("Could not look for a requested rebuild: {Message}", e.Message);
+            }
+        }
     }
 }

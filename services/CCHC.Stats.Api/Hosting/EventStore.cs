@@ -94,9 +94,15 @@ public static class EventStore
             opts.Policies.UseDurableLocalQueues();
 
             // A passing database fault is retried inside the same InvokeAsync; only then does the sender get 503.
-            opts.OnException<NpgsqlException>().RetryWithCooldown(
-                TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1));
+            // A consumer of the broker's queue (rabbitmq) then pauses and puts the message back: the views wait
+            // in the broker until PostgreSQL answers again, rather than in a dead-letter table it cannot reach.
+            opts.OnException<NpgsqlException>()
+                .RetryWithCooldown(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1))
+                .Then.PauseThenRequeue(TimeSpan.FromSeconds(5));
+
+            ViewTransport.Configure(opts, builder.Configuration);
         });
+        builder.Services.AddSingleton<ViewTransport>();
 
         return builder;
     }
@@ -108,18 +114,36 @@ public static class EventStore
 /// </summary>
 public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource database, ILogger<DatabaseSetup> logger) : IHostedService
 {
+    /// <summary>Serialises the schema work of nodes starting together (three replicas on a new database).</summary>
+    private const long LockKey = 0x43434843_53434845; // "CCHC" "SCHE"
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
-        await using var command = database.CreateCommand(
-            $"""
-            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
-            CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), seq_id)
-                WHERE type IN ('page_viewed', 'baseline_recorded', 'day_sealed');
-            ANALYZE {events};
-            """);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({LockKey})", connection))
+        {
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        try
+        {
+            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+            await using var command = new NpgsqlCommand(
+                $"""
+                DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
+                CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), seq_id)
+                    WHERE type IN ('page_viewed', 'baseline_recorded', 'day_sealed');
+                ANALYZE {events};
+                """, connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+
         logger.LogInformation("Event store schema is up to date");
     }
 

@@ -32,6 +32,7 @@ public static class ImportViews
         SiteDirectory sites,
         VisitorIdentity identity,
         IMessageBus bus,
+        ViewTransport transport,
         StatsMetrics metrics,
         TimeProvider clock,
         CancellationToken ct)
@@ -80,7 +81,7 @@ public static class ImportViews
         {
             if (views.Count > 0)
             {
-                await bus.InvokeAsync(new RecordPageViews(views), ct);
+                await transport.DeliverAsync(bus, views, ct);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)

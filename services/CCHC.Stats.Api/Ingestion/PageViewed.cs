@@ -25,4 +25,13 @@ public sealed record PageViewed(
 /// The message that carries accepted views over the bus to the event store, many per message: one message
 /// is one append transaction (see <see cref="ViewBatcher"/> for why views are grouped).
 /// </summary>
-public sealed record RecordPageViews(IReadOnlyList<PageViewed> Views);
+/// <param name="GroupId">
+/// Chosen by the node that accepted the views, and the id of the stream they are stored as: a message delivered
+/// twice (a broker redelivery after a consumer died before its acknowledgement, a publisher's retry) finds its
+/// stream taken and is dropped, so a view is stored once.
+/// </param>
+/// <param name="Views">The views, all accepted and none a bot's.</param>
+public sealed record RecordPageViews(Guid GroupId, IReadOnlyList<PageViewed> Views)
+{
+    public static RecordPageViews Of(IReadOnlyList<PageViewed> views) => new(Guid.CreateVersion7(), views);
+}

@@ -10,7 +10,8 @@ namespace CCHC.Stats.Api.Ingestion;
 /// <summary>
 /// Group commit for public views. Each request hands its view here and waits; a committer takes whatever
 /// has queued up (at most <see cref="StatsOptions.MaxViewsPerTransaction"/>), sends it over the bus as one
-/// <see cref="RecordPageViews"/>, and answers every waiting request once that transaction has committed.
+/// <see cref="RecordPageViews"/>, and answers every waiting request once the group is durable (committed to the
+/// event store, or confirmed by the broker: <see cref="ViewTransport"/>).
 /// <see cref="StatsOptions.ConcurrentCommits"/> committers run at once; each group is its own stream, so
 /// they never contend.
 /// </summary>
@@ -19,7 +20,7 @@ namespace CCHC.Stats.Api.Ingestion;
 /// magnitude. The loop never waits to fill a group: it commits what is queued, and views pile up while the
 /// previous commit is in flight, so the group size follows the load by itself.
 /// </remarks>
-public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptions> options, StatsMetrics metrics, ILogger<ViewBatcher> logger) : BackgroundService
+public sealed class ViewBatcher(IServiceScopeFactory scopes, ViewTransport transport, IOptions<StatsOptions> options, StatsMetrics metrics, ILogger<ViewBatcher> logger) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(50_000)
     {
@@ -32,7 +33,7 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptio
     /// <summary>Views waiting to be committed.</summary>
     public int Backlog => _queue.Reader.Count;
 
-    /// <summary>Completes once the view is committed to the event store; throws if it could not be.</summary>
+    /// <summary>Completes once the view is durable (see <see cref="ViewTransport"/>); throws if it could not be made so.</summary>
     public async Task RecordAsync(PageViewed view, CancellationToken ct)
     {
         var pending = new Pending(view, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -101,7 +102,7 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, IOptions<StatsOptio
             // The bus is scoped (it carries the message context): one scope per transaction.
             await using var scope = scopes.CreateAsyncScope();
             var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
-            await bus.InvokeAsync(new RecordPageViews(group.Select(p => p.View).ToArray()), ct);
+            await transport.DeliverAsync(bus, group.Select(p => p.View).ToArray(), ct);
             metrics.Committed(group.Count, Stopwatch.GetElapsedTime(started));
             foreach (var pending in group)
             {

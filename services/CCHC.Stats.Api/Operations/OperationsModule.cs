@@ -14,6 +14,7 @@ public static class OperationsModule
 {
     public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddSingleton<ProjectionRole>();
         services.AddSingleton<PipelineMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<PipelineMonitor>());
         services.AddSingleton(sp =>

@@ -15,8 +15,8 @@ namespace CCHC.Stats.Api.Operations;
 /// Lag is measured against the newest committed event, not the sequence's value: rolled-back appends leave
 /// numbers that no event holds, and the daemon skips them.
 /// </remarks>
-public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource database, ViewBatcher batcher, TimeProvider clock,
-    ILogger<PipelineMonitor> logger) : BackgroundService
+public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource database, ViewBatcher batcher, ProjectionRole role,
+    TimeProvider clock, ILogger<PipelineMonitor> logger) : BackgroundService
 {
     /// <summary>The projection counts as stopped when it is behind and has not moved for this long.</summary>
     public static readonly TimeSpan StallAfter = TimeSpan.FromSeconds(30);
@@ -40,7 +40,7 @@ public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource datab
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                State = State with { DatabaseReachable = false, ReadAt = clock.GetUtcNow(), Backlog = batcher.Backlog };
+                State = State with { DatabaseReachable = false, ReadAt = clock.GetUtcNow(), Backlog = batcher.Backlog, RunsProjections = role.RunsHere };
                 logger.LogWarning("Pipeline state unavailable: {Message}", e.Message);
             }
         }
@@ -93,7 +93,10 @@ public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource datab
         }
 
         var stalled = newest > progress && now - _progressMovedAt > StallAfter;
-        return new PipelineState(true, newest, progress, newest - progress, lagSeconds, batcher.Backlog, deadLetters, stalled, now);
+        return new PipelineState(true, newest, progress, newest - progress, lagSeconds, batcher.Backlog, deadLetters, stalled, now)
+        {
+            RunsProjections = role.RunsHere,
+        };
     }
 
     private static async Task<long> ScalarAsync(NpgsqlDataReader reader, CancellationToken ct)
@@ -115,6 +118,9 @@ public sealed record PipelineState(
     bool ProjectionStalled,
     DateTimeOffset ReadAt)
 {
+    /// <summary>Whether this node is the one running the projections (see <see cref="ProjectionRole"/>).</summary>
+    public bool RunsProjections { get; init; }
+
     public static readonly PipelineState Unknown = new(false, 0, 0, 0, 0, 0, 0, false, default);
 }
 

@@ -58,6 +58,8 @@ public sealed class StatsMetrics : IDisposable
         _meter.CreateObservableGauge("cchc.projection.lag.events", () => state().LagEvents, "{event}", "Committed events the counter projection has not applied yet.");
         _meter.CreateObservableGauge("cchc.projection.lag", () => state().LagSeconds, "s", "Age of the oldest event the counter projection has not applied yet.");
         _meter.CreateObservableGauge("cchc.ingest.backlog", () => state().Backlog, "{view}", "Views waiting for their group commit.");
+        _meter.CreateObservableGauge("cchc.projection.active", () => state().RunsProjections ? 1 : 0, "{node}",
+            "1 on the node that runs the counter projection (exactly one node at a time), 0 on the others.");
         _meter.CreateObservableGauge("cchc.deadletters", () => state().DeadLetters, "{message}", "Messages in Wolverine's dead letters.");
     }
 

@@ -148,17 +148,21 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The service's own build output, beside this test assembly's configuration.</summary>
     private static string ServiceDll()
     {
-        var here = AppContext.BaseDirectory;
-        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(here)).Parent!.Name;
-        var root = new DirectoryInfo(here);
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+        var dll = Path.Combine(RepositoryRoot(), "services", "CCHC.Stats.Api", "bin", configuration, "net10.0", "CCHC.Stats.Api.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the service first.", dll);
+    }
+
+    /// <summary>The folder holding <c>CCHC.Stats.sln</c>, above this test assembly.</summary>
+    public static string RepositoryRoot()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "CCHC.Stats.sln")))
         {
             root = root.Parent;
         }
 
-        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Repository root not found."),
-            "services", "CCHC.Stats.Api", "bin", configuration, "net10.0", "CCHC.Stats.Api.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the service first.", dll);
+        return root?.FullName ?? throw new InvalidOperationException("Repository root not found.");
     }
 
     public static int FreePort()

@@ -1,0 +1,97 @@
+using CCHC.Stats.Api.Hosting;
+using Marten.Exceptions;
+using Microsoft.Extensions.Options;
+using Wolverine;
+using Wolverine.ErrorHandling;
+using Wolverine.RabbitMQ;
+using Wolverine.RabbitMQ.Internal;
+
+namespace CCHC.Stats.Api.Ingestion;
+
+/// <summary>
+/// How accepted views travel from the node that accepted them to the event store: the one place where the two
+/// transports (<c>Stats__Transport</c>) differ. Everything before (validation, visitor identity, grouping) and
+/// after (<see cref="RecordPageViewsHandler"/>, the projection) is the same code.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item><c>local</c> (default): the group is handed to the handler in-process (<see cref="IMessageBus.InvokeAsync(object, CancellationToken, TimeSpan?)"/>);
+/// the sender's 202 follows the event store's commit. Nothing else to run.</item>
+/// <item><c>rabbitmq</c>: the group is published to a quorum queue with publisher confirms, inline (the publish
+/// returns once the broker has written it to disk); the 202 follows that confirm. Every node consumes the queue
+/// and runs the same handler; a message is acknowledged to the broker only after its append has committed, so a
+/// consumer killed mid-append leaves it for another. A redelivered group collides on its stream id and is
+/// discarded (see <see cref="RecordPageViews.GroupId"/>).</item>
+/// </list>
+/// </remarks>
+public sealed class ViewTransport(IOptions<StatsOptions> options)
+{
+    public const string Local = "local";
+    public const string RabbitMq = "rabbitmq";
+
+    /// <summary>The broker queue every node publishes accepted views to and consumes them from.</summary>
+    public const string QueueName = "cchc-stats.views";
+
+    /// <summary>
+    /// Makes <paramref name="views"/> durable: committed to the event store (<c>local</c>) or confirmed by the
+    /// broker (<c>rabbitmq</c>). Throws if they could not be; then none of them counts.
+    /// </summary>
+    public Task DeliverAsync(IMessageBus bus, IReadOnlyList<PageViewed> views, CancellationToken ct)
+    {
+        var message = RecordPageViews.Of(views);
+        return UsesBroker(options.Value) ? bus.PublishAsync(message).AsTask() : bus.InvokeAsync(message, ct);
+    }
+
+    public static bool UsesBroker(StatsOptions options) => Parse(options.Transport) == RabbitMq;
+
+    /// <summary>The Wolverine wiring of the configured transport; an unknown name stops the service at start.</summary>
+    public static void Configure(WolverineOptions opts, IConfiguration configuration)
+    {
+        // A redelivered group is already stored (its stream id is taken): drop it, do not dead-letter it.
+        opts.OnException<ExistingStreamIdCollisionException>().Discard();
+
+        var transport = Parse(configuration.GetSection(StatsOptions.Section).Get<StatsOptions>()?.Transport);
+        if (transport == Local)
+        {
+            return;
+        }
+
+        var address = configuration.GetConnectionString("RabbitMq");
+        if (string.IsNullOrWhiteSpace(address) || !Uri.TryCreate(address, UriKind.Absolute, out var broker))
+        {
+            throw new InvalidOperationException(
+                "Stats__Transport=rabbitmq needs ConnectionStrings__RabbitMq, an AMQP address such as amqp://user:password@rabbitmq:5672.");
+        }
+
+        opts.UseRabbitMq(broker)
+            .AutoProvision()
+            .ConfigureChannelCreation(channel =>
+            {
+                // The publish awaits the broker's confirm (and throws on a nack): only then is a 202 sent.
+                channel.PublisherConfirmationsEnabled = true;
+                channel.PublisherConfirmationTrackingEnabled = true;
+            });
+
+        // An inline sender publishes on the caller's await; with the synchronous retry block a failed publish is
+        // retried there and then thrown to the caller (503), instead of being retried in the background after the
+        // caller was told "accepted".
+        opts.Durability.UseSyncRetryBlock = true;
+
+        // A quorum queue writes every message to its log before confirming it, persistent flag or not, and survives
+        // a broker restart.
+        opts.PublishMessage<RecordPageViews>().ToRabbitQueue(QueueName, Quorum).SendInline();
+        opts.ListenToRabbitQueue(QueueName, Quorum)
+            .ProcessInline()
+            .PreFetchCount(4)
+            .ListenerCount(Math.Max(1, configuration.GetSection(StatsOptions.Section).Get<StatsOptions>()?.ConcurrentCommits ?? 4));
+    }
+
+    private static void Quorum(IRabbitMqQueue queue) => queue.QueueType = QueueType.quorum;
+
+    private static string Parse(string? transport) => (transport ?? Local).Trim().ToLowerInvariant() switch
+    {
+        "" or Local => Local,
+        RabbitMq => RabbitMq,
+        _ => throw new InvalidOperationException($"Stats__Transport must be '{Local}' or '{RabbitMq}', not '{transport}'."),
+    };
+}
