@@ -70,7 +70,11 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
                 // The publish awaits the broker's confirm (and throws on a nack): only then is a 202 sent.
                 channel.PublisherConfirmationsEnabled = true;
                 channel.PublisherConfirmationTrackingEnabled = true;
-            });
+            })
+
+            // A group that keeps failing lands in Wolverine's dead letters in PostgreSQL, as with the local
+            // transport: counted on /metrics and the dashboard, replayed with POST /api/v1/admin/dead-letters:replay.
+            .CustomizeDeadLetterQueueing(new DeadLetterQueue(RabbitMqTransport.DeadLetterQueueName, DeadLetterQueueMode.WolverineStorage));
 
         // An inline sender publishes on the caller's await; with the synchronous retry block a failed publish is
         // retried there and then thrown to the caller (503), instead of being retried in the background after the

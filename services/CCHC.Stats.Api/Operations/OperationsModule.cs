@@ -12,6 +12,12 @@ namespace CCHC.Stats.Api.Operations;
 /// <summary>Telemetry and health, in one place.</summary>
 public static class OperationsModule
 {
+    /// <summary>Liveness: the process answers (probes, load balancers; deploy/kubernetes uses it).</summary>
+    public const string LivePath = "/health/live";
+
+    /// <summary>Readiness: PostgreSQL answers and the projection is not stuck.</summary>
+    public const string ReadyPath = "/health/ready";
+
     public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<ProjectionRole>();
@@ -51,8 +57,8 @@ public static class OperationsModule
 
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/dashboard", Dashboard.Handle);
         app.MapGet("/api/v1/admin/dead-letters", DeadLetters.Count).RequireKey(KeyRole.Admin);
