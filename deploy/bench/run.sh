@@ -14,26 +14,18 @@ FIRST=${FIRST:-1000000}
 PORT=${PGPORT_BENCH:-55500}
 HTTP=${HTTP_PORT_BENCH:-5300}
 WORK=$(mktemp -d /tmp/cchc-bench-XXXX)
-PG="$WORK/pg"
 URL="http://127.0.0.1:$HTTP"
 KEY=bench-admin
-export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-BIN=$(dirname "$(readlink -f "$(command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl | tail -1)")")
-as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+source deploy/bench/lib.sh
 
 echo "== build (Release)"
 dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
 
-echo "== PostgreSQL in $PG, port $PORT"
-mkdir -p "$PG" && [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK"
-as_pg "$BIN/initdb" -D "$PG" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=1GB -c max_wal_size=4GB" start >/dev/null
+start_postgres
 SERVICE_PID=
 cleanup() {
   [[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null || true
-  as_pg "$BIN/pg_ctl" -D "$PG" -m fast stop >/dev/null 2>&1 || true
+  stop_postgres
 }
 trap cleanup EXIT
 psql -q -d postgres -c "CREATE DATABASE cchc_stats"

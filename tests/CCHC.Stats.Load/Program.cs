@@ -14,9 +14,10 @@ using CCHC.Stats.Contracts;
 //       [--seconds 20] [--connections 256] [--rate 0] [--visitors 20000] [--max-views 2000000] [--ingest-only]
 // --ingest-only: do not wait for the counters (for a service run with Stats__RunProjections=false).
 // --wrk: send the load with wrk (apt-get install wrk; lighter than this process's own client) and only
-//        watch the counters from here.
+//        watch the counters from here. With several nodes (--target URL1,URL2,...), one wrk per node shares the
+//        connections; the counters are watched on the first.
 var settings = Settings.Parse(args);
-if (!settings.Target.IsLoopback)
+if (settings.Targets.Any(t => !t.IsLoopback))
 {
     Console.Error.WriteLine("The load tool only targets loopback addresses.");
     return 2;
@@ -162,8 +163,11 @@ static double Percentile(double[] sorted, double p) =>
 
 static Task<long> TotalAsync(HttpClient http, string site) => Visible.TotalAsync(http, site);
 
-internal sealed record Settings(Uri Target, string Site, string AdminKey, int Seconds, int Connections, int Rate, int Visitors, long MaxViews, bool IngestOnly, bool Wrk)
+internal sealed record Settings(IReadOnlyList<Uri> Targets, string Site, string AdminKey, int Seconds, int Connections, int Rate, int Visitors, long MaxViews, bool IngestOnly, bool Wrk)
 {
+    /// <summary>The node the site is registered on and the counters are watched on (and, without wrk, loaded).</summary>
+    public Uri Target => Targets[0];
+
     public static Settings Parse(string[] args)
     {
         string Get(string name, string fallback)
@@ -173,7 +177,7 @@ internal sealed record Settings(Uri Target, string Site, string AdminKey, int Se
         }
 
         return new Settings(
-            new Uri(Get("target", "http://127.0.0.1:5080")),
+            Get("target", "http://127.0.0.1:5080").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(t => new Uri(t)).ToArray(),
             Get("site", $"load-{DateTime.UtcNow:HHmmss}"),
             Get("admin-key", Environment.GetEnvironmentVariable("Stats__AdminKey") ?? ""),
             Math.Clamp(int.Parse(Get("seconds", "20")), 1, 600),

@@ -21,34 +21,37 @@ internal static partial class WrkRun
     public static async Task<int> RunAsync(Settings settings, HttpClient http, long before)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "views.lua");
-        var start = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "-t2", $"-c{settings.Connections}", $"-d{settings.Seconds}s", "--timeout", "10s", "-s", script,
-                     settings.Target.ToString().TrimEnd('/'), "--", settings.Site, settings.Visitors.ToString(CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
         var clock = Stopwatch.StartNew();
-        using var wrk = Process.Start(start) ?? throw new InvalidOperationException("wrk did not start (apt-get install wrk).");
-        var output = wrk.StandardOutput.ReadToEndAsync();
+        var runs = settings.Targets.Select(target => StartWrk(script, target, settings)).ToList();
         var samples = new List<(double At, long Counted)>();
-        while (!wrk.HasExited)
+        while (runs.Any(r => !r.Process.HasExited))
         {
             samples.Add((clock.Elapsed.TotalSeconds, await Visible.TotalAsync(http, settings.Site) - before));
             await Task.Delay(100);
         }
 
         var loadEnded = clock.Elapsed.TotalSeconds;
-        var text = await output;
-        var summary = Summary().Match(text);
-        if (!summary.Success)
+        var summaries = new List<Match>();
+        foreach (var run in runs)
         {
-            Console.Error.WriteLine(text + await wrk.StandardError.ReadToEndAsync());
-            return 1;
+            var text = await run.Output;
+            var match = Summary().Match(text);
+            if (!match.Success)
+            {
+                Console.Error.WriteLine(text + await run.Process.StandardError.ReadToEndAsync());
+                return 1;
+            }
+
+            summaries.Add(match);
+            run.Process.Dispose();
         }
 
-        var requests = long.Parse(summary.Groups["requests"].Value, CultureInfo.InvariantCulture);
-        var refused = long.Parse(summary.Groups["non2xx"].Value, CultureInfo.InvariantCulture);
+        long Sum(string group) => summaries.Sum(m => long.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture));
+
+        // Percentiles cannot be merged across wrk processes: the slowest node's are reported.
+        string Worst(string group) => summaries.Max(m => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture)).ToString("F1", CultureInfo.InvariantCulture);
+        var requests = Sum("requests");
+        var refused = Sum("non2xx");
         var accepted = requests - refused;
         long counted;
         while ((counted = await Visible.TotalAsync(http, settings.Site) - before) < accepted && clock.Elapsed.TotalSeconds < loadEnded + 120)
@@ -62,14 +65,32 @@ internal static partial class WrkRun
         var lags = samples.Where(s => s.At < loadEnded && s.At > 1).Select(s => Math.Max(0, s.At - s.Counted / rate)).Order().ToArray();
         Console.WriteLine($"""
 
-            CCHC.Stats load (wrk) — {settings.Connections} connections, {settings.Seconds} s, {settings.Visitors} visitors
-              acknowledged (202):      {accepted:N0} views = {accepted / loadEnded:N0} views/s   (refused or failed: {refused + long.Parse(summary.Groups["errors"].Value, CultureInfo.InvariantCulture):N0})
+            CCHC.Stats load (wrk) — {settings.Connections} connections over {settings.Targets.Count} node(s), {settings.Seconds} s, {settings.Visitors} visitors
+              acknowledged (202):      {accepted:N0} views = {accepted / loadEnded:N0} views/s   (refused or failed: {refused + Sum("errors"):N0})
               end to end (visible):    {counted:N0} views in {visibleAt:F1} s = {counted / visibleAt:N0} views/s
-              202 latency ms:          p50 {summary.Groups["p50"].Value}  p99 {summary.Groups["p99"].Value}
+              202 latency ms:          p50 {Worst("p50")}  p99 {Worst("p99")}
               visible lag s (est.):    p50 {Percentile(lags, 50):F2}  p99 {Percentile(lags, 99):F2}  (includes the 1 s counter refresh)
               drain after load:        {visibleAt - loadEnded:F1} s
             """);
         return counted >= accepted ? 0 : 1;
+    }
+
+    private sealed record WrkProcess(Process Process, Task<string> Output);
+
+    /// <summary>One wrk against one node, with that node's share of the connections.</summary>
+    private static WrkProcess StartWrk(string script, Uri target, Settings settings)
+    {
+        var connections = Math.Max(1, settings.Connections / settings.Targets.Count);
+        var threads = settings.Targets.Count == 1 ? 2 : 1;
+        var start = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { $"-t{threads}", $"-c{connections}", $"-d{settings.Seconds}s", "--timeout", "10s", "-s", script,
+                     target.ToString().TrimEnd('/'), "--", settings.Site, settings.Visitors.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("wrk did not start (apt-get install wrk).");
+        return new WrkProcess(process, process.StandardOutput.ReadToEndAsync());
     }
 
     private static double Percentile(double[] sorted, double p) =>
