@@ -47,7 +47,8 @@ run() { # $1 transport, $2 nodes
   local list; list=$(IFS=,; echo "${targets[*]}")
   local load=(dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$list" --admin-key $KEY --connections 256 --visitors 20000 --wrk)
   "${load[@]}" --site warmup --seconds 15 >/dev/null || true
-  local out; out=$("${load[@]}" --site measured --seconds "$SECONDS_LOAD")
+  # A shortfall (views acknowledged but not counted within 2 minutes) is reported in the table, not hidden.
+  local out; out=$("${load[@]}" --site measured --seconds "$SECONDS_LOAD" 2>&1 || true)
   echo "$out"
   for pid in "${PIDS[@]}"; do rss=$((rss + $(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$pid/status"))); done
   local acked e2e p50 p99 lag
@@ -60,8 +61,8 @@ run() { # $1 transport, $2 nodes
   stop_nodes
 }
 
-for transport in local rabbitmq; do
-  for nodes in 1 3; do
+for transport in ${TRANSPORTS:-local rabbitmq}; do
+  for nodes in ${NODES:-1 3}; do
     echo "== $transport, $nodes node(s)"
     run "$transport" "$nodes"
   done
