@@ -4,7 +4,7 @@
 #   bash deploy/bench/scale.sh        # about 6 minutes; writes docs/SCALE-OUT.md
 #
 # Each configuration gets a new database (and a new RabbitMQ virtual host), its nodes in Release on loopback, a
-# 15 s warm-up, then the load tool with wrk for 20 s spread over the nodes (256 connections in all, 20,000
+# 30 s warm-up, then the load tool with wrk for 20 s spread over the nodes (256 connections in all, 20,000
 # visitors), measured from the first 202 until the counters (read on the first node) show every view.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,7 +46,7 @@ run() { # $1 transport, $2 nodes
   done
   local list; list=$(IFS=,; echo "${targets[*]}")
   local load=(dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$list" --admin-key $KEY --connections 256 --visitors 20000 --wrk)
-  "${load[@]}" --site warmup --seconds 15 >/dev/null || true
+  "${load[@]}" --site warmup --seconds "${WARMUP:-30}" >/dev/null || true
   # A shortfall (views acknowledged but not counted within 2 minutes) is reported in the table, not hidden.
   local out; out=$("${load[@]}" --site measured --seconds "$SECONDS_LOAD" 2>&1 || true)
   echo "$out"
@@ -83,7 +83,7 @@ EOF2
   printf '%s\n' "${ROWS[@]}"
   cat <<'EOF2'
 
-Each configuration: a new database, nodes in Release on loopback, 15 s warm-up, then 20 s of wrk spread over the
+Each configuration: a new database, nodes in Release on loopback, 30 s warm-up, then 20 s of wrk spread over the
 nodes (256 connections in all, 20,000 visitors). End to end = views acknowledged / time from the first request
 until the first node's counters show them all.
 EOF2

@@ -35,6 +35,16 @@ public sealed class IngestionRulesTests
         Assert.False(Bots.IsBot(userAgent));
     }
 
+    [Fact]
+    public void a_match_that_runs_out_of_time_counts_the_view()
+    {
+        // A pattern that backtracks catastrophically on this input, with a timeout it cannot meet: what a starved
+        // machine does to the real pattern. The view must be counted, not taken for a bot's.
+        var slow = new System.Text.RegularExpressions.Regex("^(a+)+$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(1));
+
+        Assert.False(Bots.Classify(slow, new string('a', 40) + "!"));
+    }
+
     [Theory]
     [InlineData("https://bacgiang.gov.vn/tin-tuc", true)]
     [InlineData("https://BacGiang.gov.vn/", true)]
