@@ -78,6 +78,7 @@ public sealed class ScaleOutTests(StatsApp app)
             var clock = Stopwatch.StartNew();
             await ProjectionNodeAsync(survivors, because: "another node should take the projection over");
             var movedAfter = clock.Elapsed;
+            TestContext.Current.TestOutputHelper?.WriteLine($"{transport}: the projection moved {movedAfter.TotalSeconds:F1} s after the kill");
 
             if (virtualHost is not null)
             {

@@ -152,7 +152,7 @@ Console.WriteLine($"""
       acknowledged (202):      {total:N0} views in {lastAck / 1000:F1} s = {total / (lastAck / 1000):N0} views/s
       end to end (visible):    {total:N0} views in {visibleAt / 1000:F1} s = {total / (visibleAt / 1000):N0} views/s
       202 latency ms:          p50 {Percentile(allLatencies, 50):F1}  p90 {Percentile(allLatencies, 90):F1}  p99 {Percentile(allLatencies, 99):F1}  max {(allLatencies.Length > 0 ? allLatencies[^1] : 0):F1}
-      visible lag ms:          p50 {Percentile(lags, 50):F0}  p99 {Percentile(lags, 99):F0}  max {(lags.Length > 0 ? lags[^1] : 0):F0}  (includes the 1 s counter refresh)
+      visible lag ms:          p50 {Percentile(lags, 50):F0}  p99 {Percentile(lags, 99):F0}  max {(lags.Length > 0 ? lags[^1] : 0):F0}  (includes the counter refresh)
       drain after last 202:    {(visibleAt - lastAck) / 1000:F1} s
       not accepted:            {(failures.Count == 0 ? "none" : string.Join(", ", failures.Select(f => $"{f.Key}: {f.Value}")))}
     """);

@@ -69,7 +69,7 @@ internal static partial class WrkRun
               acknowledged (202):      {accepted:N0} views = {accepted / loadEnded:N0} views/s   (refused or failed: {refused + Sum("errors"):N0})
               end to end (visible):    {counted:N0} views in {visibleAt:F1} s = {counted / visibleAt:N0} views/s
               202 latency ms:          p50 {Worst("p50")}  p99 {Worst("p99")}
-              visible lag s (est.):    p50 {Percentile(lags, 50):F2}  p99 {Percentile(lags, 99):F2}  (includes the 1 s counter refresh)
+              visible lag s (est.):    p50 {Percentile(lags, 50):F2}  p99 {Percentile(lags, 99):F2}  (includes the counter refresh)
               drain after load:        {visibleAt - loadEnded:F1} s
             """);
         return counted >= accepted ? 0 : 1;
