@@ -9,6 +9,7 @@ namespace CCHC.Stats.IntegrationTests;
 /// the node running the projection is SIGKILLed mid-load and started again (and the broker restarted): every view
 /// acknowledged with a 202 is stored once and counted once, on every node, and the projection moved.
 /// </summary>
+[Collection(RabbitBroker.Collection)]
 public sealed class ScaleOutTests(StatsApp app)
 {
     private const int Nodes = 3;

@@ -6,6 +6,7 @@ using Wolverine;
 namespace CCHC.Stats.IntegrationTests;
 
 /// <summary><c>Stats__Transport</c>: the rabbitmq wiring delivers each group once, and a bad setting stops the start.</summary>
+[Collection(RabbitBroker.Collection)]
 public sealed class TransportTests(StatsApp app)
 {
     [Fact]

@@ -11,6 +11,7 @@ using Weasel.Core;
 using Wolverine;
 using Wolverine.ErrorHandling;
 using Wolverine.Marten;
+using Wolverine.Runtime;
 
 namespace CCHC.Stats.Api.Hosting;
 
@@ -104,6 +105,9 @@ public static class EventStore
         });
         builder.Services.AddSingleton<ViewTransport>();
 
+        // After Wolverine's own start (hosted services start in order), before the server takes requests.
+        builder.Services.AddHostedService<HandlerWarmUp>();
+
         return builder;
     }
 }
@@ -145,6 +149,23 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         }
 
         logger.LogInformation("Event store schema is up to date");
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// Builds the view handler's pipeline at start. Wolverine generates and compiles it on first use, which took
+/// seconds on a busy two-core machine: long enough for the first views after a start to time out (503).
+/// </summary>
+public sealed class HandlerWarmUp(IWolverineRuntime runtime, ILogger<HandlerWarmUp> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        runtime.FindInvoker(typeof(RecordPageViews));
+        logger.LogInformation("The view handler is ready ({Elapsed} ms)", clock.ElapsedMilliseconds);
+        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

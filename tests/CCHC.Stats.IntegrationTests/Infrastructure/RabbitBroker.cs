@@ -11,6 +11,12 @@ public static class RabbitBroker
 {
     public const int Port = 5673;
 
+    /// <summary>
+    /// The tests that use the broker run one after another: one of them restarts it, and another test's
+    /// broker commands or connections must not fall into that window.
+    /// </summary>
+    public const string Collection = "RabbitMQ broker";
+
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static bool _started;
 
@@ -84,3 +90,6 @@ public static class RabbitBroker
         return await output;
     }
 }
+
+[CollectionDefinition(RabbitBroker.Collection)]
+public sealed class RabbitBrokerCollection;
