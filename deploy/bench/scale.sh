@@ -95,5 +95,5 @@ node's groups are a third as large, so there are three times the commits per vie
 can exceed what the projection applies, which shows as lag. What the three-node runs show is that nothing is
 lost and what coordination costs; capacity grows with machines, not with processes on one.
 EOF2
-} > docs/SCALE-OUT.md
-cat docs/SCALE-OUT.md
+} > "${OUT:-docs/SCALE-OUT.md}"
+cat "${OUT:-docs/SCALE-OUT.md}"
