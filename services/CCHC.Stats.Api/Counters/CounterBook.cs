@@ -27,7 +27,7 @@ public sealed class CounterBook(
         var id = VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash);
         if (!_visitorDays.TryGetValue(id, out var visitorDay))
         {
-            visitorDay = new VisitorDay { Id = id, SiteId = view.SiteId, Day = view.Day, VisitorHash = view.VisitorHash };
+            visitorDay = new VisitorDay { Id = id, SiteId = view.SiteId };
             _visitorDays[id] = visitorDay;
         }
 

@@ -21,8 +21,11 @@ public sealed class CounterProjection : IProjection
     /// <summary>The daemon's shard of this projection (its row in <c>mt_event_progression</c>).</summary>
     public const string ShardName = Name + ":All";
 
-    /// <summary>The daemon's page size: events handed to one <see cref="ApplyAsync"/> call.</summary>
-    public const int PageSize = 1000;
+    /// <summary>
+    /// The daemon's page size: events handed to one <see cref="ApplyAsync"/> call. 4,000 rather than 1,000 made a
+    /// rebuild about a fifth faster (fewer round trips and transactions; the visitor-day upsert dominates).
+    /// </summary>
+    public const int PageSize = 4000;
 
     /// <summary>The last event sequence this projection has applied.</summary>
     public static async Task<long> ProgressAsync(IDocumentStore store, CancellationToken ct)

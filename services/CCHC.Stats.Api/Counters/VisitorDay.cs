@@ -16,14 +16,11 @@ public sealed class VisitorDay
     /// <summary>Views closer than this belong to one visit (the contract's "gaps under 30 minutes").</summary>
     public static readonly TimeSpan VisitGap = TimeSpan.FromMinutes(30);
 
-    /// <summary>Document id: <c>site/day/visitorHash</c>.</summary>
+    /// <summary>Document id: <c>site/day/visitorHash</c> (the day and the visitor are not stored again).</summary>
     public string Id { get; set; } = "";
 
+    /// <summary>The site, for the index that counts who is online.</summary>
     public string SiteId { get; set; } = "";
-
-    public DateOnly Day { get; set; }
-
-    public string VisitorHash { get; set; } = "";
 
     /// <summary>The visits, ordered by start, each as [first view, last view].</summary>
     public List<VisitRun> Runs { get; set; } = [];
