@@ -11,7 +11,7 @@ start_postgres() {
   echo "== PostgreSQL in $PG, port $PORT"
   mkdir -p "$PG" && [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK"
   as_pg "$BIN/initdb" -D "$PG" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-  as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=1GB -c max_wal_size=4GB" start >/dev/null
+  as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=1GB -c max_wal_size=4GB -c shared_preload_libraries=pg_stat_statements" start >/dev/null
 }
 
 stop_postgres() { as_pg "$BIN/pg_ctl" -D "$PG" -m fast stop >/dev/null 2>&1 || true; }
