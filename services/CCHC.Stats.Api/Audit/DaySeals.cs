@@ -159,31 +159,20 @@ public sealed class DaySealer(
     /// <summary>Seals or re-seals every closed day of every site that needs it; answers how many seals it wrote.</summary>
     public async Task<int> SealAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using (var take = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockKey})", connection))
+        await using var sealLock = await AdvisoryLock.TryTakeAsync(database, LockKey, ct);
+        if (sealLock is null)
         {
-            if (!(bool)(await take.ExecuteScalarAsync(ct))!)
-            {
-                return 0;
-            }
+            return 0;
         }
 
-        try
+        await sites.LoadAllAsync(ct);
+        var written = 0;
+        foreach (var site in sites.Known.ToList())
         {
-            await sites.LoadAllAsync(ct);
-            var written = 0;
-            foreach (var site in sites.Known.ToList())
-            {
-                written += await SealSiteAsync(site, ct);
-            }
+            written += await SealSiteAsync(site, ct);
+        }
 
-            return written;
-        }
-        finally
-        {
-            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
-            await release.ExecuteScalarAsync(CancellationToken.None);
-        }
+        return written;
     }
 
     private async Task<int> SealSiteAsync(Site site, CancellationToken ct)

@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Operations;
 using JasperFx.Events.Daemon;
 using Marten;
@@ -116,31 +117,20 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
             return false;
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using (var take = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockKey})", connection))
+        await using var rebuildLock = await AdvisoryLock.TryTakeAsync(database, LockKey, ct);
+        if (rebuildLock is null)
         {
-            if (!(bool)(await take.ExecuteScalarAsync(ct))!)
-            {
-                return false;
-            }
-        }
-
-        try
-        {
-            // Another node may have finished it between the first look and the lock.
-            if (await IsRunningAsync(ct))
-            {
-                await RunAsync(ct);
-                return true;
-            }
-
             return false;
         }
-        finally
+
+        // Another node may have finished it between the first look and the lock.
+        if (!await IsRunningAsync(ct))
         {
-            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
-            await release.ExecuteScalarAsync(CancellationToken.None);
+            return false;
         }
+
+        await RunAsync(ct);
+        return true;
     }
 
     private async Task RunAsync(CancellationToken ct)

@@ -123,31 +123,17 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({LockKey})", connection))
-        {
-            await take.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        try
-        {
-            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-            var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
-            await using var command = new NpgsqlCommand(
-                $"""
-                DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
-                CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), seq_id)
-                    WHERE type IN ('page_viewed', 'baseline_recorded', 'day_sealed');
-                ANALYZE {events};
-                """, connection);
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        finally
-        {
-            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
-            await release.ExecuteNonQueryAsync(CancellationToken.None);
-        }
-
+        await using var schemaLock = await AdvisoryLock.TakeAsync(database, LockKey, cancellationToken);
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+        await using var command = new NpgsqlCommand(
+            $"""
+            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
+            CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), seq_id)
+                WHERE type IN ('page_viewed', 'baseline_recorded', 'day_sealed');
+            ANALYZE {events};
+            """, schemaLock.Connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
         logger.LogInformation("Event store schema is up to date");
     }
 
