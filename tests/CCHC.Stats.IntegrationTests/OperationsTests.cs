@@ -77,6 +77,7 @@ public sealed class OperationsTests(StatsApp app)
         await Eventually.Until(async () => (await client.GetStringAsync("/metrics")).Contains("cchc_deadletters{otel_scope_name=\"CCHC.Stats\"} 1"));
         Assert.Contains("\"deadLetters\":1", await client.GetStringAsync("/api/v1/admin/dead-letters"));
         Assert.Contains("id=\"dead-letters\">Dead letters<b>1</b>", await client.GetStringAsync("/dashboard"));
+        Assert.Contains("id=\"projection-node\">Projection<b>runs here</b>", await client.GetStringAsync("/dashboard"));
 
         var replay = await client.PostAsync("/api/v1/admin/dead-letters:replay", null);
 

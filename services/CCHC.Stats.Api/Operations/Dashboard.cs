@@ -51,6 +51,7 @@ public static class Dashboard
         Card(html, "Waiting to commit", state.Backlog, state.Backlog > 10_000, "backlog");
         Card(html, "Dead letters", state.DeadLetters, state.DeadLetters > 0, "dead-letters");
         html.Append($"""<div class="card{(state.DatabaseReachable ? "" : " bad")}" id="database">PostgreSQL<b>{(state.DatabaseReachable ? "up" : "DOWN")}</b></div>""");
+        html.Append($"""<div class="card" id="projection-node">Projection<b>{(state.RunsProjections ? "runs here" : "on another node")}</b></div>""");
         html.Append("</div>");
 
         html.Append("<section><h2>Views accepted per minute, last hour (this node)</h2>");
