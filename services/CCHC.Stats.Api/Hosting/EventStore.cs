@@ -72,10 +72,10 @@ public static class EventStore
                 opts.Projections.LeadershipPollingTime = 1000;
 
                 // A gap in the event sequence older than this is taken for a rolled-back append and skipped for
-                // good. Marten's 3 s default skipped views whose transaction was merely slow to commit (the
-                // three-node test under CI load: stored, never counted). Appends give up after
-                // Stats:DurableWriteTimeout (10 s), so a gap still open after 15 s is a rollback; a real
-                // rollback (a killed node's open transaction) now holds the counters for 15 s instead of 3.
+                // good. With Marten's 3 s default, a transaction slower than 3 s to commit (a starved machine,
+                // twelve committers on three nodes) would have its views stored and never counted. Senders give
+                // up after Stats:DurableWriteTimeout (10 s), so a gap still open after 15 s is a rollback; a real
+                // one (a killed node's open transaction) holds the counters for 15 s instead of 3.
                 opts.Projections.StaleSequenceThreshold = TimeSpan.FromSeconds(15);
             })
             .UseLightweightSessions()
