@@ -157,8 +157,9 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
 }
 
 /// <summary>
-/// Builds the view handler's pipeline at start. Wolverine generates and compiles it on first use, which took
-/// seconds on a busy two-core machine: long enough for the first views after a start to time out (503).
+/// Builds the view handler's pipeline at start rather than on the first view: with the pre-generated code this
+/// only loads it (and a missing type fails the start); with Stats:RegenerateCode it compiles it, which took
+/// seconds on a busy two-core machine, long enough for the first views after a start to time out (503).
 /// </summary>
 public sealed class HandlerWarmUp(IWolverineRuntime runtime, ILogger<HandlerWarmUp> logger) : IHostedService
 {

@@ -32,6 +32,9 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
     /// <summary>The broker queue every node publishes accepted views to and consumes them from.</summary>
     public const string QueueName = "cchc-stats.views";
 
+    /// <summary>Read once: the setting does not change while the service runs.</summary>
+    private readonly bool _usesBroker = Parse(options.Value.Transport) == RabbitMq;
+
     /// <summary>
     /// Makes <paramref name="views"/> durable: committed to the event store (<c>local</c>) or confirmed by the
     /// broker (<c>rabbitmq</c>). Throws if they could not be; then none of them counts.
@@ -39,10 +42,8 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
     public Task DeliverAsync(IMessageBus bus, IReadOnlyList<PageViewed> views, CancellationToken ct)
     {
         var message = RecordPageViews.Of(views);
-        return UsesBroker(options.Value) ? bus.PublishAsync(message).AsTask() : bus.InvokeAsync(message, ct);
+        return _usesBroker ? bus.PublishAsync(message).AsTask() : bus.InvokeAsync(message, ct);
     }
-
-    public static bool UsesBroker(StatsOptions options) => Parse(options.Transport) == RabbitMq;
 
     /// <summary>The Wolverine wiring of the configured transport; an unknown name stops the service at start.</summary>
     public static void Configure(WolverineOptions opts, IConfiguration configuration)
@@ -50,8 +51,8 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
         // A redelivered group is already stored (its stream id is taken): drop it, do not dead-letter it.
         opts.OnException<ExistingStreamIdCollisionException>().Discard();
 
-        var transport = Parse(configuration.GetSection(StatsOptions.Section).Get<StatsOptions>()?.Transport);
-        if (transport == Local)
+        var settings = configuration.GetSection(StatsOptions.Section).Get<StatsOptions>() ?? new StatsOptions();
+        if (Parse(settings.Transport) == Local)
         {
             return;
         }
@@ -87,7 +88,7 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
         opts.ListenToRabbitQueue(QueueName, Quorum)
             .ProcessInline()
             .PreFetchCount(4)
-            .ListenerCount(Math.Max(1, configuration.GetSection(StatsOptions.Section).Get<StatsOptions>()?.ConcurrentCommits ?? 4));
+            .ListenerCount(Math.Max(1, settings.ConcurrentCommits));
     }
 
     private static void Quorum(IRabbitMqQueue queue) => queue.QueueType = QueueType.quorum;
