@@ -1,4 +1,5 @@
 using System.Text;
+using Npgsql;
 
 namespace CCHC.Stats.IntegrationTests;
 
@@ -22,6 +23,52 @@ public sealed class IngestionTests(StatsApp app)
         Assert.Equal(1, counters.Day.Visitors);
         Assert.Equal(1, counters.Total.PageViews);
         Assert.Equal(1, counters.Online);
+    }
+
+    /// <summary>
+    /// A view is one row of the event table, so its size is the store's size (the benchmark's bytes per view):
+    /// no .NET type name beside the alias, no keys for absent fields. Both kinds of row read back as views.
+    /// </summary>
+    [Fact]
+    public async Task a_view_is_stored_as_one_compact_row_and_reads_back()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+        (await browser.PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest("https://portal.test/a"))).EnsureSuccessStatusCode();
+        (await browser.PostAsJsonAsync($"/api/v1/sites/{site}/views",
+            new PageViewRequest("https://portal.test/b", "https://www.google.com/", "Tin tức"))).EnsureSuccessStatusCode();
+
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT data ->> 'url', mt_dotnet_type, data ->> 'referrer', data ->> 'title', data ? 'referrer', data ? 'title', pg_column_size(e.*)
+            FROM mt_events e WHERE type = 'page_viewed' AND data ->> 'siteId' = @site ORDER BY data ->> 'url'
+            """, connection);
+        command.Parameters.AddWithValue("site", site);
+        var rows = new List<(string Url, bool HasDotNetType, string? Referrer, string? Title, bool ReferrerKey, bool TitleKey, int Bytes)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetString(0), !reader.IsDBNull(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5), reader.GetInt32(6)));
+            }
+        }
+
+        Assert.Equal(2, rows.Count);
+        var (plain, full) = (rows[0], rows[1]);
+        Assert.Equal("https://portal.test/a", plain.Url);
+        Assert.False(plain.HasDotNetType);
+        Assert.False(plain.ReferrerKey);
+        Assert.False(plain.TitleKey);
+        Assert.True(plain.Bytes <= 300, $"a view without referrer or title takes {plain.Bytes} bytes in its row");
+        Assert.False(full.HasDotNetType);
+        Assert.Equal(("https://www.google.com/", "Tin tức"), (full.Referrer, full.Title));
+
+        await app.CatchUpAsync();
+        var counters = await app.CountersAsync(site);
+        Assert.Equal(2, counters.Day.PageViews);
     }
 
     [Fact]

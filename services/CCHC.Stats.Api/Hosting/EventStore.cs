@@ -23,7 +23,15 @@ public static class EventStore
     /// views of one site-day in sequence order. Marten does not model indexes on its event table, so it is
     /// created by <see cref="DatabaseSetup"/> and Marten is told to leave it alone.
     /// </summary>
-    public const string SiteDayIndex = "ix_mt_events_site_day_v2";
+    /// <remarks>
+    /// The key is (site, day) without the sequence: every view of a site-day then has the same key, and
+    /// PostgreSQL's B-tree deduplication keeps one key per list of row pointers (about 6 bytes a view instead of
+    /// the ~88 of a unique key). Readers that want sequence order sort one site-day's rows.
+    /// </remarks>
+    public const string SiteDayIndex = "ix_mt_events_site_day_v3";
+
+    /// <summary>The event types of the store; each is read back by its alias (the <c>type</c> column).</summary>
+    private static readonly Type[] EventTypes = [typeof(PageViewed), typeof(BaselineRecorded), typeof(CCHC.Stats.Api.Audit.DaySealed)];
 
     public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder, string connectionString)
     {
@@ -44,9 +52,16 @@ public static class EventStore
 
                 opts.Events.StreamIdentity = StreamIdentity.AsGuid;
                 opts.Events.AppendMode = EventAppendMode.Quick;
-                opts.Events.AddEventType<PageViewed>();
-                opts.Events.AddEventType<BaselineRecorded>();
-                opts.Events.AddEventType<CCHC.Stats.Api.Audit.DaySealed>();
+                foreach (var type in EventTypes)
+                {
+                    opts.Events.AddEventType(type);
+
+                    // Marten writes the .NET type's full name beside the alias on every event (53 bytes per view
+                    // here) and reads it only when the alias is unknown. Ours are all registered, so the column is
+                    // left NULL (53 bytes less per view).
+                    ((Marten.Events.EventGraph)opts.Events).EventMappingFor(type).DotNetTypeName = null!;
+                }
+
                 opts.Events.IgnoreIndex(SiteDayIndex);
 
                 // No last-modified, version or .NET type columns on documents: the projection rewrites a
@@ -145,7 +160,8 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         await using var command = new NpgsqlCommand(
             $"""
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
-            CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), seq_id)
+            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v2;
+            CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'))
                 WHERE type IN ('page_viewed', 'baseline_recorded', 'day_sealed');
             ANALYZE {events};
             """, schemaLock.Connection);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace CCHC.Stats.Api.Ingestion;
 
 /// <summary>
@@ -12,14 +14,18 @@ namespace CCHC.Stats.Api.Ingestion;
 /// <param name="Url">The viewed page.</param>
 /// <param name="Referrer">Where the visitor came from, if known.</param>
 /// <param name="Title">The page title, if sent.</param>
+/// <remarks>
+/// Stored as one row of <c>mt_events</c> per view, so its size is the store's size: an absent referrer or title
+/// is left out of the JSON rather than written as <c>null</c> (readers treat a missing key as null).
+/// </remarks>
 public sealed record PageViewed(
     string SiteId,
     DateTimeOffset OccurredAt,
     DateOnly Day,
     string VisitorHash,
     string Url,
-    string? Referrer,
-    string? Title);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Referrer,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Title);
 
 /// <summary>
 /// The message that carries accepted views over the bus to the event store, many per message: one message
