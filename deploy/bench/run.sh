@@ -31,18 +31,6 @@ trap cleanup EXIT
 psql -q -d postgres -c "CREATE DATABASE cchc_stats"
 psql -q -d postgres -c "CREATE DATABASE naive"
 
-start_service() {
-  ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=cchc_stats;Maximum Pool Size=100" \
-  Stats__AdminKey=$KEY Stats__AuditorKey=bench-auditor Stats__ViewsPerClientPerMinute=0 Stats__SealDays=false \
-  Logging__LogLevel__Default=Warning \
-    dotnet services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll --urls "$URL" >>"$WORK/service.log" 2>&1 &
-  SERVICE_PID=$!
-  for _ in $(seq 1 120); do curl -sf "$URL/health/ready" >/dev/null && return; sleep 0.5; done
-  echo "service did not start"; tail -30 "$WORK/service.log"; exit 1
-}
-stop_service() { kill "$SERVICE_PID"; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=; }
-cpu_seconds() { local t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $((t / 100)); }
-peak_rss_mb() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVICE_PID/status"; }
 load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
 field() { grep -E "$1" | head -1 | sed -E "s/.*$1[^0-9]*([0-9][0-9,.]*).*/\1/" | tr -d ','; }
 
@@ -77,30 +65,6 @@ HALF=$(echo "$HALF_OUT" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*
 HALF_P50=$(echo "$HALF_OUT" | grep "202 latency" | sed -E 's/.*p50 ([0-9.]+).*/\1/')
 HALF_P99=$(echo "$HALF_OUT" | grep "202 latency" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
 HALF_LAG=$(echo "$HALF_OUT" | grep "visible lag" | sed -E 's/.*p99 ([0-9]+).*/\1/')
-
-grow_and_rebuild() { # $1 views to add
-  stop_service
-  psql -q -d cchc_stats -v count="$1" -f deploy/bench/bulk-views.sql
-  # The service will rebuild every counter from the store: start the projection where the store ends.
-  psql -q -d cchc_stats -c "UPDATE mt_event_progression SET last_seq_id = (SELECT max(seq_id) FROM mt_events) WHERE name LIKE 'counters:%'"
-  start_service
-  local events start end
-  events=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events")
-  psql -q -d cchc_stats -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
-  local cpu_service cpu_pg
-  cpu_service=$(cpu_seconds "$SERVICE_PID"); cpu_pg=$(cpu_seconds $(pgrep -u postgres postgres))
-  start=$(date +%s.%N)
-  curl -sf -X POST -H "Authorization: Bearer $KEY" "$URL/api/v1/admin/rebuild" >/dev/null
-  until curl -sf -H "Authorization: Bearer $KEY" "$URL/api/v1/admin/rebuild" | grep -q '"completed"'; do sleep 1; done
-  end=$(date +%s.%N)
-  REBUILD_CPU_SERVICE=$(( $(cpu_seconds "$SERVICE_PID") - cpu_service ))
-  REBUILD_CPU_PG=$(( $(cpu_seconds $(pgrep -u postgres postgres)) - cpu_pg ))
-  # Where PostgreSQL spent the rebuild: its statements by total time.
-  REBUILD_PROFILE=$(psql -At -F ' | ' -d cchc_stats -c "SELECT '| ' || calls, round(total_exec_time / 1000)::text || ' s', round(mean_exec_time::numeric, 1)::text || ' ms', rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) || ' |' FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'cchc_stats') ORDER BY total_exec_time DESC LIMIT 5")
-  REBUILD_EVENTS=$events
-  REBUILD_RATE=$(echo "$events / ($end - $start)" | bc)
-  REBUILD_SECONDS=$(echo "($end - $start) / 1" | bc)
-}
 
 reads() { # counters of one bench site, 64 connections, 15 s (after a 5 s warm-up)
   wrk -t2 -c64 -d5s "$URL/api/v1/sites/bench-3/counters" >/dev/null

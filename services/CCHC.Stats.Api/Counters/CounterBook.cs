@@ -14,6 +14,10 @@ public sealed class CounterBook(
     private readonly Dictionary<string, PeriodCounter> _counters = new(counters);
     private readonly Dictionary<string, VisitorDay> _visitorDays = new(visitorDays);
 
+    /// <summary>The counters of each site-day met so far, in <see cref="PeriodKeys.AllKinds"/> order: a page holds
+    /// thousands of views of a few site-days, and their ids are worth working out once.</summary>
+    private readonly Dictionary<(string SiteId, DateOnly Day), PeriodCounter[]> _siteDays = [];
+
     public IEnumerable<PeriodCounter> Counters => _counters.Values;
 
     public IEnumerable<VisitorDay> VisitorDays => _visitorDays.Values;
@@ -32,13 +36,11 @@ public sealed class CounterBook(
         }
 
         var effect = visitorDay.Add(view.OccurredAt);
-        var periods = new PeriodKeys(view.Day);
-        foreach (var kind in PeriodKeys.AllKinds)
+        foreach (var counter in CountersOf(view.SiteId, view.Day))
         {
-            var counter = Counter(view.SiteId, kind, periods);
             counter.PageViews++;
             counter.Visits += effect.VisitDelta;
-            if (kind == PeriodKind.Day && effect.NewVisitor)
+            if (counter.Period == PeriodKind.Day && effect.NewVisitor)
             {
                 counter.Visitors++;
             }
@@ -47,25 +49,34 @@ public sealed class CounterBook(
 
     public void Apply(BaselineRecorded baseline)
     {
-        var periods = new PeriodKeys(baseline.Day);
-        foreach (var kind in PeriodKeys.AllKinds)
+        foreach (var counter in CountersOf(baseline.SiteId, baseline.Day))
         {
-            var counter = Counter(baseline.SiteId, kind, periods);
-            counter.BaselinePageViews += baseline.PageViews.For(kind);
-            counter.BaselineVisits += baseline.Visits.For(kind);
+            counter.BaselinePageViews += baseline.PageViews.For(counter.Period);
+            counter.BaselineVisits += baseline.Visits.For(counter.Period);
         }
     }
 
-    private PeriodCounter Counter(string siteId, PeriodKind kind, PeriodKeys periods)
+    private PeriodCounter[] CountersOf(string siteId, DateOnly day)
     {
-        var key = periods.Key(kind);
-        var id = PeriodCounter.IdFor(siteId, kind, key);
-        if (!_counters.TryGetValue(id, out var counter))
+        if (_siteDays.TryGetValue((siteId, day), out var known))
         {
-            counter = PeriodCounter.Empty(siteId, kind, key, periods.Day);
-            _counters[id] = counter;
+            return known;
         }
 
-        return counter;
+        var periods = new PeriodKeys(day);
+        var counters = PeriodKeys.AllKinds.Select(kind =>
+        {
+            var key = periods.Key(kind);
+            var id = PeriodCounter.IdFor(siteId, kind, key);
+            if (!_counters.TryGetValue(id, out var counter))
+            {
+                counter = PeriodCounter.Empty(siteId, kind, key, periods.Day);
+                _counters[id] = counter;
+            }
+
+            return counter;
+        }).ToArray();
+        _siteDays[(siteId, day)] = counters;
+        return counters;
     }
 }

@@ -43,29 +43,30 @@ public sealed class CounterProjection : IProjection
             return;
         }
 
-        var counterIds = new HashSet<string>();
+        var siteDays = new HashSet<(string SiteId, DateOnly Day)>();
         var visitorDayIds = new HashSet<string>();
         foreach (var fact in facts)
         {
-            var (siteId, day) = fact switch
+            switch (fact)
             {
-                PageViewed v => (v.SiteId, v.Day),
-                BaselineRecorded b => (b.SiteId, b.Day),
-                _ => throw new InvalidOperationException(),
-            };
-            counterIds.UnionWith(CounterBook.CounterIds(siteId, day));
-            if (fact is PageViewed view)
-            {
-                visitorDayIds.Add(VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash));
+                case PageViewed view:
+                    siteDays.Add((view.SiteId, view.Day));
+                    visitorDayIds.Add(VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash));
+                    break;
+                case BaselineRecorded baseline:
+                    siteDays.Add((baseline.SiteId, baseline.Day));
+                    break;
             }
         }
 
+        var counterIds = siteDays.SelectMany(d => CounterBook.CounterIds(d.SiteId, d.Day)).ToHashSet();
         var counters = await operations.LoadManyAsync<PeriodCounter>(cancellation, counterIds);
         var visitorDays = visitorDayIds.Count > 0
             ? await operations.LoadManyAsync<VisitorDay>(cancellation, visitorDayIds)
             : [];
 
-        var book = new CounterBook(counters.ToDictionary(c => c.Id), visitorDays.ToDictionary(v => v.Id));
+        var stored = visitorDays.ToDictionary(v => v.Id);
+        var book = new CounterBook(counters.ToDictionary(c => c.Id), stored);
         foreach (var fact in facts)
         {
             switch (fact)
@@ -80,26 +81,36 @@ public sealed class CounterProjection : IProjection
         }
 
         operations.Store(book.Counters.ToArray());
-        StoreVisitorDays(operations, book.VisitorDays.ToArray());
+        StoreVisitorDays(operations, book.VisitorDays.ToLookup(d => stored.ContainsKey(d.Id)));
     }
 
     /// <summary>
-    /// Writes a page's visitor-days with one statement. A busy page touches one visitor-day per distinct
-    /// visitor, nearly one per view; Marten's per-document upserts made that the most expensive step of the
-    /// whole pipeline. The rows are Marten's own documents (id and JSON), so Marten reads them as usual.
+    /// Writes a page's visitor-days with two statements: the new ones inserted, the ones it loaded updated. A busy
+    /// page touches one visitor-day per distinct visitor, nearly one per view; Marten's per-document upserts made
+    /// that the most expensive step of the whole pipeline, and a plain INSERT costs PostgreSQL about a third less
+    /// than INSERT … ON CONFLICT. "New" is safe to trust: this projection is the only writer of visitor-days, one
+    /// page at a time, and it has just looked every one of them up in the same transaction. The rows are Marten's
+    /// own documents (id and JSON), so Marten reads them as usual.
     /// </summary>
-    private static void StoreVisitorDays(IDocumentOperations operations, VisitorDay[] days)
+    private static void StoreVisitorDays(IDocumentOperations operations, ILookup<bool, VisitorDay> daysByStored)
     {
-        if (days.Length == 0)
+        var table = $"{operations.DocumentStore.Options.DatabaseSchemaName}.mt_doc_{VisitorDay.DocumentAlias}";
+        var serializer = operations.DocumentStore.Options.Serializer();
+        var (created, changed) = (daysByStored[false].ToArray(), daysByStored[true].ToArray());
+        if (created.Length > 0)
         {
-            return;
+            operations.QueueSqlCommand(
+                $"INSERT INTO {table} (id, data) SELECT * FROM unnest(?::varchar[], ?::jsonb[])",
+                created.Select(d => d.Id).ToArray(),
+                created.Select(d => serializer.ToJson(d)).ToArray());
         }
 
-        var serializer = operations.DocumentStore.Options.Serializer();
-        operations.QueueSqlCommand(
-            $"INSERT INTO {operations.DocumentStore.Options.DatabaseSchemaName}.mt_doc_{VisitorDay.DocumentAlias} (id, data) " +
-            "SELECT * FROM unnest(?::varchar[], ?::jsonb[]) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            days.Select(d => d.Id).ToArray(),
-            days.Select(d => serializer.ToJson(d)).ToArray());
+        if (changed.Length > 0)
+        {
+            operations.QueueSqlCommand(
+                $"UPDATE {table} AS d SET data = u.data FROM unnest(?::varchar[], ?::jsonb[]) AS u(id, data) WHERE d.id = u.id",
+                changed.Select(d => d.Id).ToArray(),
+                changed.Select(d => serializer.ToJson(d)).ToArray());
+        }
     }
 }

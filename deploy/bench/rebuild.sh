@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The rebuild alone, for profiling it: a store of VIEWS page views (default 1 million) written straight into the
+# event table, every counter rebuilt from it by the service (Release), then events/s and where the time went: the
+# CPU seconds of the service and of PostgreSQL, and PostgreSQL's statements by total time.
+#
+#   bash deploy/bench/rebuild.sh
+#   VIEWS=10000000 bash deploy/bench/rebuild.sh
+#   TRACE=1 bash deploy/bench/rebuild.sh   # also samples the service's stacks for 30 s (dotnet-trace, a NuGet
+#                                          # tool installed when missing) and prints its 25 busiest methods
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+VIEWS=${VIEWS:-1000000}
+PORT=${PGPORT_BENCH:-55510}
+HTTP=${HTTP_PORT_BENCH:-5310}
+WORK=$(mktemp -d /tmp/cchc-rebuild-XXXX)
+URL="http://127.0.0.1:$HTTP"
+KEY=bench-admin
+source deploy/bench/lib.sh
+
+echo "== build (Release)"
+dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
+
+start_postgres
+SERVICE_PID=
+trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+psql -q -d postgres -c "CREATE DATABASE cchc_stats"
+start_service # creates the schema
+
+trace() {
+  export PATH="$PATH:$HOME/.dotnet/tools"
+  command -v dotnet-trace >/dev/null || dotnet tool install -g dotnet-trace >/dev/null
+  dotnet-trace collect -p "$SERVICE_PID" --profile dotnet-sampled-thread-time --duration 00:00:00:30 \
+    -o "$WORK/rebuild.nettrace" >/dev/null 2>&1 &
+  TRACE_PID=$!
+}
+[[ ${TRACE:-0} == 1 ]] && ON_REBUILD=trace
+
+echo "== a store of $VIEWS views, every counter rebuilt from it"
+grow_and_rebuild "$VIEWS"
+echo "   $REBUILD_EVENTS events in $REBUILD_SECONDS s = $REBUILD_RATE events/s"
+echo "   CPU: service $REBUILD_CPU_SERVICE s, PostgreSQL $REBUILD_CPU_PG s"
+echo "   PostgreSQL's statements by total time:"
+echo "$REBUILD_PROFILE"
+if [[ ${TRACE:-0} == 1 ]]; then
+  wait "$TRACE_PID"
+  echo "== the service's busiest methods (exclusive samples, every thread; waits included)"
+  "$HOME/.dotnet/tools/dotnet-trace" report "$WORK/rebuild.nettrace" topN -n 25
+fi
