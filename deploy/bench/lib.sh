@@ -17,6 +17,17 @@ start_postgres() {
 
 stop_postgres() { as_pg "$BIN/pg_ctl" -D "$PG" -m fast stop >/dev/null 2>&1 || true; }
 
+# The common start of a benchmark: the solution built in Release, PostgreSQL started with an empty database
+# for the service, and both the service and PostgreSQL stopped when the script exits.
+prepare_bench() {
+  echo "== build (Release)"
+  dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
+  start_postgres
+  SERVICE_PID=
+  trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+  psql -q -d postgres -c "CREATE DATABASE cchc_stats"
+}
+
 start_service() {
   ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=cchc_stats;Maximum Pool Size=100" \
   Stats__AdminKey=$KEY Stats__AuditorKey=bench-auditor Stats__ViewsPerClientPerMinute=0 Stats__SealDays=false \

@@ -18,13 +18,7 @@ URL="http://127.0.0.1:$HTTP"
 KEY=bench-admin
 source deploy/bench/lib.sh
 
-echo "== build (Release)"
-dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
-
-start_postgres
-SERVICE_PID=
-trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
-psql -q -d postgres -c "CREATE DATABASE cchc_stats"
+prepare_bench
 start_service # creates the schema
 
 trace() {

@@ -18,17 +18,7 @@ URL="http://127.0.0.1:$HTTP"
 KEY=bench-admin
 source deploy/bench/lib.sh
 
-echo "== build (Release)"
-dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
-
-start_postgres
-SERVICE_PID=
-cleanup() {
-  [[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null || true
-  stop_postgres
-}
-trap cleanup EXIT
-psql -q -d postgres -c "CREATE DATABASE cchc_stats"
+prepare_bench
 psql -q -d postgres -c "CREATE DATABASE naive"
 
 load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
