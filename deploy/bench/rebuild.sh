@@ -34,6 +34,11 @@ echo "== a store of $VIEWS views, every counter rebuilt from it"
 grow_and_rebuild "$VIEWS"
 echo "   $REBUILD_EVENTS events in $REBUILD_SECONDS s = $REBUILD_RATE events/s"
 echo "   CPU: service $REBUILD_CPU_SERVICE s, PostgreSQL $REBUILD_CPU_PG s"
+sleep 2 # the daemon, resumed, settles
+COUNTED=$(psql -At -d cchc_stats -c "SELECT sum((data ->> 'pageViews')::bigint) FROM mt_doc_period_counter WHERE split_part(id, '/', 2) = 'total'")
+STORED=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events WHERE type = 'page_viewed'")
+echo "   all-time page views counted $COUNTED, stored $STORED"
+[[ $COUNTED == "$STORED" ]] || { echo "   the counters do not match the store"; grep -E "fail|rror" "$WORK/service.log" | head; exit 1; }
 echo "   PostgreSQL's statements by total time:"
 echo "$REBUILD_PROFILE"
 if [[ ${TRACE:-0} == 1 ]]; then

@@ -77,6 +77,64 @@ public sealed class RebuildTests(StatsApp app)
             TimeSpan.FromSeconds(30), "a view after the rebuild was not counted");
     }
 
+    /// <summary>
+    /// The rebuild replays up to the high-water mark it found and hands over to the live projection there: views
+    /// that keep arriving meanwhile, live and imported, are each counted once, on either side of the hand-over.
+    /// </summary>
+    [Fact]
+    public async Task views_arriving_during_a_rebuild_are_counted_once()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("rebuildlive");
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/rbl", new SiteRequest("Rebuild live", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        using var ingest = StatsApp.ClientOf(host, StatsApp.IngestKey);
+        var random = new Random(5);
+        var start = DateTimeOffset.UtcNow.AddDays(-10);
+        async Task ImportAsync(int count) => (await ingest.PostAsJsonAsync("/api/v1/sites/rbl/views:batch",
+            Enumerable.Range(0, count).Select(_ => new BatchViewItem("https://portal.test/", null, null,
+                start.AddMinutes(random.Next(0, 10 * 24 * 60)), $"v{random.Next(500)}", null)))).EnsureSuccessStatusCode();
+        for (var chunk = 0; chunk < 6; chunk++)
+        {
+            await ImportAsync(5000);
+        }
+
+        using var reader = StatsApp.ClientOf(host, null);
+        using var stop = new CancellationTokenSource();
+        var live = Task.Run(async () =>
+        {
+            var sent = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                (await reader.PostAsJsonAsync("/api/v1/sites/rbl/views", new PageViewRequest($"https://portal.test/live/{sent}"))).EnsureSuccessStatusCode();
+                if (++sent % 50 == 0)
+                {
+                    await ImportAsync(200);
+                }
+            }
+
+            return sent;
+        });
+
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync("/api/v1/admin/rebuild", null)).StatusCode);
+        await Eventually.Until(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString() == "completed",
+            TimeSpan.FromSeconds(60), "the rebuild should complete");
+        await Task.Delay(500);
+        await stop.CancelAsync();
+        var sentLive = await live;
+
+        var store = host.Services.GetRequiredService<IDocumentStore>();
+        await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        var stored = (await EventRows.UrlsOfSiteAsync(connection, "rbl")).Count;
+        Assert.True(sentLive > 0);
+        Assert.Equal(30_000 + sentLive + sentLive / 50 * 200, stored);
+        await using var session = store.QuerySession();
+        var total = await session.LoadAsync<CCHC.Stats.Api.Counters.PeriodCounter>("rbl/total/all");
+        Assert.Equal(stored, total!.PageViews);
+        using var auditor = StatsApp.ClientOf(host, StatsApp.AuditorKey);
+        Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rbl/verify")).GetProperty("healthy").GetBoolean());
+    }
+
     private static object Figures(CountersResponse c) => (c.Day, c.Week, c.Month, c.Year, c.Total);
 
     /// <summary>Live figures once two refreshes in a row agree (the refresher publishes every 200 ms here).</summary>

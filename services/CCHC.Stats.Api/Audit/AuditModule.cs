@@ -1,3 +1,4 @@
+using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
 
 namespace CCHC.Stats.Api.Audit;
@@ -10,6 +11,7 @@ public static class AuditModule
         services.AddSingleton<DaySeals>();
         services.AddSingleton<DaySealer>();
         services.AddSingleton<RebuildCounters>();
+        services.AddSingleton<CounterReplay>();
         services.AddHostedService<RebuildWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<DaySealer>());
         return services;

@@ -40,16 +40,22 @@ public sealed class RebuildStatus
 /// serving the live figures it had when it began (the refresher does not publish half-rebuilt documents) and
 /// as-of reads answer 503 with Retry-After; the new figures appear when the rebuild completes.
 /// </remarks>
-public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource database, IServiceProvider services, TimeProvider clock,
-    ILogger<RebuildCounters> logger)
+public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource database, CounterReplay replay, IServiceProvider services,
+    TimeProvider clock, ILogger<RebuildCounters> logger)
 {
-    /// <summary>How long one projection shard may take to rebuild before the rebuild counts as failed.</summary>
-    public static readonly TimeSpan ShardTimeout = TimeSpan.FromHours(2);
+    /// <summary>
+    /// How long to wait for the daemon's high-water mark to reach the newest event of the request: beyond Marten's
+    /// stale-gap threshold (15 s), after which a gap no longer holds it back.
+    /// </summary>
+    private static readonly TimeSpan HighWaterWait = TimeSpan.FromSeconds(30);
 
     /// <summary>Held by the node running a rebuild; if that node dies, the lock goes with its connection.</summary>
     private const long LockKey = 0x43434843_52424C44; // "CCHC" "RBLD"
 
     private readonly SemaphoreSlim _starting = new(1, 1);
+
+    /// <summary>Whether this node is replaying the counters now (its daemon is paused meanwhile).</summary>
+    public bool RunsHere { get; private set; }
 
     public sealed record Progress(string State, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, long ProcessedEvents, long TotalEvents, string? Error);
 
@@ -137,15 +143,31 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
     {
         string state;
         string? error = null;
+        var coordinator = services.GetRequiredService<IProjectionCoordinator>();
+        var daemon = coordinator.DaemonForMainDatabase();
         try
         {
-            logger.LogInformation("Rebuilding the counters on this node");
-            var daemon = services.GetRequiredService<IProjectionCoordinator>().DaemonForMainDatabase();
-            await daemon.RebuildProjectionAsync(CounterProjection.Name, ShardTimeout, ct);
+            var ceiling = await HighWaterMarkAsync(daemon, ct);
+            logger.LogInformation("Rebuilding the counters on this node from {Events} events", ceiling);
 
-            // The rebuild leaves the projection's agent stopped: start it again, or new views would never be
-            // counted (a test posts one after the rebuild).
-            await daemon.StartAgentAsync(CounterProjection.ShardName, ct);
+            // Pausing the coordinator stops the projection's agent and keeps it stopped (a stopped agent alone is
+            // restarted within a leadership poll), while this node keeps the projection lock: no other node
+            // takes over meanwhile.
+            RunsHere = true;
+            await coordinator.PauseAsync();
+            try
+            {
+                await replay.RunAsync(ceiling, ct);
+            }
+            finally
+            {
+                // Documents and progress mark agree after any page, so the daemon carries on from wherever the
+                // replay stopped: past the high-water mark after a rebuild, without counting anything twice after
+                // a failure.
+                await coordinator.ResumeAsync();
+                RunsHere = false;
+            }
+
             state = "completed";
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -162,6 +184,25 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
         status.CompletedAt = clock.GetUtcNow();
         session.Store(status);
         await session.SaveChangesAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The daemon's high-water mark (no append below it still in flight) once it has reached the newest event of
+    /// the request, or after <see cref="HighWaterWait"/>: events above it are left to the daemon.
+    /// </summary>
+    private async Task<long> HighWaterMarkAsync(IProjectionDaemon daemon, CancellationToken ct)
+    {
+        await using (var session = store.QuerySession())
+        {
+            var target = (await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct))?.TotalEvents ?? 0;
+            var deadline = clock.GetUtcNow() + HighWaterWait;
+            while (daemon.HighWaterMark() < target && clock.GetUtcNow() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), clock, ct);
+            }
+        }
+
+        return daemon.HighWaterMark();
     }
 
     private Task<long> CounterProgressAsync(CancellationToken ct) => CounterProjection.ProgressAsync(store, ct);

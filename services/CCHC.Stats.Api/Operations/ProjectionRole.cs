@@ -13,6 +13,12 @@ public sealed class ProjectionRole(IServiceProvider services)
     {
         get
         {
+            // A rebuild pauses the daemon of the node that runs the projection, which keeps the projection's lock.
+            if (services.GetService<Audit.RebuildCounters>()?.RunsHere == true)
+            {
+                return true;
+            }
+
             // Absent when this node runs no daemon (Stats__RunProjections=false).
             var coordinator = services.GetService<IProjectionCoordinator>();
             try
