@@ -5,6 +5,8 @@
 #
 #   bash deploy/bench/rebuild.sh
 #   VIEWS=10000000 bash deploy/bench/rebuild.sh
+#   FIRST=200000 bash deploy/bench/rebuild.sh  # grow and rebuild twice, as run.sh does (the second batch of
+#                                          # views overlaps the first in time: the replay meets old days again)
 #   TRACE=1 bash deploy/bench/rebuild.sh   # also samples the service's stacks for 30 s (dotnet-trace, a NuGet
 #                                          # tool installed when missing) and prints its 25 busiest methods
 set -euo pipefail
@@ -31,9 +33,9 @@ trace() {
 [[ ${TRACE:-0} == 1 ]] && ON_REBUILD=trace
 
 echo "== a store of $VIEWS views, every counter rebuilt from it"
-grow_and_rebuild "$VIEWS"
+if [[ ${FIRST:-0} -gt 0 ]]; then grow_and_rebuild "$FIRST"; grow_and_rebuild $((VIEWS - FIRST)); else grow_and_rebuild "$VIEWS"; fi
 echo "   $REBUILD_EVENTS events in $REBUILD_SECONDS s = $REBUILD_RATE events/s"
-echo "   CPU: service $REBUILD_CPU_SERVICE s, PostgreSQL $REBUILD_CPU_PG s"
+echo "   CPU: service $REBUILD_CPU_SERVICE s, PostgreSQL $REBUILD_CPU_PG s; service peak memory $(peak_rss_mb) MB"
 sleep 2 # the daemon, resumed, settles
 COUNTED=$(psql -At -d cchc_stats -c "SELECT sum((data ->> 'pageViews')::bigint) FROM mt_doc_period_counter WHERE split_part(id, '/', 2) = 'total'")
 STORED=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events WHERE type = 'page_viewed'")

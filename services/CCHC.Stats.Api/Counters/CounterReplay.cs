@@ -20,11 +20,13 @@ namespace CCHC.Stats.Api.Counters;
 /// replaces the replay from zero, and hands back to the daemon at the high-water mark it replayed to.
 /// </para>
 /// <para>
-/// Documents are held in memory while their site-day is recent (the two newest days a site has shown), so a
-/// page needs no lookups: a visitor-day of a site-day first met in this replay and not in memory does not exist
-/// (the replay began by deleting them all). Older site-days are evicted once written; a late view for one (an
-/// import, events out of day order) waits for the writer to catch up and loads its documents from the database.
-/// Week, month, year and all-time counters stay in memory (a few hundred per site and year).
+/// Documents are held in memory while their site-day is in use (met in the last <see cref="KeepPages"/> pages),
+/// so a page needs no lookups: a visitor-day of a site-day first met in this replay and not in memory does not
+/// exist (the replay began by deleting them all). Site-days out of use are evicted, their documents written
+/// already; so are the least recently used ones when more than <see cref="MaxResident"/> visitor-days are held.
+/// A view for an evicted site-day (an import, events out of day order) waits for the writer to catch up and loads
+/// its documents from the database. Week, month, year and all-time counters stay in memory (a few hundred per
+/// site and year).
 /// </para>
 /// <para>
 /// Each page is written in one transaction together with the projection's progress mark, as the daemon does:
@@ -39,6 +41,12 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
 
     /// <summary>Pages read ahead of the applier, and write sets queued ahead of the writer.</summary>
     private const int Lookahead = 2;
+
+    /// <summary>A site-day not met in this many pages is evicted from memory.</summary>
+    private const int KeepPages = 10;
+
+    /// <summary>At most this many visitor-days in memory (about 45 MB); beyond, the least recently used site-days go.</summary>
+    private const int MaxResident = 100_000;
 
     private string DocumentSchema => store.Options.DatabaseSchemaName;
 
@@ -251,12 +259,20 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         private readonly Dictionary<(string SiteId, DateOnly Day), List<string>> _resident = [];
 
         private readonly HashSet<(string SiteId, DateOnly Day)> _evicted = [];
-        private readonly Dictionary<string, DateOnly> _newestDay = [];
+
+        /// <summary>The visitor-days of the page being applied, by site-day (kept: a page's would be a large object).</summary>
+        private readonly Dictionary<string, (string SiteId, DateOnly Day)> _pageVisitorDays = new(PageSize);
+
+        /// <summary>The page that last met each site-day in memory.</summary>
+        private readonly Dictionary<(string SiteId, DateOnly Day), long> _lastMet = [];
+        private long _page;
 
         public async Task<WriteSet> ApplyAsync(Page page, WriteSet? previous, CancellationToken ct)
         {
+            _page++;
             var siteDays = new HashSet<(string SiteId, DateOnly Day)>();
-            var visitorDayIds = new Dictionary<string, (string SiteId, DateOnly Day)>();
+            var visitorDayIds = _pageVisitorDays;
+            visitorDayIds.Clear();
             foreach (var fact in page.Facts)
             {
                 switch (fact)
@@ -355,31 +371,38 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         }
 
         /// <summary>
-        /// Drops from memory the site-days more than a day older than their site's newest: written already (their
-        /// last change is queued to the writer, which a later load waits for), and rarely met again.
+        /// Drops from memory the site-days out of use, and the least recently used beyond <see cref="MaxResident"/>
+        /// visitor-days. Their last change is queued to the writer already, which a later load waits for.
         /// </summary>
-        private void Evict(HashSet<(string SiteId, DateOnly Day)> seen)
+        private void Evict(HashSet<(string SiteId, DateOnly Day)> met)
         {
-            foreach (var (siteId, day) in seen)
+            foreach (var siteDay in met)
             {
-                if (!_newestDay.TryGetValue(siteId, out var newest) || day > newest)
-                {
-                    _newestDay[siteId] = day;
-                }
+                _lastMet[siteDay] = _page;
             }
 
-            var old = _resident.Keys.Where(k => k.Day < _newestDay[k.SiteId].AddDays(-1)).ToList();
-            foreach (var key in old)
+            var resident = _visitorDays.Count;
+            foreach (var (siteDay, lastMet) in _lastMet.OrderBy(e => e.Value).ToList())
             {
-                foreach (var id in _resident[key])
+                if (lastMet > _page - KeepPages && resident <= MaxResident)
                 {
-                    _visitorDays.Remove(id);
-                    _stored.Remove(id);
+                    break;
                 }
 
-                _resident.Remove(key);
-                _counters.Remove(PeriodCounter.IdFor(key.SiteId, PeriodKind.Day, new PeriodKeys(key.Day).Key(PeriodKind.Day)));
-                _evicted.Add(key);
+                if (_resident.Remove(siteDay, out var ids))
+                {
+                    foreach (var id in ids)
+                    {
+                        _visitorDays.Remove(id);
+                        _stored.Remove(id);
+                    }
+
+                    resident -= ids.Count;
+                }
+
+                _lastMet.Remove(siteDay);
+                _counters.Remove(PeriodCounter.IdFor(siteDay.SiteId, PeriodKind.Day, new PeriodKeys(siteDay.Day).Key(PeriodKind.Day)));
+                _evicted.Add(siteDay);
             }
         }
     }
