@@ -26,6 +26,23 @@ public sealed class CounterBook(
     public static IEnumerable<string> CounterIds(string siteId, DateOnly day) =>
         PeriodKeys.AllKinds.Select(kind => PeriodCounter.IdFor(siteId, kind, new PeriodKeys(day).Key(kind)));
 
+    /// <summary>Applies the facts that count (page views and baselines) in order; any other event changes nothing.</summary>
+    public void ApplyAll(IEnumerable<object> facts)
+    {
+        foreach (var fact in facts)
+        {
+            switch (fact)
+            {
+                case PageViewed view:
+                    Apply(view);
+                    break;
+                case BaselineRecorded baseline:
+                    Apply(baseline);
+                    break;
+            }
+        }
+    }
+
     public void Apply(PageViewed view)
     {
         var id = VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash);

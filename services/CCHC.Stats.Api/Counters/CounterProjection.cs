@@ -67,18 +67,7 @@ public sealed class CounterProjection : IProjection
 
         var stored = visitorDays.ToDictionary(v => v.Id);
         var book = new CounterBook(counters.ToDictionary(c => c.Id), stored);
-        foreach (var fact in facts)
-        {
-            switch (fact)
-            {
-                case PageViewed view:
-                    book.Apply(view);
-                    break;
-                case BaselineRecorded baseline:
-                    book.Apply(baseline);
-                    break;
-            }
-        }
+        book.ApplyAll(facts);
 
         operations.Store(book.Counters.ToArray());
         StoreVisitorDays(operations, book.VisitorDays.ToLookup(d => stored.ContainsKey(d.Id)));

@@ -315,18 +315,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 siteDays.SelectMany(d => CounterBook.CounterIds(d.SiteId, d.Day)).Distinct()
                     .Where(_counters.ContainsKey).ToDictionary(id => id, id => _counters[id]),
                 visitorDayIds.Keys.Where(_visitorDays.ContainsKey).ToDictionary(id => id, id => _visitorDays[id]));
-            foreach (var fact in page.Facts)
-            {
-                switch (fact)
-                {
-                    case PageViewed view:
-                        book.Apply(view);
-                        break;
-                    case BaselineRecorded baseline:
-                        book.Apply(baseline);
-                        break;
-                }
-            }
+            book.ApplyAll(page.Facts);
 
             var serializer = replay.Serializer;
             var created = new List<VisitorDay>();
