@@ -22,8 +22,9 @@ public sealed class CounterProjection : IProjection
     public const string ShardName = Name + ":All";
 
     /// <summary>
-    /// The daemon's page size: events handed to one <see cref="ApplyAsync"/> call. 4,000 rather than 1,000 made a
-    /// rebuild about a fifth faster (fewer round trips and transactions; the visitor-day upsert dominates).
+    /// The daemon's page size: events handed to one <see cref="ApplyAsync"/> call, when it catches up (live pages hold
+    /// what arrived since the last one). 4,000 rather than 1,000 made a catch-up about a fifth faster; 1,000 changed
+    /// neither throughput nor latency under live load measurably. Rebuilds go through <see cref="CounterReplay"/>.
     /// </summary>
     public const int PageSize = 4000;
 

@@ -36,8 +36,8 @@ namespace CCHC.Stats.Api.Counters;
 /// </remarks>
 public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource database)
 {
-    /// <summary>Events per page: as many as the daemon takes (<see cref="CounterProjection.PageSize"/>).</summary>
-    public const int PageSize = CounterProjection.PageSize;
+    /// <summary>Events per page: few round trips, and two pages in flight each way stay a few MB.</summary>
+    public const int PageSize = 4000;
 
     /// <summary>Pages read ahead of the applier, and write sets queued ahead of the writer.</summary>
     private const int Lookahead = 2;
