@@ -56,8 +56,8 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
 
     /// <summary>
     /// Deletes every counter and visitor-day, replays every event up to <paramref name="ceiling"/> (a high-water
-    /// mark: no append below it is still in flight) and leaves the projection's mark there. Stop the daemon's
-    /// agent of the projection before, start it after.
+    /// mark: no append below it is still in flight) and leaves the projection's mark there. The daemon must not run
+    /// the projection meanwhile: <see cref="Audit.RebuildCounters"/> pauses the coordinator before, resumes it after.
     /// </summary>
     public async Task RunAsync(long ceiling, CancellationToken ct)
     {
@@ -83,6 +83,13 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         catch (OperationCanceledException) when (failed.IsCancellationRequested && !ct.IsCancellationRequested)
         {
             // The reader or the writer failed: surface its exception rather than the cancellation.
+        }
+        catch
+        {
+            // The applier failed: stop the reader and the writer (and their connections) before giving up.
+            await failed.CancelAsync();
+            await Task.WhenAll(reading, writing).ContinueWith(_ => { }, TaskScheduler.Default);
+            throw;
         }
         finally
         {
