@@ -50,8 +50,9 @@
     });
   }
 
-  function refresh() {
-    fetch(api + "/counters", { credentials: "omit" })
+  // fresh: ask past the browser's cache (figures are cacheable for a few seconds), revalidating by ETag.
+  function refresh(fresh) {
+    fetch(api + "/counters", { credentials: "omit", cache: fresh === true ? "no-cache" : "default" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (c) { if (c) show(c); })
       .catch(function () {});
@@ -64,8 +65,9 @@
     if (!sent) {
       fetch(api + "/views", { method: "POST", body: body, keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } }).catch(function () {});
     }
-    // The view needs a moment to reach the counters; show what is there now, then again shortly.
-    setTimeout(refresh, 3000);
+    // The view needs a moment to reach the counters; show what is there now, then again shortly — from the
+    // service, not from the cached figures of the first fetch, or the visitor would not see the view counted.
+    setTimeout(function () { refresh(true); }, 3000);
   }
 
   refresh();
