@@ -44,26 +44,10 @@ public sealed class CounterProjection : IProjection
             return;
         }
 
-        var siteDays = new HashSet<(string SiteId, DateOnly Day)>();
-        var visitorDayIds = new HashSet<string>();
-        foreach (var fact in facts)
-        {
-            switch (fact)
-            {
-                case PageViewed view:
-                    siteDays.Add((view.SiteId, view.Day));
-                    visitorDayIds.Add(VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash));
-                    break;
-                case BaselineRecorded baseline:
-                    siteDays.Add((baseline.SiteId, baseline.Day));
-                    break;
-            }
-        }
-
-        var counterIds = siteDays.SelectMany(d => CounterBook.CounterIds(d.SiteId, d.Day)).ToHashSet();
-        var counters = await operations.LoadManyAsync<PeriodCounter>(cancellation, counterIds);
-        var visitorDays = visitorDayIds.Count > 0
-            ? await operations.LoadManyAsync<VisitorDay>(cancellation, visitorDayIds)
+        var touched = new TouchedDocuments().Of(facts);
+        var counters = await operations.LoadManyAsync<PeriodCounter>(cancellation, touched.CounterIds.ToHashSet());
+        var visitorDays = touched.VisitorDays.Count > 0
+            ? await operations.LoadManyAsync<VisitorDay>(cancellation, touched.VisitorDays.Keys)
             : [];
 
         var stored = visitorDays.ToDictionary(v => v.Id);
@@ -84,13 +68,13 @@ public sealed class CounterProjection : IProjection
     /// </summary>
     private static void StoreVisitorDays(IDocumentOperations operations, ILookup<bool, VisitorDay> daysByStored)
     {
-        var table = $"{operations.DocumentStore.Options.DatabaseSchemaName}.mt_doc_{VisitorDay.DocumentAlias}";
+        var schema = operations.DocumentStore.Options.DatabaseSchemaName;
         var serializer = operations.DocumentStore.Options.Serializer();
         var (created, changed) = (daysByStored[false].ToArray(), daysByStored[true].ToArray());
         if (created.Length > 0)
         {
             operations.QueueSqlCommand(
-                $"INSERT INTO {table} (id, data) SELECT * FROM unnest(?::varchar[], ?::jsonb[])",
+                VisitorDay.InsertRowsSql(schema, "?", "?"),
                 created.Select(d => d.Id).ToArray(),
                 created.Select(d => serializer.ToJson(d)).ToArray());
         }
@@ -98,7 +82,7 @@ public sealed class CounterProjection : IProjection
         if (changed.Length > 0)
         {
             operations.QueueSqlCommand(
-                $"UPDATE {table} AS d SET data = u.data FROM unnest(?::varchar[], ?::jsonb[]) AS u(id, data) WHERE d.id = u.id",
+                VisitorDay.UpdateRowsSql(schema, "?", "?"),
                 changed.Select(d => d.Id).ToArray(),
                 changed.Select(d => serializer.ToJson(d)).ToArray());
         }

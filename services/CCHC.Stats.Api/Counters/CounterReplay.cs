@@ -184,18 +184,14 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
             await using var batch = new NpgsqlBatch(connection, transaction);
-            var visitorDays = $"{DocumentSchema}.mt_doc_{VisitorDay.DocumentAlias}";
             if (set.Created.Ids.Length > 0)
             {
-                batch.BatchCommands.Add(Command(
-                    $"INSERT INTO {visitorDays} (id, data) SELECT * FROM unnest($1::varchar[], $2::jsonb[])", set.Created));
+                batch.BatchCommands.Add(Command(VisitorDay.InsertRowsSql(DocumentSchema, "$1", "$2"), set.Created));
             }
 
             if (set.Changed.Ids.Length > 0)
             {
-                batch.BatchCommands.Add(Command(
-                    $"UPDATE {visitorDays} AS d SET data = u.data FROM unnest($1::varchar[], $2::jsonb[]) AS u(id, data) WHERE d.id = u.id",
-                    set.Changed));
+                batch.BatchCommands.Add(Command(VisitorDay.UpdateRowsSql(DocumentSchema, "$1", "$2"), set.Changed));
             }
 
             if (set.Counters.Ids.Length > 0)
@@ -267,8 +263,8 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
 
         private readonly HashSet<(string SiteId, DateOnly Day)> _evicted = [];
 
-        /// <summary>The visitor-days of the page being applied, by site-day (kept: a page's would be a large object).</summary>
-        private readonly Dictionary<string, (string SiteId, DateOnly Day)> _pageVisitorDays = new(PageSize);
+        /// <summary>What the page being applied touches (kept: a page's visitor-day table would be a large object).</summary>
+        private readonly TouchedDocuments _touched = new(PageSize);
 
         /// <summary>The page that last met each site-day in memory.</summary>
         private readonly Dictionary<(string SiteId, DateOnly Day), long> _lastMet = [];
@@ -277,22 +273,8 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         public async Task<WriteSet> ApplyAsync(Page page, WriteSet? previous, CancellationToken ct)
         {
             _page++;
-            var siteDays = new HashSet<(string SiteId, DateOnly Day)>();
-            var visitorDayIds = _pageVisitorDays;
-            visitorDayIds.Clear();
-            foreach (var fact in page.Facts)
-            {
-                switch (fact)
-                {
-                    case PageViewed view:
-                        siteDays.Add((view.SiteId, view.Day));
-                        visitorDayIds.TryAdd(VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash), (view.SiteId, view.Day));
-                        break;
-                    case BaselineRecorded baseline:
-                        siteDays.Add((baseline.SiteId, baseline.Day));
-                        break;
-                }
-            }
+            var touched = _touched.Of(page.Facts);
+            var (siteDays, visitorDayIds) = (touched.SiteDays, touched.VisitorDays);
 
             // The documents of evicted site-days are in the database once the writer has caught up.
             var missingCounters = siteDays.Where(_evicted.Contains)
@@ -319,8 +301,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             }
 
             var book = new CounterBook(
-                siteDays.SelectMany(d => CounterBook.CounterIds(d.SiteId, d.Day)).Distinct()
-                    .Where(_counters.ContainsKey).ToDictionary(id => id, id => _counters[id]),
+                touched.CounterIds.Distinct().Where(_counters.ContainsKey).ToDictionary(id => id, id => _counters[id]),
                 visitorDayIds.Keys.Where(_visitorDays.ContainsKey).ToDictionary(id => id, id => _visitorDays[id]));
             book.ApplyAll(page.Facts);
 

@@ -31,6 +31,17 @@ public sealed class VisitorDay
     public static string IdFor(string siteId, DateOnly day, string visitorHash) => $"{siteId}/{day:yyyy-MM-dd}/{visitorHash}";
 
     /// <summary>
+    /// Inserts visitor-days in bulk: ids and JSON documents as two arrays bound to the placeholders given (Marten's
+    /// <c>?</c> or Npgsql's <c>$1</c>, <c>$2</c>). For documents known to be new: no ON CONFLICT, a third cheaper.
+    /// </summary>
+    public static string InsertRowsSql(string schema, string ids, string documents) =>
+        $"INSERT INTO {schema}.mt_doc_{DocumentAlias} (id, data) SELECT * FROM unnest({ids}::varchar[], {documents}::jsonb[])";
+
+    /// <summary>Updates stored visitor-days in bulk, as <see cref="InsertRowsSql"/> inserts new ones.</summary>
+    public static string UpdateRowsSql(string schema, string ids, string documents) =>
+        $"UPDATE {schema}.mt_doc_{DocumentAlias} AS d SET data = u.data FROM unnest({ids}::varchar[], {documents}::jsonb[]) AS u(id, data) WHERE d.id = u.id";
+
+    /// <summary>
     /// Adds one view and says how the visit and visitor figures change: which visit starts appear or vanish
     /// (a late view can start a visit earlier, or join two visits into one) and whether the visitor's first
     /// view of the day moved.
