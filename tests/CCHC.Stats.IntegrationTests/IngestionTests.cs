@@ -1,5 +1,8 @@
 using System.Text;
+using CCHC.Stats.Api.Ingestion;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Wolverine;
 
 namespace CCHC.Stats.IntegrationTests;
 
@@ -69,6 +72,68 @@ public sealed class IngestionTests(StatsApp app)
         await app.CatchUpAsync();
         var counters = await app.CountersAsync(site);
         Assert.Equal(2, counters.Day.PageViews);
+    }
+
+    /// <summary>
+    /// What a retried append amounts to (a commit whose answer was lost, retried; with rabbitmq, a redelivery): the
+    /// same group delivered again, after the first and alongside it. Its views are stored once, and no sender is
+    /// told it failed.
+    /// </summary>
+    [Fact]
+    public async Task a_group_recorded_again_or_twice_at_once_is_stored_once()
+    {
+        var site = await app.NewSiteAsync();
+        var now = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(7));
+        RecordPageViews Group(string path) => RecordPageViews.Of([
+            new PageViewed(site, now, DateOnly.FromDateTime(now.DateTime), "visitor-a", $"https://portal.test/{path}/1", null, null),
+            new PageViewed(site, now, DateOnly.FromDateTime(now.DateTime), "visitor-b", $"https://portal.test/{path}/2", null, null)]);
+        var (again, atOnce) = (Group("again"), Group("at-once"));
+
+        var transport = app.Services.GetRequiredService<ViewTransport>();
+        async Task Deliver(RecordPageViews group)
+        {
+            await using var scope = app.Services.CreateAsyncScope();
+            await transport.DeliverAsync(scope.ServiceProvider.GetRequiredService<IMessageBus>(), group, CancellationToken.None);
+        }
+
+        await Deliver(again);
+        await Deliver(again);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Deliver(atOnce)));
+
+        Assert.Equal(["https://portal.test/again/1", "https://portal.test/again/2", "https://portal.test/at-once/1", "https://portal.test/at-once/2"],
+            (await EventRows.UrlsOfSiteAsync(app.ConnectionString, site)).Order().ToList());
+        await app.CatchUpAsync();
+        Assert.Equal(4, (await app.CountersAsync(site)).Day.PageViews);
+    }
+
+    /// <summary>
+    /// The event row's own timestamp (the pipeline monitor's projection lag reads it) is the moment of the append,
+    /// also where PostgreSQL's session time zone is not UTC (the Vietnamese servers' usual setting).
+    /// </summary>
+    [Fact]
+    public async Task a_view_row_carries_the_moment_it_was_stored_whatever_the_database_time_zone()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("zoned");
+        await using (var db = new NpgsqlConnection(connection))
+        {
+            await db.OpenAsync();
+            await using var zone = new NpgsqlCommand($"ALTER DATABASE \"{db.Database}\" SET timezone = 'Asia/Ho_Chi_Minh'", db);
+            await zone.ExecuteNonQueryAsync();
+        }
+
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/zoned", new SiteRequest("zoned", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        using var browser = StatsApp.ClientOf(host, null);
+        var before = DateTimeOffset.UtcNow;
+        (await browser.PostAsJsonAsync("/api/v1/sites/zoned/views", new PageViewRequest("https://portal.test/zoned"))).EnsureSuccessStatusCode();
+        var after = DateTimeOffset.UtcNow;
+
+        await using var read = new NpgsqlConnection(connection);
+        await read.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT timestamp FROM mt_events WHERE type = 'page_viewed'", read);
+        var stored = (DateTime)(await command.ExecuteScalarAsync())!;
+        Assert.InRange(new DateTimeOffset(stored, TimeSpan.Zero), before.AddSeconds(-1), after.AddSeconds(1));
     }
 
     [Fact]

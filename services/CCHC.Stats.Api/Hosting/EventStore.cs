@@ -51,7 +51,7 @@ public static class EventStore
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
 
                 opts.Events.StreamIdentity = StreamIdentity.AsGuid;
-                opts.Events.AppendMode = EventAppendMode.Quick;
+                opts.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
                 foreach (var type in EventTypes)
                 {
                     opts.Events.AddEventType(type);

@@ -81,7 +81,7 @@ public static class ImportViews
         {
             if (views.Count > 0)
             {
-                await transport.DeliverAsync(bus, views, ct);
+                await transport.DeliverAsync(bus, RecordPageViews.Of(views), ct);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)

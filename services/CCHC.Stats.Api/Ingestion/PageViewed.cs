@@ -33,8 +33,8 @@ public sealed record PageViewed(
 /// </summary>
 /// <param name="GroupId">
 /// Chosen by the node that accepted the views, and the id of the stream they are stored as: a message delivered
-/// twice (a broker redelivery after a consumer died before its acknowledgement, a publisher's retry) finds its
-/// stream taken and is dropped, so a view is stored once.
+/// twice (a broker redelivery after a consumer died before its acknowledgement, a publisher's retry, a retried
+/// commit) finds its stream already holding its views and is dropped, so a view is stored once.
 /// </param>
 /// <param name="Views">The views, all accepted and none a bot's.</param>
 public sealed record RecordPageViews(Guid GroupId, IReadOnlyList<PageViewed> Views)

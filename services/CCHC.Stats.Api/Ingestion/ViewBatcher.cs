@@ -102,7 +102,7 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, ViewTransport trans
             // The bus is scoped (it carries the message context): one scope per transaction.
             await using var scope = scopes.CreateAsyncScope();
             var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
-            await transport.DeliverAsync(bus, group.Select(p => p.View).ToArray(), ct);
+            await transport.DeliverAsync(bus, RecordPageViews.Of(group.Select(p => p.View).ToArray()), ct);
             metrics.Committed(group.Count, Stopwatch.GetElapsedTime(started));
             foreach (var pending in group)
             {

@@ -1,5 +1,5 @@
 using CCHC.Stats.Api.Hosting;
-using Marten.Exceptions;
+using JasperFx.Events;
 using Microsoft.Extensions.Options;
 using Wolverine;
 using Wolverine.ErrorHandling;
@@ -36,20 +36,33 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
     private readonly bool _usesBroker = Parse(options.Value.Transport) == RabbitMq;
 
     /// <summary>
-    /// Makes <paramref name="views"/> durable: committed to the event store (<c>local</c>) or confirmed by the
-    /// broker (<c>rabbitmq</c>). Throws if they could not be; then none of them counts.
+    /// Makes <paramref name="group"/> durable: committed to the event store (<c>local</c>) or confirmed by the
+    /// broker (<c>rabbitmq</c>). Throws if it could not be; then none of its views counts.
     /// </summary>
-    public Task DeliverAsync(IMessageBus bus, IReadOnlyList<PageViewed> views, CancellationToken ct)
+    public async Task DeliverAsync(IMessageBus bus, RecordPageViews group, CancellationToken ct)
     {
-        var message = RecordPageViews.Of(views);
-        return _usesBroker ? bus.PublishAsync(message).AsTask() : bus.InvokeAsync(message, ct);
+        if (_usesBroker)
+        {
+            await bus.PublishAsync(group);
+            return;
+        }
+
+        try
+        {
+            await bus.InvokeAsync(group, ct);
+        }
+        catch (EventStreamUnexpectedMaxEventIdException)
+        {
+            // The group's stream already holds its views: an attempt whose commit went through but whose answer was
+            // lost (the connection dropped), retried by the database-fault policy below. Stored once; say so.
+        }
     }
 
     /// <summary>The Wolverine wiring of the configured transport; an unknown name stops the service at start.</summary>
     public static void Configure(WolverineOptions opts, IConfiguration configuration)
     {
-        // A redelivered group is already stored (its stream id is taken): drop it, do not dead-letter it.
-        opts.OnException<ExistingStreamIdCollisionException>().Discard();
+        // A redelivered group is already stored (its stream has its views): drop it, do not dead-letter it.
+        opts.OnException<EventStreamUnexpectedMaxEventIdException>().Discard();
 
         var settings = configuration.GetSection(StatsOptions.Section).Get<StatsOptions>() ?? new StatsOptions();
         if (Parse(settings.Transport) == Local)
