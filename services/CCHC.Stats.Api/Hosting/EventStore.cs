@@ -44,6 +44,8 @@ public static class EventStore
         }.ConnectionString);
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddHostedService<DatabaseSetup>();
+        var counterCommits = new CounterCommits();
+        builder.Services.AddSingleton(counterCommits);
         builder.Services.AddMarten(opts =>
             {
                 opts.Connection(dataSource);
@@ -81,6 +83,7 @@ public static class EventStore
                     o.DeleteViewTypeOnTeardown<PeriodCounter>();
                     o.DeleteViewTypeOnTeardown<VisitorDay>();
                 });
+                opts.Projections.AsyncListeners.Add(counterCommits);
                 opts.Projections.Errors.SkipApplyErrors = false;
                 opts.OpenTelemetry.TrackEventCounters();
                 opts.Projections.LeadershipPollingTime = 1000;

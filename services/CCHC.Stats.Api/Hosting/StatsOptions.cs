@@ -21,10 +21,17 @@ public sealed class StatsOptions
     public string Transport { get; set; } = "local";
 
     /// <summary>
-    /// How often each node reloads the live counters it serves from memory: two small queries per tick whatever
-    /// the number of sites, and up to this much added to the time a view takes to show.
+    /// How often each node reloads the live counters it serves from memory: one batch of queries per tick, and up
+    /// to this much added to the time a view takes to show.
     /// </summary>
     public TimeSpan CounterRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How often a site's "online now" is counted afresh by the periodic refresh; in between it keeps its last
+    /// count (a site showing 0 online is counted every tick, so a first visitor shows at once). The count reads
+    /// every visitor in the site's window (about 30 ms with 20,000 online), the rest of a tick a handful of rows.
+    /// </summary>
+    public TimeSpan OnlineRefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// The most views one append transaction takes. Larger batches stopped paying off at about half the
