@@ -98,7 +98,7 @@ public sealed class IngestionTests(StatsApp app)
 
         await Deliver(again);
         await Deliver(again);
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Deliver(atOnce)));
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Deliver(atOnce)));
 
         Assert.Equal(["https://portal.test/again/1", "https://portal.test/again/2", "https://portal.test/at-once/1", "https://portal.test/at-once/2"],
             (await EventRows.UrlsOfSiteAsync(app.ConnectionString, site)).Order().ToList());

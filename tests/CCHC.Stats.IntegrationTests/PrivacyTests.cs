@@ -41,7 +41,7 @@ public sealed class PrivacyTests(StatsApp app)
         Assert.Empty(await TablesContainingAsync(connection, ProbeIp, "ZqxProbe"));
         Assert.DoesNotContain(ProbeIp, service.Output);
         Assert.DoesNotContain("ZqxProbe", service.Output);
-        Assert.Contains("page_viewed", service.Output); // the log did capture the appends, at Trace level
+        Assert.Contains("mt_quick_append_events", service.Output); // the log did capture the appends, at Trace level
     }
 
     [Fact]

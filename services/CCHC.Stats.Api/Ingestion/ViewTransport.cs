@@ -1,8 +1,10 @@
 using CCHC.Stats.Api.Hosting;
 using JasperFx.Events;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Wolverine;
 using Wolverine.ErrorHandling;
+using Wolverine.Runtime;
 using Wolverine.RabbitMQ;
 using Wolverine.RabbitMQ.Internal;
 
@@ -31,6 +33,9 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
 
     /// <summary>The broker queue every node publishes accepted views to and consumes them from.</summary>
     public const string QueueName = "cchc-stats.views";
+
+    /// <summary>Marten's primary key of its stream table: what a second concurrent append of one group collides on.</summary>
+    private const string StreamKey = "pkey_mt_streams_id";
 
     /// <summary>Read once: the setting does not change while the service runs.</summary>
     private readonly bool _usesBroker = Parse(options.Value.Transport) == RabbitMq;
@@ -61,8 +66,16 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
     /// <summary>The Wolverine wiring of the configured transport; an unknown name stops the service at start.</summary>
     public static void Configure(WolverineOptions opts, IConfiguration configuration)
     {
-        // A redelivered group is already stored (its stream has its views): drop it, do not dead-letter it.
-        opts.OnException<EventStreamUnexpectedMaxEventIdException>().Discard();
+        // A redelivered group is already stored (its stream has its views): drop it, do not dead-letter it. At any
+        // attempt: Wolverine's Discard() covers only the first, and a group retried after a collision (below) or a
+        // database fault meets this on a later one.
+        opts.OnException<EventStreamUnexpectedMaxEventIdException>().ContinueWith(new AlreadyStored());
+
+        // Two deliveries of one group at once (a redelivery while the first consumer is still committing): the
+        // second waits on the first's new stream row, then fails on its key. Tried again, it finds the group stored
+        // (above) or, if the first rolled back, stores it.
+        opts.OnException(e => e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: StreamKey })
+            .RetryWithCooldown(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500));
 
         var settings = configuration.GetSection(StatsOptions.Section).Get<StatsOptions>() ?? new StatsOptions();
         if (Parse(settings.Transport) == Local)
@@ -102,6 +115,14 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
             .ProcessInline()
             .PreFetchCount(4)
             .ListenerCount(Math.Max(1, settings.ConcurrentCommits));
+    }
+
+    /// <summary>Drops a delivery whose group is already stored, at whatever attempt.</summary>
+    private sealed class AlreadyStored : IContinuationSource
+    {
+        public string Description => "Discard: the group is already stored";
+
+        public IContinuation Build(Exception ex, Envelope envelope) => new DiscardEnvelope(ex);
     }
 
     private static void Quorum(IRabbitMqQueue queue) => queue.QueueType = QueueType.quorum;
