@@ -99,8 +99,9 @@ public sealed class ScaleOutTests(StatsApp app)
                 await Eventually.Until(async () => await RabbitBroker.MessagesAsync(virtualHost, ViewTransport.QueueName) == 0,
                     TimeSpan.FromSeconds(60), "the nodes should consume the broker's queue");
 
-                // Every node consumes again after the broker's restart (4 consumers each: Stats__ConcurrentCommits).
-                await Eventually.Until(async () => await RabbitBroker.ConsumersAsync(virtualHost, ViewTransport.QueueName) == Nodes * 4,
+                // Every node consumes again after the broker's restart (Stats__ConcurrentCommits consumers each).
+                var consumersPerNode = new CCHC.Stats.Api.Hosting.StatsOptions().ConcurrentCommits;
+                await Eventually.Until(async () => await RabbitBroker.ConsumersAsync(virtualHost, ViewTransport.QueueName) == Nodes * consumersPerNode,
                     TimeSpan.FromSeconds(30), "every node should consume the queue again");
             }
 

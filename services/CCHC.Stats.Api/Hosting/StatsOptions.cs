@@ -41,9 +41,11 @@ public sealed class StatsOptions
 
     /// <summary>
     /// How many groups may be committing at once. One committer spent its whole time waiting on round trips
-    /// and the WAL flush (about 23 ms per group of 110 views here); overlapping them lifts the ceiling.
+    /// and the WAL flush (about 23 ms per group of 110 views here); overlapping them lifts the ceiling. Since a
+    /// group is one call of Marten's append function, 2 beat 4 on two cores: 9.8–10.0k against 9.0–9.4k views/s
+    /// at full load, half-load p99 76 against 77–95 ms, in runs side by side (docs/BENCHMARKS.md).
     /// </summary>
-    public int ConcurrentCommits { get; set; } = 4;
+    public int ConcurrentCommits { get; set; } = 2;
 
     /// <summary>How long a public view may wait to be made durable before the caller gets a 503.</summary>
     public TimeSpan DurableWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
