@@ -79,6 +79,28 @@ public sealed class CounterTests(StatsApp app)
         Assert.Equal(1, exact.Online);
     }
 
+    /// <summary>
+    /// The live refresh re-counts "online now" only every Stats:OnlineRefreshInterval, except that a site showing 0
+    /// online is counted again as soon as it has new views. With the interval set to an hour, only that rule can
+    /// make the first visitor appear; no explicit refresh here, just the service's own.
+    /// </summary>
+    [Fact]
+    public async Task a_quiet_sites_first_visitor_shows_online_through_the_live_refresh()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("quiet");
+        await using var host = app.Create(connection, new Dictionary<string, string?> { ["Stats:OnlineRefreshInterval"] = "01:00:00" });
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/quiet", new SiteRequest("Quiet", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        using var browser = StatsApp.ClientOf(host, null);
+        async Task<CountersResponse> Counters() => (await browser.GetFromJsonAsync<CountersResponse>("/api/v1/sites/quiet/counters"))!;
+        Assert.Equal(0, (await Counters()).Online);
+
+        (await browser.PostAsJsonAsync("/api/v1/sites/quiet/views", new PageViewRequest("https://portal.test/first"))).EnsureSuccessStatusCode();
+
+        await Eventually.Until(async () => await Counters() is { Online: 1, Day.PageViews: 1 }, TimeSpan.FromSeconds(20),
+            "the first visitor should show online within a few refreshes");
+    }
+
     [Fact]
     public async Task counter_reads_carry_an_etag_and_answer_304_when_nothing_changed()
     {
