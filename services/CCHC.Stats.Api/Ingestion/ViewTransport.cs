@@ -59,7 +59,7 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
         catch (EventStreamUnexpectedMaxEventIdException)
         {
             // The group's stream already holds its views: an attempt whose commit went through but whose answer was
-            // lost (the connection dropped), retried by the database-fault policy below. Stored once; say so.
+            // lost (the connection dropped), retried by the database-fault policy (EventStore). Stored once; say so.
         }
     }
 
