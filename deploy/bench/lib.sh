@@ -15,7 +15,12 @@ start_postgres() {
   as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=1GB -c max_wal_size=4GB -c shared_preload_libraries=pg_stat_statements" start >/dev/null
 }
 
-stop_postgres() { as_pg "$BIN/pg_ctl" -D "$PG" -m fast stop >/dev/null 2>&1 || true; }
+# Stopped, its data is deleted (a 10 M-view store is about 12 GB, on a disk shared with others); KEEP_PG=1 keeps it
+# for a look afterwards.
+stop_postgres() {
+  as_pg "$BIN/pg_ctl" -D "$PG" -m fast stop >/dev/null 2>&1 || true
+  [[ ${KEEP_PG:-0} == 1 ]] || rm -rf "$PG"
+}
 
 # The common start of a benchmark: the solution built in Release, PostgreSQL started with an empty database
 # for the service, and both the service and PostgreSQL stopped when the script exits.
