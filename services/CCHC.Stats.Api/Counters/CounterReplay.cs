@@ -239,6 +239,9 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     private sealed record Documents(string[] Ids, string[] Json)
     {
         public static readonly Documents None = new([], []);
+
+        public static Documents Of<T>(IReadOnlyCollection<T> documents, Func<T, string> id, Marten.ISerializer serializer) =>
+            new(documents.Select(id).ToArray(), documents.Select(d => serializer.ToJson(d!)).ToArray());
     }
 
     /// <summary>One page's writes, serialised when the page was applied (the documents change again later).</summary>
@@ -323,9 +326,9 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             }
 
             var set = new WriteSet(
-                new Documents(created.Select(d => d.Id).ToArray(), created.Select(d => serializer.ToJson(d)).ToArray()),
-                new Documents(changed.Select(d => d.Id).ToArray(), changed.Select(d => serializer.ToJson(d)).ToArray()),
-                new Documents(counterSet.Select(c => c.Id).ToArray(), counterSet.Select(c => serializer.ToJson(c)).ToArray()),
+                Documents.Of(created, d => d.Id, serializer),
+                Documents.Of(changed, d => d.Id, serializer),
+                Documents.Of(counterSet, c => c.Id, serializer),
                 page.LastSequence);
             Evict(siteDays);
             return set;

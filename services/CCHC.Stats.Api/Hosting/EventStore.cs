@@ -53,6 +53,8 @@ public static class EventStore
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
 
                 opts.Events.StreamIdentity = StreamIdentity.AsGuid;
+                // Quick append, with the event's timestamp passed from here: plain Quick mode writes UTC wall time
+                // read in the session's time zone (7 hours off on a database set to Asia/Ho_Chi_Minh).
                 opts.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
                 foreach (var type in EventTypes)
                 {
