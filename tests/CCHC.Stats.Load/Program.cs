@@ -13,9 +13,11 @@ using CCHC.Stats.Contracts;
 //   dotnet run -c Release --project tests/CCHC.Stats.Load -- --target http://127.0.0.1:5080 --admin-key KEY \
 //       [--seconds 20] [--connections 256] [--rate 0] [--visitors 20000] [--max-views 2000000] [--ingest-only]
 // --ingest-only: do not wait for the counters (for a service run with Stats__RunProjections=false).
+// --rate: views/s in all, sent on a schedule (each connection in turn, spread evenly), not as fast as answers come.
 // --wrk: send the load with wrk (apt-get install wrk; lighter than this process's own client) and only
-//        watch the counters from here. With several nodes (--target URL1,URL2,...), one wrk per node shares the
-//        connections; the counters are watched on the first.
+//        watch the counters from here; with --rate, views.lua paces wrk the same way. With several nodes
+//        (--target URL1,URL2,...), one wrk per node shares the connections; the counters are watched on the first.
+// LOAD_DUMP=file (without --wrk): writes every 202 as "time,latency ms", to line slow answers up with the logs.
 var settings = Settings.Parse(args);
 if (settings.Targets.Any(t => !t.IsLoopback))
 {
@@ -57,7 +59,8 @@ var workers = Enumerable.Range(0, settings.Connections).Select(async worker =>
     var accepted = acceptedTimes[worker] = new List<double>(1 << 16);
     var latency = latencies[worker] = new List<double>(1 << 16);
     var random = new Random(worker);
-    var next = clock.Elapsed;
+    // Connections start spread over one pacing interval: in step, they would all send at once every interval.
+    var next = clock.Elapsed + pacer * worker / settings.Connections;
     while (clock.Elapsed < deadline)
     {
         var n = Interlocked.Increment(ref sent);
@@ -137,6 +140,12 @@ while (true)
 await allSent;
 var acceptTimeline = acceptedTimes.SelectMany(a => a).Order().ToArray();
 var allLatencies = latencies.SelectMany(l => l).Order().ToArray();
+if (Environment.GetEnvironmentVariable("LOAD_DUMP") is { } dump)
+{
+    var epoch = DateTimeOffset.UtcNow - clock.Elapsed;
+    File.WriteAllLines(dump, Enumerable.Range(0, settings.Connections).SelectMany(w => acceptedTimes[w].Zip(latencies[w]))
+        .Select(p => $"{epoch.AddMilliseconds(p.First):HH:mm:ss.fff},{p.Second:F1}").Order());
+}
 var total = acceptTimeline.Length;
 var lastAck = total > 0 ? acceptTimeline[^1] : 0;
 var visibleAt = samples.FirstOrDefault(s => s.Counted >= total).At;

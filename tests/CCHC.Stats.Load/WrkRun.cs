@@ -84,7 +84,8 @@ internal static partial class WrkRun
         var threads = settings.Targets.Count == 1 ? 2 : 1;
         var start = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { $"-t{threads}", $"-c{connections}", $"-d{settings.Seconds}s", "--timeout", "10s", "-s", script,
-                     target.ToString().TrimEnd('/'), "--", settings.Site, settings.Visitors.ToString(CultureInfo.InvariantCulture) })
+                     target.ToString().TrimEnd('/'), "--", settings.Site, settings.Visitors.ToString(CultureInfo.InvariantCulture),
+                     (settings.Rate / (double)(threads * settings.Targets.Count)).ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
         }

@@ -1,11 +1,43 @@
 -- wrk script: public page views from many visitors (distinct User-Agents) to many pages.
--- Usage: wrk -t2 -c256 -d20s -s views.lua http://127.0.0.1:5080 -- <siteId> [visitors]
+-- Usage: wrk -t2 -c256 -d20s -s views.lua http://127.0.0.1:5080 -- <siteId> [visitors] [views/s per thread]
+-- With a rate, each thread sends on a fixed schedule (a view every 1/rate s, whichever connection is free), so
+-- the load is paced as a portal's visitors would send it, not as fast as the answers come back.
+local ffi = require("ffi")
+ffi.cdef [[
+typedef struct { long tv_sec; long tv_nsec; } cchc_timespec;
+int clock_gettime(int clock_id, cchc_timespec *tp);
+]]
+local CLOCK_MONOTONIC = 1
+local timespec = ffi.new("cchc_timespec")
+
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+  return tonumber(timespec.tv_sec) * 1000 + tonumber(timespec.tv_nsec) / 1e6
+end
+
 local site, visitors = "load", 20000
 local counter = 0
+local interval, next_at = 0, nil
+
+-- Milliseconds until this thread's next slot. A schedule that fell behind by more than a second starts afresh
+-- rather than sending the backlog at once.
+local function paced()
+  local now = now_ms()
+  if next_at == nil or next_at < now - 1000 then
+    next_at = now
+  end
+  next_at = next_at + interval
+  return math.max(0, math.floor(next_at - now))
+end
 
 function init(args)
   site = args[1] or site
   visitors = tonumber(args[2] or visitors)
+  local rate = tonumber(args[3] or 0)
+  if rate > 0 then
+    interval = 1000 / rate
+    delay = paced -- wrk only waits between requests when the script defines delay()
+  end
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
 end
 
