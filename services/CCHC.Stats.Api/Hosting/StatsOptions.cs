@@ -48,6 +48,13 @@ public sealed class StatsOptions
     /// </summary>
     public int ConcurrentCommits { get; set; } = 2;
 
+    /// <summary>
+    /// How long a committer lets views gather before it commits them (0: whatever is queued, at once). At half load
+    /// 2 ms made groups of ~20 views instead of ~7 and cut PostgreSQL's CPU by a third, for ~1 ms more at p50; at full
+    /// load groups are large anyway.
+    /// </summary>
+    public TimeSpan CommitLinger { get; set; } = TimeSpan.FromMilliseconds(2);
+
     /// <summary>How long a public view may wait to be made durable before the caller gets a 503.</summary>
     public TimeSpan DurableWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
