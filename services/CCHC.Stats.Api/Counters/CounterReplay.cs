@@ -184,14 +184,14 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
             await using var batch = new NpgsqlBatch(connection, transaction);
-            if (set.Created.Ids.Length > 0)
+            if (set.Created.Count > 0)
             {
-                batch.BatchCommands.Add(Command(VisitorDay.InsertRowsSql(DocumentSchema, "$1", "$2"), set.Created));
+                batch.BatchCommands.Add(Command(VisitorDayRows.InsertSql(DocumentSchema, n => $"${n}"), set.Created.InsertValues));
             }
 
-            if (set.Changed.Ids.Length > 0)
+            if (set.Changed.Count > 0)
             {
-                batch.BatchCommands.Add(Command(VisitorDay.UpdateRowsSql(DocumentSchema, "$1", "$2"), set.Changed));
+                batch.BatchCommands.Add(Command(VisitorDayRows.UpdateSql(DocumentSchema, n => $"${n}"), set.Changed.UpdateValues));
             }
 
             if (set.Counters.Ids.Length > 0)
@@ -199,7 +199,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 batch.BatchCommands.Add(Command(
                     $"INSERT INTO {DocumentSchema}.mt_doc_{PeriodCounter.DocumentAlias} (id, data) SELECT * FROM unnest($1::varchar[], $2::jsonb[]) " +
                     "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                    set.Counters));
+                    [set.Counters.Ids, set.Counters.Json]));
             }
 
             var progress = new NpgsqlBatchCommand(ProgressSql);
@@ -210,8 +210,12 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             set.Written.TrySetResult();
         }
 
-        static NpgsqlBatchCommand Command(string sql, Documents documents) =>
-            new(sql) { Parameters = { new() { Value = documents.Ids }, new() { Value = documents.Json } } };
+        static NpgsqlBatchCommand Command(string sql, object[] values)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.AddRange(values.Select(v => new NpgsqlParameter { Value = v }).ToArray());
+            return command;
+        }
     }
 
     /// <summary>Sets the projection's progress mark, as the daemon keeps it (<c>mt_event_progression</c>).</summary>
@@ -245,11 +249,11 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     }
 
     /// <summary>One page's writes, serialised when the page was applied (the documents change again later).</summary>
-    private sealed record WriteSet(Documents Created, Documents Changed, Documents Counters, long Progress)
+    private sealed record WriteSet(VisitorDayRows Created, VisitorDayRows Changed, Documents Counters, long Progress)
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public static WriteSet ProgressOnly(long progress) => new(Documents.None, Documents.None, Documents.None, progress);
+        public static WriteSet ProgressOnly(long progress) => new(VisitorDayRows.None, VisitorDayRows.None, Documents.None, progress);
     }
 
     /// <summary>The documents in memory and the site-days whose documents are only in the database.</summary>
@@ -326,8 +330,8 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             }
 
             var set = new WriteSet(
-                Documents.Of(created, d => d.Id, serializer),
-                Documents.Of(changed, d => d.Id, serializer),
+                VisitorDayRows.Of(created, serializer),
+                VisitorDayRows.Of(changed, serializer),
                 Documents.Of(counterSet, c => c.Id, serializer),
                 page.LastSequence);
             Evict(siteDays);

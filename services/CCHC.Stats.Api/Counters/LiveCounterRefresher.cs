@@ -94,9 +94,13 @@ public sealed class LiveCounterRefresher(
                 return null;
             }
 
-            // A visitor-day's last view lies within its day, so the window alone picks today's and yesterday's.
+            // A visitor-day's last view lies within its day, so the window alone picks today's and yesterday's. The
+            // index finds the rows by minute; the exact time is checked on each.
             var since = now - TimeSpan.FromMinutes(p.Site.OnlineWindowMinutes);
-            return batch.Query<VisitorDay>().Where(v => v.SiteId == p.Site.Id && v.LastSeen > since).Count();
+            var fromMinute = VisitorDay.MinuteOf(since);
+            return batch.Query<VisitorDay>()
+                .Where(v => v.SiteId == p.Site.Id && v.LastSeenMinute >= fromMinute && v.LastSeen > since)
+                .Count();
         }).ToList();
         await batch.Execute(ct);
 
