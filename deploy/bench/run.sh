@@ -117,7 +117,7 @@ BYTES=$(psql -At -d cchc_stats -c "SELECT pg_total_relation_size('mt_events') / 
 ALL_BYTES=$(psql -At -d cchc_stats -c "SELECT (pg_total_relation_size('mt_events') + pg_total_relation_size('mt_streams')) / (SELECT count(*) FROM mt_events)")
 # Bytes per stored view, table by table and index by index.
 DISK=$(psql -At -F ' | ' -d cchc_stats -c "SELECT '| ' || c.relname, pg_size_pretty(pg_relation_size(c.oid)), (pg_relation_size(c.oid) / (SELECT count(*) FROM mt_events))::text || ' B |' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') AND (c.relname LIKE '%mt_events%' OR c.relname LIKE '%visitor_day%' OR c.relname LIKE '%mt_streams%') ORDER BY pg_relation_size(c.oid) DESC")
-RATIO=$(echo "scale=1; $FULL / $NAIVE" | bc)
+RATIO=$(printf "%.1f" "$(echo "scale=3; $FULL / $NAIVE" | bc)")
 CPU=$(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')
 
 cat > docs/BENCHMARKS.md <<EOF
