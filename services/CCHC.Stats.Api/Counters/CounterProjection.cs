@@ -66,7 +66,8 @@ public sealed class CounterProjection : IProjection
     {
         var schema = operations.DocumentStore.Options.DatabaseSchemaName;
         var serializer = operations.DocumentStore.Options.Serializer();
-        var (created, changed) = (VisitorDayRows.Of(daysByStored[false].ToArray(), serializer), VisitorDayRows.Of(daysByStored[true].ToArray(), serializer));
+        var created = VisitorDayRows.Of(daysByStored[false].ToArray(), serializer);
+        var changed = VisitorDayRows.Of(daysByStored[true].ToArray(), serializer);
         if (created.Count > 0)
         {
             operations.QueueSqlCommand(VisitorDayRows.InsertSql(schema, _ => "?"), created.InsertValues);
