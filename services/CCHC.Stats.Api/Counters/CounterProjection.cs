@@ -7,14 +7,16 @@ namespace CCHC.Stats.Api.Counters;
 
 /// <summary>
 /// Keeps the period counters and the visitor-days, run by the async daemon one page of events at a time:
-/// it loads every document the page touches in two queries, applies the page with <see cref="CounterBook"/>,
-/// and stores what changed in the daemon's transaction (with the progress mark, so a page counts once).
+/// it loads the counters the page touches in one query and its visitor-days from <see cref="VisitorDayCache"/> (the
+/// ones the cache cannot vouch for in a second query), applies the page with <see cref="CounterBook"/>, and stores
+/// what changed in the daemon's transaction (with the progress mark, so a page counts once).
 /// </summary>
 /// <remarks>
 /// Per-page loading rather than per-event is what keeps the daemon at tens of thousands of events a second:
-/// a busy page touches a few counters and one visitor-day per distinct visitor.
+/// a busy page touches a few counters and one visitor-day per distinct visitor. With the cache warm, the visitor-day
+/// lookup (a third of the projection's PostgreSQL time at half load) is gone.
 /// </remarks>
-public sealed class CounterProjection : IProjection
+public sealed class CounterProjection(VisitorDayCache cache) : IProjection
 {
     public const string Name = "counters";
 
@@ -37,25 +39,69 @@ public sealed class CounterProjection : IProjection
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        if (cache.Enabled)
+        {
+            var (progress, lastBefore) = await SequenceAroundAsync(operations, events[0].Sequence, cancellation);
+            cache.Reconcile(events[0].Sequence, progress, lastBefore);
+        }
+
         // Filter by type: the daemon may also hand over tombstones of failed appends.
         var facts = events.Select(e => e.Data).Where(d => d is PageViewed or BaselineRecorded).ToList();
+        var touched = new TouchedDocuments().Of(facts);
+        var counters = touched.SiteDays.Count > 0
+            ? await operations.LoadManyAsync<PeriodCounter>(cancellation, touched.CounterIds.ToHashSet())
+            : [];
+
+        var (stored, toLoad) = cache.Enabled
+            ? cache.Lookup(touched.VisitorDays)
+            : ([], touched.VisitorDays.Keys.ToList());
+        if (toLoad.Count > 0)
+        {
+            foreach (var day in await operations.LoadManyAsync<VisitorDay>(cancellation, toLoad))
+            {
+                stored[day.Id] = day;
+            }
+        }
+
+        var book = new CounterBook(counters.ToDictionary(c => c.Id), stored);
+        book.ApplyAll(facts);
+
+        if (cache.Enabled)
+        {
+            // A site-day with no day counter stored has no visitor-day stored either (both are written together).
+            var storedCounters = counters.Select(c => c.Id).ToHashSet();
+            var begun = touched.SiteDays.Where(d =>
+                !storedCounters.Contains(PeriodCounter.IdFor(d.SiteId, PeriodKind.Day, new PeriodKeys(d.Day).Key(PeriodKind.Day))));
+            cache.Keep(events[^1].Sequence, book.VisitorDays, touched.VisitorDays, begun);
+        }
+
         if (facts.Count == 0)
         {
             return;
         }
 
-        var touched = new TouchedDocuments().Of(facts);
-        var counters = await operations.LoadManyAsync<PeriodCounter>(cancellation, touched.CounterIds.ToHashSet());
-        var visitorDays = touched.VisitorDays.Count > 0
-            ? await operations.LoadManyAsync<VisitorDay>(cancellation, touched.VisitorDays.Keys)
-            : [];
-
-        var stored = visitorDays.ToDictionary(v => v.Id);
-        var book = new CounterBook(counters.ToDictionary(c => c.Id), stored);
-        book.ApplyAll(facts);
-
         operations.Store(book.Counters.ToArray());
         StoreVisitorDays(operations, book.VisitorDays.ToLookup(d => stored.ContainsKey(d.Id)));
+    }
+
+    /// <summary>
+    /// The projection's stored mark, and the last event stored before <paramref name="firstSequence"/>: what the
+    /// cache needs to know whether its pending page committed and whether any event passed it by.
+    /// </summary>
+    private static async Task<(long Progress, long LastBefore)> SequenceAroundAsync(
+        IDocumentOperations operations, long firstSequence, CancellationToken ct)
+    {
+        var schema = operations.DocumentStore.Options.Events.DatabaseSchemaName;
+        var values = await operations.QueryAsync<long>(
+            $"SELECT v FROM (VALUES (1, coalesce((SELECT last_seq_id FROM {schema}.mt_event_progression WHERE name = ?), 0)), " +
+            $"(2, coalesce((SELECT max(seq_id) FROM {schema}.mt_events WHERE seq_id < ?), 0))) AS x(k, v) ORDER BY k",
+            ct, ShardName, firstSequence);
+        return (values[0], values[1]);
     }
 
     /// <summary>

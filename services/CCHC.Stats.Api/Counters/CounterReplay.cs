@@ -34,7 +34,7 @@ namespace CCHC.Stats.Api.Counters;
 /// over (<see cref="Audit.RebuildCounters"/>).
 /// </para>
 /// </remarks>
-public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource database)
+public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource database, VisitorDayCache liveCache)
 {
     /// <summary>Events per page: few round trips, and two pages in flight each way stay a few MB.</summary>
     public const int PageSize = 4000;
@@ -61,6 +61,8 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     /// </summary>
     public async Task RunAsync(long ceiling, CancellationToken ct)
     {
+        // The daemon is paused: the live projection's cached visitor-days are about to be rewritten under it.
+        liveCache.Clear();
         await TeardownAsync(ct);
 
         var pages = Channel.CreateBounded<Page>(Lookahead);

@@ -45,6 +45,9 @@ public sealed class VisitorDay
     public static DateTimeOffset MinuteOf(DateTimeOffset at) =>
         new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
+    /// <summary>A copy to change while this one stays as it is (the runs are immutable records).</summary>
+    public VisitorDay Copy() => new() { Id = Id, SiteId = SiteId, Runs = [.. Runs], LastSeen = LastSeen };
+
     public static string IdFor(string siteId, DateOnly day, string visitorHash) => $"{siteId}/{day:yyyy-MM-dd}/{visitorHash}";
 
     /// <summary>

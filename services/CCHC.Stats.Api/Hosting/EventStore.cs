@@ -46,6 +46,9 @@ public static class EventStore
         builder.Services.AddHostedService<DatabaseSetup>();
         var counterCommits = new CounterCommits();
         builder.Services.AddSingleton(counterCommits);
+        var visitorDayCache = new VisitorDayCache(builder.Configuration.GetValue(
+            $"{StatsOptions.Section}:{nameof(StatsOptions.VisitorDayCache)}", new StatsOptions().VisitorDayCache));
+        builder.Services.AddSingleton(visitorDayCache);
         builder.Services.AddMarten(opts =>
             {
                 opts.Connection(dataSource);
@@ -90,7 +93,7 @@ public static class EventStore
                     }
                 });
 
-                opts.Projections.Add(new CounterProjection(), ProjectionLifecycle.Async, CounterProjection.Name, o =>
+                opts.Projections.Add(new CounterProjection(visitorDayCache), ProjectionLifecycle.Async, CounterProjection.Name, o =>
                 {
                     o.BatchSize = CounterProjection.PageSize;
                     o.DeleteViewTypeOnTeardown<PeriodCounter>();

@@ -55,6 +55,12 @@ public sealed class StatsOptions
     /// </summary>
     public TimeSpan CommitLinger { get; set; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// Visitor-days the projection keeps in memory on the node that runs it (about 450 bytes each), so that a page of
+    /// views needs no lookup of its visitors (<see cref="Counters.VisitorDayCache"/>); 0 turns the cache off.
+    /// </summary>
+    public int VisitorDayCache { get; set; } = 100_000;
+
     /// <summary>How long a public view may wait to be made durable before the caller gets a 503.</summary>
     public TimeSpan DurableWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
