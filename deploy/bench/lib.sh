@@ -74,3 +74,15 @@ grow_and_rebuild() { # $1 views to add
   REBUILD_SECONDS=$(echo "($end - $start) / 1" | bc)
 }
 
+
+# The figures of a load tool report ($1): "views/s end to end, 202 p50 ms, 202 p99 ms, visible lag p99 s", one line.
+load_figures() {
+  local views p50 p99 lag
+  views=$(echo "$1" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/' | tr -d ',')
+  p50=$(echo "$1" | grep "202 latency" | sed -E 's/.*p50 ([0-9.]+).*/\1/')
+  p99=$(echo "$1" | grep "202 latency" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
+  lag=$(echo "$1" | grep "visible lag" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
+  echo "${views:--} ${p50:--} ${p99:--} ${lag:--}"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -46,19 +46,21 @@ psql -q -d cchc_stats -c "ANALYZE mt_events"
 echo "== (c) end-to-end ingestion, full load (wrk, 256 connections, 30 s)"
 FULL_OUT=$(load --site full --seconds 30 --connections 256 --visitors 20000 --wrk)
 echo "$FULL_OUT"
-FULL=$(echo "$FULL_OUT" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/' | tr -d ',')
-FULL_P50=$(echo "$FULL_OUT" | grep "202 latency" | sed -E 's/.*p50 ([0-9.]+).*/\1/')
-FULL_P99=$(echo "$FULL_OUT" | grep "202 latency" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
-FULL_LAG=$(echo "$FULL_OUT" | grep "visible lag" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
+read -r FULL FULL_P50 FULL_P99 FULL_LAG <<<"$(load_figures "$FULL_OUT")"
 
+# Half load, three runs: one run's p99 is its worst 1 % of views, i.e. the worst ~0.3 s of the 30 s, and it moved
+# between 40 and 72 ms from run to run of one build on this shared machine. The table gives the median run and all three.
 HALF_RATE=$((FULL / 2))
-echo "== (c) half load: $HALF_RATE views/s paced, 30 s"
-HALF_OUT=$(load --site half --seconds 30 --connections 256 --visitors 20000 --rate $HALF_RATE --wrk)
-echo "$HALF_OUT"
-HALF=$(echo "$HALF_OUT" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/' | tr -d ',')
-HALF_P50=$(echo "$HALF_OUT" | grep "202 latency" | sed -E 's/.*p50 ([0-9.]+).*/\1/')
-HALF_P99=$(echo "$HALF_OUT" | grep "202 latency" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
-HALF_LAG=$(echo "$HALF_OUT" | grep "visible lag" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
+HALF_VIEWS=(); HALF_P50S=(); HALF_P99S=(); HALF_LAGS=()
+for run in 1 2 3; do
+  echo "== (c) half load, run $run of 3: $HALF_RATE views/s paced, 30 s"
+  HALF_OUT=$(load --site "half-$run" --seconds 30 --connections 256 --visitors 20000 --rate $HALF_RATE --wrk)
+  echo "$HALF_OUT"
+  read -r views p50 p99 lag <<<"$(load_figures "$HALF_OUT")"
+  HALF_VIEWS+=("$views"); HALF_P50S+=("$p50"); HALF_P99S+=("$p99"); HALF_LAGS+=("$lag")
+done
+HALF=$(median "${HALF_VIEWS[@]}"); HALF_P50=$(median "${HALF_P50S[@]}"); HALF_P99=$(median "${HALF_P99S[@]}"); HALF_LAG=$(median "${HALF_LAGS[@]}")
+HALF_P99_RUNS=$(IFS=/; echo "${HALF_P99S[*]}" | sed 's#/# / #g'); HALF_LAG_RUNS=$(IFS=/; echo "${HALF_LAGS[*]}" | sed 's#/# / #g')
 
 # The bulk load and the rebuild have just written millions of rows: autovacuum would now spend a core on them
 # for minutes, under the measurements that follow (counter reads p99 10.4 instead of 4-6 ms in the 17:34 run).
@@ -88,7 +90,7 @@ asof_reads() { # as-of reads at random moments of random sites, 16 connections, 
 ingest_at_size() {
  local out; out=$(load --site "size-$1" --seconds 20 --connections 256 --visitors 20000 --wrk || true)
   echo "$out" >&2
-  echo "$out" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/' | tr -d ','
+  load_figures "$out" | cut -d' ' -f1
 }
 
 echo "== store of about $FIRST views"
@@ -134,9 +136,9 @@ same machine, one PostgreSQL for everything.
 | (c) | end-to-end ingestion, full load (wrk, 256 connections): 202 → visible | **$FULL views/s** = ${RATIO}× (a) | ≥ 10,000 and ≥ 5× (a) |
 | (c) | 202 latency p50 / p99, full load | $FULL_P50 / $FULL_P99 ms | — |
 | (c) | visible lag p99, full load (incl. the 0.5 s counter refresh) | $FULL_LAG s | — |
-| (c) | half load ($HALF_RATE views/s paced): end to end | $HALF views/s | — |
-| (c) | 202 latency p50 / p99, half load | $HALF_P50 / $HALF_P99 ms | p99 ≤ 50 ms |
-| (c) | visible lag p99, half load | $HALF_LAG s | ≤ 2 s |
+| (c) | half load ($HALF_RATE views/s paced), median of 3 runs: end to end | $HALF views/s | — |
+| (c) | 202 latency p50 / p99, half load, median of 3 runs (p99 of each: $HALF_P99_RUNS) | $HALF_P50 / **$HALF_P99 ms** | p99 ≤ 50 ms |
+| (c) | visible lag p99, half load, median of 3 runs (each: $HALF_LAG_RUNS) | $HALF_LAG s | ≤ 2 s |
 | (d) | counter reads, store of $BIG_EVENTS events (64 connections) | $BIG_READS reads/s, p50 $BIG_READS_P50, p99 $BIG_READS_P99 | ≥ 20,000/s, p99 ≤ 10 ms |
 | (e) | asOf reads, store of $BIG_EVENTS events (16 connections) | $BIG_ASOF reads/s, p50 $BIG_ASOF_P50, p99 $BIG_ASOF_P99 | p99 ≤ 50 ms |
 | (f) | rebuild of every projection from $BIG_EVENTS events | $BIG_REBUILD events/s ($BIG_REBUILD_SECONDS s) | ≥ 40,000/s |

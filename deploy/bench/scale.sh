@@ -53,10 +53,7 @@ run() { # $1 transport, $2 nodes
   for pid in "${PIDS[@]}"; do rss=$((rss + $(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$pid/status"))); done
   local acked e2e p50 p99 lag
   acked=$(echo "$out" | grep "acknowledged" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/')
-  e2e=$(echo "$out" | grep "end to end" | sed -E 's/.*= ([0-9,]+) views\/s.*/\1/')
-  p50=$(echo "$out" | grep "202 latency" | sed -E 's/.*p50 ([0-9.]+).*/\1/')
-  p99=$(echo "$out" | grep "202 latency" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
-  lag=$(echo "$out" | grep "visible lag" | sed -E 's/.*p99 ([0-9.]+).*/\1/')
+  read -r e2e p50 p99 lag <<<"$(load_figures "$out")"
   ROWS+=("| $transport | $nodes | $acked | **$e2e** | $p50 / $p99 | $lag | $rss |")
   stop_nodes
 }
