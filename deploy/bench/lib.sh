@@ -50,6 +50,7 @@ peak_rss_mb() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVICE_PID/sta
 # rebuild every counter from it: sets REBUILD_EVENTS, REBUILD_RATE (events/s), REBUILD_SECONDS, the CPU seconds the
 # service and PostgreSQL spent (REBUILD_CPU_SERVICE, REBUILD_CPU_PG) and PostgreSQL's top statements (REBUILD_PROFILE).
 grow_and_rebuild() { # $1 views to add
+  register_bench_sites
   stop_service
   psql -q -d cchc_stats -v count="$1" -f deploy/bench/bulk-views.sql
   # The service will rebuild every counter from the store: start the projection where the store ends.
@@ -86,3 +87,22 @@ load_figures() {
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# The 20 sites bulk-views.sql writes views for (bench-0 … bench-19), registered as a portal's operator would: the
+# counter and asOf reads are of these sites, and an unregistered site answers 404.
+register_bench_sites() {
+  for n in $(seq 0 19); do
+    curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+      -d "{\"name\":\"Bench $n\",\"timeZone\":\"Asia/Ho_Chi_Minh\",\"allowedHosts\":[\"bench.test\"]}" "$URL/api/v1/sites/bench-$n"
+  done
+}
+
+# wrk's report ($1), unless some answers were errors: a read benchmark must not time 404s or 503s.
+wrk_ok() {
+  if grep -q "Non-2xx" <<<"$1"; then
+    echo "wrk got error answers; not reporting these as reads:" >&2
+    echo "$1" >&2
+    exit 1
+  fi
+  echo "$1"
+}

@@ -74,14 +74,14 @@ settle() {
 
 reads() { # counters of one bench site, 64 connections, 15 s (after a 5 s warm-up)
   wrk -t2 -c64 -d5s "$URL/api/v1/sites/bench-3/counters" >/dev/null
-  local out; out=$(wrk -t2 -c64 -d15s --latency "$URL/api/v1/sites/bench-3/counters")
+  local out; out=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency "$URL/api/v1/sites/bench-3/counters")")
   READS=$(echo "$out" | awk '/Requests\/sec/ { printf "%d", $2 }')
   READS_P50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
   READS_P99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
 }
 
 asof_reads() { # as-of reads at random moments of random sites, 16 connections, 15 s
-  local out; out=$(wrk -t2 -c16 -d15s --latency -s deploy/bench/asof.lua "$URL")
+  local out; out=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/asof.lua "$URL")")
   ASOF=$(echo "$out" | awk '/Requests\/sec/ { printf "%d", $2 }')
   ASOF_P50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
   ASOF_P99=$(echo "$out" | awk '$1 == "99%" { print $2 }')

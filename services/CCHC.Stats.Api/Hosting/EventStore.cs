@@ -30,6 +30,12 @@ public static class EventStore
     /// </remarks>
     public const string SiteDayIndex = "ix_mt_events_site_day_v3";
 
+    /// <summary>
+    /// Index for a site's baselines (every <c>asOf</c> read applies them): without it the site-day index served the
+    /// query by reading every event of the site, 14 ms for 10,000 views and growing with the history.
+    /// </summary>
+    public const string BaselineIndex = "ix_mt_events_site_baselines";
+
     /// <summary>The event types of the store; each is read back by its alias (the <c>type</c> column).</summary>
     private static readonly Type[] EventTypes = [typeof(PageViewed), typeof(BaselineRecorded), typeof(CCHC.Stats.Api.Audit.DaySealed)];
 
@@ -69,6 +75,7 @@ public static class EventStore
                 }
 
                 opts.Events.IgnoreIndex(SiteDayIndex);
+                opts.Events.IgnoreIndex(BaselineIndex);
 
                 // No last-modified, version or .NET type columns on documents: the projection rewrites a
                 // visitor-day per view, and those columns were work on every upsert that nothing reads.
@@ -162,7 +169,7 @@ public static class EventStore
 }
 
 /// <summary>
-/// Creates or migrates the schema at start (in every environment), adds the event index Marten does not
+/// Creates or migrates the schema at start (in every environment), adds the event indexes Marten does not
 /// model, and analyses the event table so that a new store's daemon does not crawl on missing statistics.
 /// </summary>
 public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource database, ILogger<DatabaseSetup> logger) : IHostedService
@@ -181,6 +188,8 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v2;
             CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'))
                 WHERE type IN ('page_viewed', 'baseline_recorded', 'day_sealed');
+            CREATE INDEX IF NOT EXISTS {EventStore.BaselineIndex} ON {events} ((data ->> 'siteId'), seq_id)
+                WHERE type = 'baseline_recorded';
             {VisitorDaySql(store.Options.DatabaseSchemaName)}
             ANALYZE {events};
             """, schemaLock.Connection);
