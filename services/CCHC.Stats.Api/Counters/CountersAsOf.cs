@@ -21,17 +21,17 @@ namespace CCHC.Stats.Api.Counters;
 /// <item>online: distinct visitors with a view in (T − window, T].</item>
 /// </list>
 /// So it reads one day of raw events, never the whole history. Before reading it waits until the
-/// projection has applied every event recorded before the request, so the closed days are exact too.
+/// projection has applied every event recorded before the request, so the closed days are exact too: two round
+/// trips in all when the projection is caught up.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, CCHC.Stats.Api.Audit.RebuildCounters rebuild)
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
 
     public async Task<CountersResponse?> ComputeAsync(Site site, TimeZoneInfo zone, DateTimeOffset asOf, CancellationToken ct)
     {
-        // The closed days come from the projection's documents, which a rebuild replaces: not exact until it is done.
-        if (await rebuild.IsRunningAsync(ct) || !await WaitForProjectionAsync(ct))
+        if (!await WaitForProjectionAsync(ct))
         {
             return null;
         }
@@ -125,16 +125,25 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
             Figures(PeriodKind.Total, closed[6], closed[7]));
     }
 
-    /// <summary>Waits until the counter projection has passed the newest event recorded when the read began.</summary>
+    /// <summary>
+    /// Waits until the counter projection has passed the newest event recorded when the read began. False if it has not
+    /// within <see cref="CatchUpTimeout"/>, or while a rebuild runs: the closed days come from the projection's
+    /// documents, which a rebuild replaces, so they are not exact until it is done.
+    /// </summary>
     private async Task<bool> WaitForProjectionAsync(CancellationToken ct)
     {
-        // The newest committed event, not the sequence's value: a rolled-back append leaves numbers no event holds.
-        await using var newest = database.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Options.Events.DatabaseSchemaName}.mt_events");
-        var target = (long)(await newest.ExecuteScalarAsync(ct))!;
         var deadline = DateTime.UtcNow + CatchUpTimeout;
+        long? target = null;
         while (true)
         {
-            if (target == 0 || await CounterProjection.ProgressAsync(store, ct) >= target)
+            var (newest, applied, rebuilding) = await ProjectionStateAsync(ct);
+            if (rebuilding)
+            {
+                return false;
+            }
+
+            target ??= newest;
+            if (applied >= target)
             {
                 return true;
             }
@@ -146,6 +155,26 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
 
             await Task.Delay(50, ct);
         }
+    }
+
+    /// <summary>
+    /// In one query: the newest committed event (not the sequence's value: a rolled-back append leaves numbers no event
+    /// holds), the projection's mark, and whether a rebuild runs.
+    /// </summary>
+    private async Task<(long Newest, long Applied, bool Rebuilding)> ProjectionStateAsync(CancellationToken ct)
+    {
+        var schema = store.Options.Events.DatabaseSchemaName;
+        await using var command = database.CreateCommand(
+            $"""
+            SELECT coalesce((SELECT max(seq_id) FROM {schema}.mt_events), 0),
+                   coalesce((SELECT last_seq_id FROM {schema}.mt_event_progression WHERE name = @shard), 0),
+                   EXISTS (SELECT 1 FROM {store.Options.Schema.For<CCHC.Stats.Api.Audit.RebuildStatus>()} WHERE id = @rebuild AND data ->> 'state' = 'running')
+            """);
+        command.Parameters.AddWithValue("shard", CounterProjection.ShardName);
+        command.Parameters.AddWithValue("rebuild", CCHC.Stats.Api.Audit.RebuildStatus.SingletonId);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetBoolean(2));
     }
 
     private static string Text(DateOnly day) => new PeriodKeys(day).Key(PeriodKind.Day);
