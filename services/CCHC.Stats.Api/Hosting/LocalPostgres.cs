@@ -46,7 +46,7 @@ public sealed class LocalPostgres : IAsyncDisposable
         await pg.RunAsync(FindBinary("pg_ctl"), ct,
             "-D", dataDir, "-l", Path.Combine(dataDir, "server.log"), "-w", "-t", "60",
             "-o", $"-p {pg.Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={dataDir} " +
-                  "-c max_connections=300 -c shared_buffers=256MB -c max_wal_size=2GB -c log_min_messages=warning",
+                  "-c max_connections=300 -c shared_buffers=256MB -c max_wal_size=2GB -c effective_io_concurrency=200 -c log_min_messages=warning",
             "start");
         await pg.CreateDatabaseAsync(ct);
         return pg;
