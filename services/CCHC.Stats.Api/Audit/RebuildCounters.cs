@@ -12,6 +12,9 @@ public sealed class RebuildStatus
 {
     public const string SingletonId = "counters";
 
+    /// <summary>The <see cref="State"/> of a rebuild under way (read by SQL too: asOf answers wait it out).</summary>
+    public const string Running = "running";
+
     public string Id { get; set; } = SingletonId;
 
     /// <summary><c>idle</c>, <c>running</c>, <c>completed</c> or <c>failed</c>.</summary>
@@ -62,7 +65,7 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
     public async Task<bool> IsRunningAsync(CancellationToken ct)
     {
         await using var session = store.QuerySession();
-        return (await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct))?.State == "running";
+        return (await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct))?.State == RebuildStatus.Running;
     }
 
     public async Task<IResult> StartAsync(CancellationToken ct)
@@ -72,13 +75,13 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
         {
             await using var session = store.LightweightSession();
             var status = await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct) ?? new RebuildStatus();
-            if (status.State == "running")
+            if (status.State == RebuildStatus.Running)
             {
                 return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "A rebuild is already running.",
                     detail: $"Started at {status.StartedAt:O}; follow it at GET /api/v1/admin/rebuild.");
             }
 
-            status.State = "running";
+            status.State = RebuildStatus.Running;
             status.StartedAt = clock.GetUtcNow();
             status.CompletedAt = null;
             status.Error = null;
@@ -99,7 +102,7 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
         await using var session = store.QuerySession();
         var status = await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct) ?? new RebuildStatus();
         var processed = await CounterProgressAsync(ct);
-        if (status.State == "running" && processed == status.ProgressAtStart)
+        if (status.State == RebuildStatus.Running && processed == status.ProgressAtStart)
         {
             processed = 0;
         }

@@ -75,8 +75,7 @@ public sealed class CounterProjection(VisitorDayCache cache) : IProjection
         {
             // A site-day with no day counter stored has no visitor-day stored either (both are written together).
             var storedCounters = counters.Select(c => c.Id).ToHashSet();
-            var begun = touched.SiteDays.Where(d =>
-                !storedCounters.Contains(PeriodCounter.IdFor(d.SiteId, PeriodKind.Day, new PeriodKeys(d.Day).Key(PeriodKind.Day))));
+            var begun = touched.SiteDays.Where(d => !storedCounters.Contains(PeriodCounter.DayIdFor(d.SiteId, d.Day)));
             cache.Keep(events[^1].Sequence, book.VisitorDays, touched.VisitorDays, begun);
         }
 

@@ -387,7 +387,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 }
 
                 _lastMet.Remove(siteDay);
-                _counters.Remove(PeriodCounter.IdFor(siteDay.SiteId, PeriodKind.Day, new PeriodKeys(siteDay.Day).Key(PeriodKind.Day)));
+                _counters.Remove(PeriodCounter.DayIdFor(siteDay.SiteId, siteDay.Day));
                 _evicted.Add(siteDay);
             }
         }

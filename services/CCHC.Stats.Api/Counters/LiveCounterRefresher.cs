@@ -106,7 +106,7 @@ public sealed class LiveCounterRefresher(
         await batch.Execute(ct);
 
         // While the counters are being rebuilt, keep serving the figures from before: never half-counted ones.
-        if ((await rebuildTask)?.State == "running")
+        if ((await rebuildTask)?.State == CCHC.Stats.Api.Audit.RebuildStatus.Running)
         {
             return plans.Select(p => live.TryGet(p.Site.Id, out var kept) ? kept : null).OfType<LiveCounters.Snapshot>().ToList();
         }

@@ -35,6 +35,9 @@ public sealed class PeriodCounter
 
     public static string IdFor(string siteId, PeriodKind period, string key) => $"{siteId}/{period.ToString().ToLowerInvariant()}/{key}";
 
+    /// <summary>The id of a site-day's day counter.</summary>
+    public static string DayIdFor(string siteId, DateOnly day) => IdFor(siteId, PeriodKind.Day, new PeriodKeys(day).Key(PeriodKind.Day));
+
     public static PeriodCounter Empty(string siteId, PeriodKind period, string key, DateOnly? day) =>
         new() { Id = IdFor(siteId, period, key), SiteId = siteId, Period = period, Key = key, Day = period == PeriodKind.Day ? day : null };
 }
