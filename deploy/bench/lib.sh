@@ -99,6 +99,10 @@ register_bench_sites() {
   done
 }
 
+# Figures from a wrk report ($1): requests a second, and a latency percentile ($2: 50%, 99%) as wrk prints it.
+wrk_rate() { awk '/Requests\/sec/ { printf "%d", $2 }' <<<"$1"; }
+wrk_percentile() { awk -v p="$2" '$1 == p { print $2 }' <<<"$1"; }
+
 # wrk's report ($1), unless some answers were errors: a read benchmark must not time 404s or 503s.
 wrk_ok() {
   if grep -q "Non-2xx" <<<"$1"; then

@@ -75,9 +75,9 @@ settle() {
 reads() { # counters of one bench site, 64 connections, 15 s (after a 5 s warm-up)
   wrk -t2 -c64 -d5s "$URL/api/v1/sites/bench-3/counters" >/dev/null
   local out; out=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency "$URL/api/v1/sites/bench-3/counters")")
-  READS=$(echo "$out" | awk '/Requests\/sec/ { printf "%d", $2 }')
-  READS_P50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
-  READS_P99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+  READS=$(wrk_rate "$out")
+  READS_P50=$(wrk_percentile "$out" 50%)
+  READS_P99=$(wrk_percentile "$out" 99%)
 }
 
 # As-of reads at random moments of random sites, 15 s each: the latency an auditor sees with four reads at once
@@ -85,12 +85,12 @@ reads() { # counters of one bench site, 64 connections, 15 s (after a 5 s warm-u
 # p99 is mostly the wait for a core).
 asof_reads() {
   local out; out=$(wrk_ok "$(wrk -t2 -c4 -d15s --latency -s deploy/bench/asof.lua "$URL")")
-  ASOF=$(echo "$out" | awk '/Requests\/sec/ { printf "%d", $2 }')
-  ASOF_P50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
-  ASOF_P99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+  ASOF=$(wrk_rate "$out")
+  ASOF_P50=$(wrk_percentile "$out" 50%)
+  ASOF_P99=$(wrk_percentile "$out" 99%)
   out=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/asof.lua "$URL")")
-  ASOF16=$(echo "$out" | awk '/Requests\/sec/ { printf "%d", $2 }')
-  ASOF16_P99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+  ASOF16=$(wrk_rate "$out")
+  ASOF16_P99=$(wrk_percentile "$out" 99%)
 }
 
 ingest_at_size() {

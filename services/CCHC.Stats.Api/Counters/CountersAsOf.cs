@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
@@ -178,11 +179,11 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
             $"""
             SELECT coalesce((SELECT max(seq_id) FROM {schema}.mt_events), 0),
                    coalesce((SELECT last_seq_id FROM {schema}.mt_event_progression WHERE name = @shard), 0),
-                   EXISTS (SELECT 1 FROM {store.Options.Schema.For<CCHC.Stats.Api.Audit.RebuildStatus>()} WHERE id = @rebuild AND data ->> 'state' = @running)
+                   EXISTS (SELECT 1 FROM {store.Options.Schema.For<RebuildStatus>()} WHERE id = @rebuild AND data ->> 'state' = @running)
             """);
         command.Parameters.AddWithValue("shard", CounterProjection.ShardName);
-        command.Parameters.AddWithValue("rebuild", CCHC.Stats.Api.Audit.RebuildStatus.SingletonId);
-        command.Parameters.AddWithValue("running", CCHC.Stats.Api.Audit.RebuildStatus.Running);
+        command.Parameters.AddWithValue("rebuild", RebuildStatus.SingletonId);
+        command.Parameters.AddWithValue("running", RebuildStatus.Running);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetBoolean(2));

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
@@ -86,7 +87,7 @@ public sealed class LiveCounterRefresher(
 
         await using var session = store.QuerySession();
         var batch = session.CreateBatchQuery();
-        var rebuildTask = batch.Load<CCHC.Stats.Api.Audit.RebuildStatus>(CCHC.Stats.Api.Audit.RebuildStatus.SingletonId);
+        var rebuildTask = batch.Load<RebuildStatus>(RebuildStatus.SingletonId);
         var countersTask = batch.LoadMany<PeriodCounter>().ById(plans.SelectMany(p => p.Ids).ToArray());
         var onlineTasks = plans.Select(p =>
         {
@@ -106,7 +107,7 @@ public sealed class LiveCounterRefresher(
         await batch.Execute(ct);
 
         // While the counters are being rebuilt, keep serving the figures from before: never half-counted ones.
-        if ((await rebuildTask)?.State == CCHC.Stats.Api.Audit.RebuildStatus.Running)
+        if ((await rebuildTask)?.State == RebuildStatus.Running)
         {
             return plans.Select(p => live.TryGet(p.Site.Id, out var kept) ? kept : null).OfType<LiveCounters.Snapshot>().ToList();
         }
