@@ -30,21 +30,31 @@ prepare_bench() {
   echo "== build (Release)"
   dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
   start_postgres
-  SERVICE_PID=
-  trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+  SERVICE_PID=; PROJECTOR_PID=
+  trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; [[ -n $PROJECTOR_PID ]] && kill "$PROJECTOR_PID" 2>/dev/null; stop_postgres' EXIT
   psql -q -d postgres -c "CREATE DATABASE cchc_stats"
 }
 
-start_service() {
-  ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=cchc_stats;Maximum Pool Size=100" \
+# A node of the service at $1, started and ready; sets NODE_PID. Settings in the caller's environment pass through
+# (Stats__RunProjections=false start_service: a node that takes views and runs no projection; BENCH_DB: another
+# database than cchc_stats).
+start_node() {
+  ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=${BENCH_DB:-cchc_stats};Maximum Pool Size=100" \
   Stats__AdminKey=$KEY Stats__AuditorKey=bench-auditor Stats__ViewsPerClientPerMinute=0 Stats__SealDays=false \
   Logging__LogLevel__Default=Warning \
-    dotnet services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll --urls "$URL" >>"$WORK/service.log" 2>&1 &
-  SERVICE_PID=$!
-  for _ in $(seq 1 120); do curl -sf "$URL/health/ready" >/dev/null && return; sleep 0.5; done
-  echo "service did not start"; tail -30 "$WORK/service.log"; exit 1
+    dotnet services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll --urls "$1" >>"$WORK/service.log" 2>&1 &
+  NODE_PID=$!
+  for _ in $(seq 1 120); do curl -sf "$1/health/ready" >/dev/null && return; sleep 0.5; done
+  echo "service did not start at $1"; tail -30 "$WORK/service.log"; exit 1
 }
+start_service() { start_node "$URL"; SERVICE_PID=$NODE_PID; }
 stop_service() { kill "$SERVICE_PID"; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=; }
+
+# A second node on this machine that runs the projection and takes no load (the port after the service's): with
+# the service started with Stats__RunProjections=false, the split a deployment makes with the projection on a node
+# of its own — here sharing the same two cores and the same PostgreSQL.
+start_projector() { start_node "http://127.0.0.1:$((${URL##*:} + 1))"; PROJECTOR_PID=$NODE_PID; }
+stop_projector() { kill "$PROJECTOR_PID"; wait "$PROJECTOR_PID" 2>/dev/null || true; PROJECTOR_PID=; }
 cpu_seconds() { local t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $((t / 100)); }
 peak_rss_mb() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVICE_PID/status"; }
 

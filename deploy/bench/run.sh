@@ -50,17 +50,45 @@ read -r FULL FULL_P50 FULL_P99 FULL_LAG <<<"$(load_figures "$FULL_OUT")"
 
 # Half load, three runs: one run's p99 is its worst 1 % of views, i.e. the worst ~0.3 s of the 30 s, and it moved
 # between 40 and 72 ms from run to run of one build on this shared machine. The table gives the median run and all three.
+# half_load_runs LABEL [load options]: sets HL_VIEWS, HL_P50, HL_P99, HL_LAG (medians) and HL_P99_RUNS, HL_LAG_RUNS.
 HALF_RATE=$((FULL / 2))
-HALF_VIEWS=(); HALF_P50S=(); HALF_P99S=(); HALF_LAGS=()
-for run in 1 2 3; do
-  echo "== (c) half load, run $run of 3: $HALF_RATE views/s paced, 30 s"
-  HALF_OUT=$(load --site "half-$run" --seconds 30 --connections 256 --visitors 20000 --rate $HALF_RATE --wrk)
-  echo "$HALF_OUT"
-  read -r views p50 p99 lag <<<"$(load_figures "$HALF_OUT")"
-  HALF_VIEWS+=("$views"); HALF_P50S+=("$p50"); HALF_P99S+=("$p99"); HALF_LAGS+=("$lag")
-done
-HALF=$(median "${HALF_VIEWS[@]}"); HALF_P50=$(median "${HALF_P50S[@]}"); HALF_P99=$(median "${HALF_P99S[@]}"); HALF_LAG=$(median "${HALF_LAGS[@]}")
-HALF_P99_RUNS=$(IFS=/; echo "${HALF_P99S[*]}" | sed 's#/# / #g'); HALF_LAG_RUNS=$(IFS=/; echo "${HALF_LAGS[*]}" | sed 's#/# / #g')
+half_load_runs() {
+  local label=$1 run out views p50 p99 lag; shift
+  local all_views=() all_p50=() all_p99=() all_lag=()
+  for run in 1 2 3; do
+    echo "== (c) half load, $label, run $run of 3: $HALF_RATE views/s paced, 30 s"
+    out=$(load --site "$label-$run" --seconds 30 --connections 256 --visitors 20000 --rate $HALF_RATE --wrk "$@")
+    echo "$out"
+    read -r views p50 p99 lag <<<"$(load_figures "$out")"
+    all_views+=("$views"); all_p50+=("$p50"); all_p99+=("$p99"); all_lag+=("$lag")
+  done
+  HL_VIEWS=$(median "${all_views[@]}"); HL_P50=$(median "${all_p50[@]}"); HL_P99=$(median "${all_p99[@]}"); HL_LAG=$(median "${all_lag[@]}")
+  HL_P99_RUNS=$(IFS=/; echo "${all_p99[*]}" | sed 's#/# / #g'); HL_LAG_RUNS=$(IFS=/; echo "${all_lag[*]}" | sed 's#/# / #g')
+}
+half_load_runs half
+HALF=$HL_VIEWS; HALF_P50=$HL_P50; HALF_P99=$HL_P99; HALF_LAG=$HL_LAG; HALF_P99_RUNS=$HL_P99_RUNS; HALF_LAG_RUNS=$HL_LAG_RUNS
+
+# Where the half-load tail comes from (not targets): the same half load with the projection taken out of the process
+# that answers. First onto a second node on this machine (the service with Stats__RunProjections=false, a projector
+# beside it: same two cores, same PostgreSQL), then nowhere (no projection at all: the ingestion path alone, the
+# floor). Their difference to the figure above is what the projection costs the answers; "Status of this run" in
+# docs/BENCHMARKS.md has the profiling behind it. In a database of their own (dropped after), so that the store
+# sizes measured below stay what they say; each restarted node is warmed up as the first one was.
+warm_up() { load --site "warmup-$1" --seconds 20 --connections 256 --wrk "${@:2}" >/dev/null || true; psql -q -d cchc_diag -c "ANALYZE mt_events"; }
+stop_service
+psql -q -d postgres -c "CREATE DATABASE cchc_diag"
+BENCH_DB=cchc_diag Stats__RunProjections=false start_service
+BENCH_DB=cchc_diag start_projector
+warm_up split
+half_load_runs split
+SPLIT_P50=$HL_P50; SPLIT_P99=$HL_P99; SPLIT_LAG=$HL_LAG; SPLIT_P99_RUNS=$HL_P99_RUNS
+stop_projector
+warm_up bare --ingest-only
+half_load_runs bare --ingest-only
+BARE_P50=$HL_P50; BARE_P99=$HL_P99; BARE_P99_RUNS=$HL_P99_RUNS
+stop_service
+psql -q -d postgres -c "DROP DATABASE cchc_diag"
+start_service
 
 # The bulk load and the rebuild have just written millions of rows: autovacuum would now spend a core on them
 # for minutes, under the measurements that follow (counter reads p99 10.4 instead of 4-6 ms in the 17:34 run).
@@ -145,6 +173,8 @@ same machine, one PostgreSQL for everything.
 | (c) | half load ($HALF_RATE views/s paced), median of 3 runs: end to end | $HALF views/s | — |
 | (c) | 202 latency p50 / p99, half load, median of 3 runs (p99 of each: $HALF_P99_RUNS) | $HALF_P50 / **$HALF_P99 ms** | p99 ≤ 50 ms |
 | (c) | visible lag p99, half load, median of 3 runs (each: $HALF_LAG_RUNS) | $HALF_LAG s | ≤ 2 s |
+| (c) | *why the half-load p99:* the projection on a second node on this machine (same cores, same PostgreSQL), median of 3 (p99 of each: $SPLIT_P99_RUNS) | $SPLIT_P50 / $SPLIT_P99 ms; lag p99 $SPLIT_LAG s | — |
+| (c) | *why the half-load p99:* no projection at all, the ingestion path alone (the floor), median of 3 (p99 of each: $BARE_P99_RUNS) | $BARE_P50 / $BARE_P99 ms | — |
 | (d) | counter reads, store of $BIG_EVENTS events (64 connections) | $BIG_READS reads/s, p50 $BIG_READS_P50, p99 $BIG_READS_P99 | ≥ 20,000/s, p99 ≤ 10 ms |
 | (e) | asOf reads, store of $BIG_EVENTS events: 4 at once (16 at once: $BIG_ASOF16 reads/s, p99 $BIG_ASOF16_P99) | $BIG_ASOF reads/s, p50 $BIG_ASOF_P50, **p99 $BIG_ASOF_P99** | p99 ≤ 50 ms |
 | (f) | rebuild of every projection from $BIG_EVENTS events | $BIG_REBUILD events/s ($BIG_REBUILD_SECONDS s) | ≥ 40,000/s |

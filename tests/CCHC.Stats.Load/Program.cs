@@ -12,7 +12,8 @@ using CCHC.Stats.Contracts;
 //
 //   dotnet run -c Release --project tests/CCHC.Stats.Load -- --target http://127.0.0.1:5080 --admin-key KEY \
 //       [--seconds 20] [--connections 256] [--rate 0] [--visitors 20000] [--max-views 2000000] [--ingest-only]
-// --ingest-only: do not wait for the counters (for a service run with Stats__RunProjections=false).
+// --ingest-only: do not wait for the counters (for a service run with Stats__RunProjections=false); with --wrk the
+//                figures that need the counters (end to end, lag) are then not meaningful.
 // --rate: views/s in all, sent on a schedule (each connection in turn, spread evenly), not as fast as answers come.
 // --wrk: send the load with wrk (apt-get install wrk; lighter than this process's own client) and only
 //        watch the counters from here; with --rate, views.lua paces wrk the same way. With several nodes
