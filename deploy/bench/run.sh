@@ -49,7 +49,7 @@ echo "$FULL_OUT"
 read -r FULL FULL_P50 FULL_P99 FULL_LAG <<<"$(load_figures "$FULL_OUT")"
 
 # Half load, three runs: one run's p99 is its worst 1 % of views, i.e. the worst ~0.3 s of the 30 s, and it moved
-# between 40 and 72 ms from run to run of one build on this shared machine. The table gives the median run and all three.
+# between 40 and 118 ms from run to run of one build on this shared machine. The table gives the median run and all three.
 # half_load_runs LABEL [load options]: sets HL_VIEWS, HL_P50, HL_P99, HL_LAG (medians) and HL_P99_RUNS, HL_LAG_RUNS.
 HALF_RATE=$((FULL / 2))
 half_load_runs() {
