@@ -48,13 +48,14 @@ start_node() {
   echo "service did not start at $1"; tail -30 "$WORK/service.log"; exit 1
 }
 start_service() { start_node "$URL"; SERVICE_PID=$NODE_PID; }
-stop_service() { kill "$SERVICE_PID"; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=; }
+stop_node() { kill "$1"; wait "$1" 2>/dev/null || true; }
+stop_service() { stop_node "$SERVICE_PID"; SERVICE_PID=; }
 
 # A second node on this machine that runs the projection and takes no load (the port after the service's): with
 # the service started with Stats__RunProjections=false, the split a deployment makes with the projection on a node
 # of its own — here sharing the same two cores and the same PostgreSQL.
 start_projector() { start_node "http://127.0.0.1:$((${URL##*:} + 1))"; PROJECTOR_PID=$NODE_PID; }
-stop_projector() { kill "$PROJECTOR_PID"; wait "$PROJECTOR_PID" 2>/dev/null || true; PROJECTOR_PID=; }
+stop_projector() { stop_node "$PROJECTOR_PID"; PROJECTOR_PID=; }
 cpu_seconds() { local t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $((t / 100)); }
 peak_rss_mb() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVICE_PID/status"; }
 

@@ -35,13 +35,18 @@ psql -q -d naive -c "INSERT INTO naive_hits (site, url, ip, user_agent, at) SELE
 LIMIT=$(echo "2000000 / ($(date +%s.%N) - $START)" | bc)
 echo "   $LIMIT rows/s"
 
+# A fresh node warmed up (JIT, connection pools) by 30 s of full load into database $1 (site warmup-$2; further
+# arguments go to the load tool), then steady-state table statistics as autovacuum keeps them in a running system
+# (its first pass on a new table comes after up to a minute). Without them Marten's sequence-gap poll scans the
+# whole event table (83 ms instead of 8 ms per poll after the warm-up, and growing with the table).
+warm_up() {
+  load --site "warmup-$2" --seconds 30 --connections 256 --wrk "${@:3}" >/dev/null || true
+  psql -q -d "$1" -c "ANALYZE mt_events"
+}
+
 start_service
 echo "== warm-up"
-load --site warmup --seconds 30 --connections 256 --wrk >/dev/null || true
-# Steady state: table statistics as autovacuum keeps them in a running system (its first pass on a new table
-# comes after up to a minute). Without them Marten's sequence-gap poll scans the whole event table (83 ms
-# instead of 8 ms per poll after the warm-up, and growing with the table).
-psql -q -d cchc_stats -c "ANALYZE mt_events"
+warm_up cchc_stats service
 
 echo "== (c) end-to-end ingestion, full load (wrk, 256 connections, 30 s)"
 FULL_OUT=$(load --site full --seconds 30 --connections 256 --visitors 20000 --wrk)
@@ -74,16 +79,15 @@ HALF=$HL_VIEWS; HALF_P50=$HL_P50; HALF_P99=$HL_P99; HALF_LAG=$HL_LAG; HALF_P99_R
 # floor). Their difference to the figure above is what the projection costs the answers; "Status of this run" in
 # docs/BENCHMARKS.md has the profiling behind it. In a database of their own (dropped after), so that the store
 # sizes measured below stay what they say; each restarted node is warmed up as the first one was.
-warm_up() { load --site "warmup-$1" --seconds 20 --connections 256 --wrk "${@:2}" >/dev/null || true; psql -q -d cchc_diag -c "ANALYZE mt_events"; }
 stop_service
 psql -q -d postgres -c "CREATE DATABASE cchc_diag"
 BENCH_DB=cchc_diag Stats__RunProjections=false start_service
 BENCH_DB=cchc_diag start_projector
-warm_up split
+warm_up cchc_diag split
 half_load_runs split
 SPLIT_P50=$HL_P50; SPLIT_P99=$HL_P99; SPLIT_LAG=$HL_LAG; SPLIT_P99_RUNS=$HL_P99_RUNS
 stop_projector
-warm_up bare --ingest-only
+warm_up cchc_diag bare --ingest-only
 half_load_runs bare --ingest-only
 BARE_P50=$HL_P50; BARE_P99=$HL_P99; BARE_P99_RUNS=$HL_P99_RUNS
 stop_service
