@@ -22,3 +22,14 @@ public sealed record BaselineRequest(DateTimeOffset? AsOf, BaselineFigures? Page
 
 /// <summary>One metric of a baseline, by period.</summary>
 public sealed record BaselineFigures(long Day, long Week, long Month, long Year, long Total);
+
+/// <summary>What <c>GET /api/v1/sites</c> (admin) answers: every site, ordered by id.</summary>
+public sealed record SiteListResponse(IReadOnlyList<SiteSummary> Sites);
+
+/// <summary>One site of the list.</summary>
+/// <param name="SiteId">The site's id.</param>
+/// <param name="Name">Display name.</param>
+/// <param name="TimeZone">IANA time zone.</param>
+/// <param name="AllowedHosts">Hosts whose pages may send views.</param>
+/// <param name="Groups">The ids of the groups the site belongs to (empty when none).</param>
+public sealed record SiteSummary(string SiteId, string Name, string TimeZone, IReadOnlyList<string> AllowedHosts, IReadOnlyList<string> Groups);

@@ -9,21 +9,26 @@ using Npgsql;
 namespace CCHC.Stats.Api.Audit;
 
 /// <summary>
-/// A site-local day was sealed: its figures, and a hash chain over its facts (views and baselines) in sequence
-/// order, starting from the previous sealed day's hash. Views that arrive later for the day (a batch import)
+/// A site-local day was sealed: its figures, and a hash chain over its facts (views, baselines and baseline withdrawals
+/// recorded for the day) in sequence order, starting from the previous sealed day's hash. Views that arrive later for the day (a batch import)
 /// re-seal it with a new seal that names the one it replaces — the history is amended, never silently changed.
 /// </summary>
 /// <param name="SiteId">The site.</param>
 /// <param name="Day">The sealed local day.</param>
 /// <param name="EventCount">How many facts the chain covers.</param>
 /// <param name="LastSequence">The highest sequence among them: later facts of the day are not covered.</param>
-/// <param name="PageViews">Page views of the day (without baselines).</param>
-/// <param name="Visits">Visits of the day.</param>
+/// <param name="PageViews">Page views counted that day (baselines apart: see <paramref name="BaselinePageViews"/>).</param>
+/// <param name="Visits">Visits counted that day.</param>
 /// <param name="Visitors">Distinct visitors of the day.</param>
 /// <param name="Hash">The chain's last hash, hex.</param>
 /// <param name="PreviousHash">The hash the chain starts from: the previous sealed day's, or zeros.</param>
 /// <param name="Replaces">The sequence of the seal this one replaces, for an amendment.</param>
 /// <param name="SealedAt">When, in the site's local offset.</param>
+/// <param name="BaselinePageViews">
+/// The day figure of the baselines in force for the day at its end (recorded for a moment of it, not withdrawn by its
+/// end): the day's page views as the counters showed them at midnight are <paramref name="PageViews"/> plus this.
+/// </param>
+/// <param name="BaselineVisits">The same for visits.</param>
 public sealed record DaySealed(
     string SiteId,
     DateOnly Day,
@@ -35,12 +40,17 @@ public sealed record DaySealed(
     string Hash,
     string PreviousHash,
     long? Replaces,
-    DateTimeOffset SealedAt);
+    DateTimeOffset SealedAt,
+    long BaselinePageViews = 0,
+    long BaselineVisits = 0);
 
 /// <summary>The seal arithmetic and the reads it needs, shared by the sealer and verify.</summary>
 public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
 {
     public static readonly string Genesis = new('0', 64);
+
+    /// <summary>The facts a seal's chain covers, as SQL literals.</summary>
+    private const string SealedKinds = "'page_viewed', 'baseline_recorded', 'baseline_withdrawn'";
 
     private string Events => $"{store.Options.Events.DatabaseSchemaName}.mt_events";
 
@@ -80,7 +90,7 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
     public async Task<SortedDictionary<DateOnly, (long Count, long LastSequence)>> FactsPerDayAsync(string siteId, CancellationToken ct)
     {
         await using var command = database.CreateCommand(
-            $"SELECT data ->> 'day', count(*), max(seq_id) FROM {Events} WHERE data ->> 'siteId' = @site AND type IN ('page_viewed', 'baseline_recorded') GROUP BY 1");
+            $"SELECT data ->> 'day', count(*), max(seq_id) FROM {Events} WHERE data ->> 'siteId' = @site AND type IN ({SealedKinds}) GROUP BY 1");
         command.Parameters.AddWithValue("site", siteId);
         var days = new SortedDictionary<DateOnly, (long, long)>();
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -101,7 +111,7 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
         await using var command = database.CreateCommand(
             $"""
             SELECT seq_id, type, data::text FROM {Events}
-            WHERE data ->> 'siteId' = @site AND data ->> 'day' = @day AND type IN ('page_viewed', 'baseline_recorded') AND seq_id <= @last
+            WHERE data ->> 'siteId' = @site AND data ->> 'day' = @day AND type IN ({SealedKinds}) AND seq_id <= @last
             ORDER BY seq_id
             """);
         command.Parameters.AddWithValue("site", siteId);
@@ -126,7 +136,7 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
 /// day when facts arrive for it later. One node seals at a time (a PostgreSQL advisory lock).
 /// </summary>
 public sealed class DaySealer(
-    IDocumentStore store, NpgsqlDataSource database, DaySeals seals, SiteDirectory sites, Recount recount, TimeProvider clock,
+    IDocumentStore store, NpgsqlDataSource database, DaySeals seals, SiteDirectory sites, Recount recount, SiteBaselines baselines, TimeProvider clock,
     IConfiguration configuration, ILogger<DaySealer> logger) : BackgroundService
 {
     /// <summary>How long after local midnight a day is sealed: views still in flight at midnight arrive first.</summary>
@@ -183,6 +193,7 @@ public sealed class DaySealer(
         var facts = await seals.FactsPerDayAsync(site.Id, ct);
         var previousHash = DaySeals.Genesis;
         var written = 0;
+        IReadOnlyList<StandingBaseline>? standing = null;
         foreach (var day in facts.Keys.Union(current.Keys).Order())
         {
             if (SiteCalendar.StartOf(day.AddDays(1), zone) + Grace > now)
@@ -200,8 +211,13 @@ public sealed class DaySealer(
             var start = existing.Seal?.PreviousHash ?? previousHash;
             var (hash, count) = await seals.ChainAsync(site.Id, day, start, dayFacts.LastSequence, ct);
             var figures = (await recount.DaysAsync(site.Id, day, day, ct)).GetValueOrDefault(day);
+            standing ??= await baselines.OfSiteAsync(site.Id, ct);
+            var dayKey = new PeriodKeys(day).Key(PeriodKind.Day);
+            var end = SiteCalendar.StartOf(day.AddDays(1), zone).AddTicks(-1);
+            var inForce = standing.Where(b => b.IsIn(PeriodKind.Day, dayKey) && b.CountsAt(end)).Select(b => b.Baseline).ToList();
             var seal = new DaySealed(site.Id, day, count, dayFacts.LastSequence, figures.PageViews, figures.Visits, figures.Visitors,
-                hash, start, existing.Seal is null ? null : existing.Sequence, SiteCalendar.ToLocal(now, zone));
+                hash, start, existing.Seal is null ? null : existing.Sequence, SiteCalendar.ToLocal(now, zone),
+                inForce.Sum(b => b.PageViews.Day), inForce.Sum(b => b.Visits.Day));
             await using var session = store.LightweightSession();
             session.Events.StartStream(Guid.CreateVersion7(), seal);
             await session.SaveChangesAsync(ct);

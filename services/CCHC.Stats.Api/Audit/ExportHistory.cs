@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using Marten;
 using Npgsql;
@@ -52,6 +53,13 @@ public static class ExportHistory
         command.Parameters.Add(new NpgsqlParameter("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.From?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.To?.ToUniversalTime() ?? DBNull.Value });
 
+        // Seals are selected by the day they seal (a month's export holds that month's seals), the other facts by their moment.
+        var zone = sites.ZoneOf(site);
+        command.Parameters.Add(new NpgsqlParameter("fromDay", NpgsqlTypes.NpgsqlDbType.Text)
+            { Value = (object?)(range.From is { } f ? DayText(SiteCalendar.LocalDay(f, zone)) : null) ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("toDay", NpgsqlTypes.NpgsqlDbType.Text)
+            { Value = (object?)(range.To is { } t ? DayText(SiteCalendar.LocalDay(t.AddTicks(-1), zone)) : null) ?? DBNull.Value });
+
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
         await using var output = new StreamWriter(http.Response.Body, new UTF8Encoding(false), 64 * 1024);
         if (format == "csv")
@@ -71,6 +79,8 @@ public static class ExportHistory
         }
     }
 
+    private static string DayText(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
     /// <summary>The site's facts in sequence order, with the visit rule applied to page views.</summary>
     private static string Sql(string schema) =>
         $"""
@@ -78,7 +88,7 @@ public static class ExportHistory
                CASE WHEN type = 'page_viewed' THEN prev IS NULL OR at - prev >= make_interval(mins => @gap) END AS started_visit
         FROM (
             SELECT seq_id, type, data,
-                   (coalesce(data ->> 'occurredAt', data ->> 'asOf', data ->> 'sealedAt'))::timestamptz AS at,
+                   (coalesce(data ->> 'occurredAt', data ->> 'asOf', data ->> 'withdrawnAt', data ->> 'sealedAt'))::timestamptz AS at,
                    CASE WHEN type = 'page_viewed' THEN lag((data ->> 'occurredAt')::timestamptz) OVER (
                        PARTITION BY type, data ->> 'visitorHash', data ->> 'day'
                        ORDER BY (data ->> 'occurredAt')::timestamptz, seq_id) END AS prev
@@ -87,7 +97,9 @@ public static class ExportHistory
               AND (@from::timestamptz IS NULL OR data ->> 'day' >= to_char(@from::timestamptz - interval '1 day', 'YYYY-MM-DD'))
               AND (@to::timestamptz IS NULL OR data ->> 'day' <= to_char(@to::timestamptz + interval '1 day', 'YYYY-MM-DD'))
         ) history
-        WHERE (@from::timestamptz IS NULL OR at >= @from) AND (@to::timestamptz IS NULL OR at < @to)
+        WHERE CASE WHEN type = 'day_sealed'
+                   THEN (@fromDay::text IS NULL OR data ->> 'day' >= @fromDay) AND (@toDay::text IS NULL OR data ->> 'day' <= @toDay)
+                   ELSE (@from::timestamptz IS NULL OR at >= @from) AND (@to::timestamptz IS NULL OR at < @to) END
         ORDER BY seq_id
         """;
 }
@@ -96,22 +108,29 @@ public static class ExportHistory
 public sealed record HistoryRow(long Sequence, string Type, string Data, bool? StartedVisit)
 {
     /// <summary>The event types that change a number, as SQL literals.</summary>
-    public const string Kinds = "'page_viewed', 'baseline_recorded', 'day_sealed'";
+    public const string Kinds = "'page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'day_sealed'";
 
     public string Kind => Type switch
     {
         "page_viewed" => "pageView",
         "baseline_recorded" => "baseline",
+        "baseline_withdrawn" => "baselineWithdrawn",
         "day_sealed" => "daySealed",
         _ => Type,
     };
+
+    /// <summary>
+    /// Escapes what JSON requires (quotes, backslashes, control characters) and nothing more: an auditor reads and greps
+    /// <c>+07:00</c> and Vietnamese titles as they are, not as <c>\u002B07:00</c>. The export is a file, not HTML.
+    /// </summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public string ToJson()
     {
         using var data = JsonDocument.Parse(Data);
         var e = data.RootElement;
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteNumber("sequence", Sequence);
@@ -148,7 +167,10 @@ public sealed record HistoryRow(long Sequence, string Type, string Data, bool? S
     }
 
     public static string OccurredAt(JsonElement e) =>
-        (e.TryGetProperty("occurredAt", out var at) ? at : e.TryGetProperty("asOf", out var asOf) ? asOf : e.GetProperty("sealedAt")).GetString()!;
+        (e.TryGetProperty("occurredAt", out var at) ? at
+            : e.TryGetProperty("asOf", out var asOf) ? asOf
+            : e.TryGetProperty("withdrawnAt", out var withdrawnAt) ? withdrawnAt
+            : e.GetProperty("sealedAt")).GetString()!;
 
     private static void WriteStringOrNull(Utf8JsonWriter json, string name, JsonElement e, string property)
     {
@@ -218,13 +240,12 @@ public sealed record AuditRange(DateTimeOffset? From, DateTimeOffset? To, IResul
                 return null;
             }
 
-            if (GetCounters.TryParseInstant(text, out var instant))
+            if (ApiTime.TryParse(text, out var instant, out var reason))
             {
                 return instant;
             }
 
-            problem = Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Invalid {name}.",
-                detail: $"'{name}' must be an ISO-8601 time with an offset, e.g. 2026-11-01T00:00:00+07:00.");
+            problem = ApiTime.Invalid(name, reason!);
             return null;
         }
 

@@ -10,8 +10,9 @@ namespace CCHC.Stats.Api.Audit;
 /// </summary>
 /// <remarks>
 /// Days in the range are compared one by one; a week, month or year that overlaps the range is recounted
-/// whole (all its days), and the all-time total always. Baselines are not recounted: they are recorded
-/// figures, shown apart in the counters' documents, so the comparison is between counted views only.
+/// whole (all its days), and the all-time total always. Counted views and baselines are compared apart (the counters
+/// keep them apart): a period's baseline figures must be those of the site's baselines that stand (not withdrawn),
+/// metrics <c>baselinePageViews</c> and <c>baselineVisits</c>.
 /// </remarks>
 public static class VerifyCounters
 {
@@ -22,7 +23,7 @@ public static class VerifyCounters
     public sealed record Report(bool Healthy, IReadOnlyList<Difference> Differences, IReadOnlyList<BrokenSeal> BrokenSeals);
 
     public static async Task<IResult> Handle(string siteId, string? from, string? to, SiteDirectory sites, IDocumentStore store,
-        Recount recount, DaySeals seals, TimeProvider clock, CancellationToken ct)
+        Recount recount, SiteBaselines baselines, DaySeals seals, TimeProvider clock, CancellationToken ct)
     {
         var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
         if (site is null)
@@ -41,12 +42,14 @@ public static class VerifyCounters
         var lastDay = range.To is { } t ? SiteCalendar.LocalDay(t.AddTicks(-1), zone) : SiteCalendar.LocalDay(clock.GetUtcNow(), zone);
 
         var recounted = await recount.DaysAsync(siteId, null, null, ct);
+        var standing = (await baselines.OfSiteAsync(siteId, ct)).Where(b => b.Withdrawal is null).ToList();
         await using var session = store.QuerySession();
         var live = (await session.Query<PeriodCounter>().Where(c => c.SiteId == siteId).ToListAsync(ct)).ToDictionary(c => c.Id);
 
         var differences = new List<Difference>();
         var periodsInRange = new HashSet<(PeriodKind, string)>();
-        foreach (var day in recounted.Keys.Concat(live.Values.Where(c => c.Day is not null).Select(c => c.Day!.Value)).Distinct()
+        foreach (var day in recounted.Keys.Concat(live.Values.Where(c => c.Day is not null).Select(c => c.Day!.Value))
+                     .Concat(standing.Select(b => b.Baseline.Day)).Distinct()
                      .Where(d => d >= firstDay && d <= lastDay))
         {
             foreach (var kind in PeriodKeys.AllKinds)
@@ -66,6 +69,10 @@ public static class VerifyCounters
             {
                 Compare(differences, period, key, "visitors", counter?.Visitors ?? 0, days.Sum(d => d.Visitors));
             }
+
+            var applying = standing.Where(b => b.IsIn(kind, key)).Select(b => b.Baseline).ToList();
+            Compare(differences, period, key, "baselinePageViews", counter?.BaselinePageViews ?? 0, applying.Sum(b => b.PageViews.For(kind)));
+            Compare(differences, period, key, "baselineVisits", counter?.BaselineVisits ?? 0, applying.Sum(b => b.Visits.For(kind)));
         }
 
         var broken = new List<BrokenSeal>();

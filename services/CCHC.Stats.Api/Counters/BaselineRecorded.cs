@@ -18,9 +18,38 @@ public sealed record BaselineRecorded(
     BaselineCounts Visits,
     DateTimeOffset RecordedAt);
 
+/// <summary>
+/// A baseline given by mistake was withdrawn: from <see cref="WithdrawnAt"/> on it no longer counts (an <c>asOf</c> before
+/// that moment still shows it). It carries the withdrawn figures and their day, so that counting it needs no other event.
+/// </summary>
+/// <param name="SiteId">The site.</param>
+/// <param name="BaselineSequence">The withdrawn <see cref="BaselineRecorded"/>'s sequence in the history.</param>
+/// <param name="WithdrawnAt">When, in the site's local offset.</param>
+/// <param name="Day">The local date of <paramref name="WithdrawnAt"/> (the day whose history holds this fact).</param>
+/// <param name="BaselineDay">The withdrawn baseline's own day: the periods whose figures it leaves.</param>
+/// <param name="PageViews">The withdrawn page-view figures.</param>
+/// <param name="Visits">The withdrawn visit figures.</param>
+/// <param name="Reason">Why, as the admin wrote it, if given.</param>
+public sealed record BaselineWithdrawn(
+    string SiteId,
+    long BaselineSequence,
+    DateTimeOffset WithdrawnAt,
+    DateOnly Day,
+    DateOnly BaselineDay,
+    BaselineCounts PageViews,
+    BaselineCounts Visits,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Reason);
+
 /// <summary>One metric of a baseline, by period.</summary>
 public sealed record BaselineCounts(long Day, long Week, long Month, long Year, long Total)
 {
+    /// <summary>
+    /// The largest figure a baseline may carry, and the most a site's standing baselines may add up to (10^15). Counters
+    /// are 64-bit (9.2 × 10^18): with every baseline and a thousand years of views at 10^4 a second added, no sum comes
+    /// within a factor of a thousand of overflowing.
+    /// </summary>
+    public const long Max = 1_000_000_000_000_000;
+
     public long For(PeriodKind kind) => kind switch
     {
         PeriodKind.Day => Day,

@@ -26,7 +26,7 @@ public sealed class CounterBook(
     public static IEnumerable<string> CounterIds(string siteId, DateOnly day) =>
         PeriodKeys.AllKinds.Select(kind => PeriodCounter.IdFor(siteId, kind, new PeriodKeys(day).Key(kind)));
 
-    /// <summary>Applies the facts that count (page views and baselines) in order; any other event changes nothing.</summary>
+    /// <summary>Applies the facts that count (page views, baselines and their withdrawals) in order; any other event changes nothing.</summary>
     public void ApplyAll(IEnumerable<object> facts)
     {
         foreach (var fact in facts)
@@ -38,6 +38,9 @@ public sealed class CounterBook(
                     break;
                 case BaselineRecorded baseline:
                     Apply(baseline);
+                    break;
+                case BaselineWithdrawn withdrawal:
+                    Apply(withdrawal);
                     break;
             }
         }
@@ -64,12 +67,23 @@ public sealed class CounterBook(
         }
     }
 
+    /// <summary>Baselines are bounded at the door (<see cref="BaselineCounts.Max"/>); checked all the same, so a sum never wraps.</summary>
     public void Apply(BaselineRecorded baseline)
     {
         foreach (var counter in CountersOf(baseline.SiteId, baseline.Day))
         {
-            counter.BaselinePageViews += baseline.PageViews.For(counter.Period);
-            counter.BaselineVisits += baseline.Visits.For(counter.Period);
+            counter.BaselinePageViews = checked(counter.BaselinePageViews + baseline.PageViews.For(counter.Period));
+            counter.BaselineVisits = checked(counter.BaselineVisits + baseline.Visits.For(counter.Period));
+        }
+    }
+
+    /// <summary>A withdrawal takes its baseline's figures back out of the periods they were added to.</summary>
+    public void Apply(BaselineWithdrawn withdrawal)
+    {
+        foreach (var counter in CountersOf(withdrawal.SiteId, withdrawal.BaselineDay))
+        {
+            counter.BaselinePageViews = checked(counter.BaselinePageViews - withdrawal.PageViews.For(counter.Period));
+            counter.BaselineVisits = checked(counter.BaselineVisits - withdrawal.Visits.For(counter.Period));
         }
     }
 

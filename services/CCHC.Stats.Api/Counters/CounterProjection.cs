@@ -51,7 +51,7 @@ public sealed class CounterProjection(VisitorDayCache cache) : IProjection
         }
 
         // Filter by type: the daemon may also hand over tombstones of failed appends.
-        var facts = events.Select(e => e.Data).Where(d => d is PageViewed or BaselineRecorded).ToList();
+        var facts = events.Select(e => e.Data).Where(d => d is PageViewed or BaselineRecorded or BaselineWithdrawn).ToList();
         var touched = new TouchedDocuments().Of(facts);
         var counters = touched.SiteDays.Count > 0
             ? await operations.LoadManyAsync<PeriodCounter>(cancellation, touched.CounterIds.ToHashSet())

@@ -147,7 +147,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 await using var command = new NpgsqlCommand(
                     $"""
                     SELECT seq_id, type, data::text FROM {EventSchema}.mt_events
-                    WHERE seq_id > @after AND seq_id <= @ceiling AND type IN ('page_viewed', 'baseline_recorded')
+                    WHERE seq_id > @after AND seq_id <= @ceiling AND type IN ('page_viewed', 'baseline_recorded', 'baseline_withdrawn')
                     ORDER BY seq_id LIMIT {PageSize}
                     """, connection);
                 command.Parameters.AddWithValue("after", after);
@@ -158,9 +158,12 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                     while (await reader.ReadAsync(ct))
                     {
                         after = reader.GetInt64(0);
-                        facts.Add(reader.GetString(1) == "page_viewed"
-                            ? JsonSerializer.Deserialize<PageViewed>(reader.GetString(2), StoredJson.Options)!
-                            : JsonSerializer.Deserialize<BaselineRecorded>(reader.GetString(2), StoredJson.Options)!);
+                        facts.Add(reader.GetString(1) switch
+                        {
+                            "page_viewed" => JsonSerializer.Deserialize<PageViewed>(reader.GetString(2), StoredJson.Options)!,
+                            "baseline_recorded" => JsonSerializer.Deserialize<BaselineRecorded>(reader.GetString(2), StoredJson.Options)!,
+                            _ => JsonSerializer.Deserialize<BaselineWithdrawn>(reader.GetString(2), StoredJson.Options)!,
+                        });
                     }
                 }
 

@@ -17,15 +17,15 @@ namespace CCHC.Stats.Api.Counters;
 /// views with no earlier view of the same visitor that day less than 30 minutes before; distinct visitors);</item>
 /// <item>each longer period adds the day counters of its days before D (the projection's figures for closed
 /// days, derived from the same events);</item>
-/// <item>baselines whose own as-of is at or before T add their figure to the periods of that kind that contain
-/// both;</item>
+/// <item>baselines that count at T (<see cref="StandingBaseline.CountsAt"/>: recorded for a moment at or before T and not
+/// withdrawn by T) add their figure to the periods of that kind that contain both;</item>
 /// <item>online: distinct visitors with a view in (T − window, T].</item>
 /// </list>
 /// So it reads one day of raw events, never the whole history. Before reading it waits until the
 /// projection has applied every event recorded before the request, so the closed days are exact too: two round
 /// trips in all when the projection is caught up.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database)
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, SiteBaselines siteBaselines)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
@@ -82,9 +82,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
             """,
             ("site", site.Id), ("day", dayText),
             ("week", Text(keys.FirstDay(PeriodKind.Week))), ("month", Text(keys.FirstDay(PeriodKind.Month))), ("year", Text(keys.FirstDay(PeriodKind.Year)))));
-        batch.BatchCommands.Add(Command(
-            $"SELECT data FROM {events} WHERE type = 'baseline_recorded' AND data ->> 'siteId' = @site ORDER BY seq_id",
-            ("site", site.Id)));
+        batch.BatchCommands.Add(siteBaselines.Command(site.Id));
 
         batch.BatchCommands.Add(Command(
             $"""
@@ -107,11 +105,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
         }
 
         await reader.NextResultAsync(ct);
-        var baselines = new List<BaselineRecorded>();
-        while (await reader.ReadAsync(ct))
-        {
-            baselines.Add(JsonSerializer.Deserialize<BaselineRecorded>(reader.GetString(0), StoredJson.Options)!);
-        }
+        var baselines = (await SiteBaselines.ReadAsync(reader, ct)).Where(b => b.CountsAt(asOf)).ToList();
 
         await reader.NextResultAsync(ct);
         await reader.ReadAsync(ct);
@@ -120,11 +114,11 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
         PeriodFigures Figures(PeriodKind kind, long closedViews, long closedVisits)
         {
             var key = keys.Key(kind);
-            var applying = baselines.Where(b => b.AsOf <= asOf && new PeriodKeys(b.Day).Key(kind) == key).ToList();
+            var applying = baselines.Where(b => b.IsIn(kind, key)).Select(b => b.Baseline).ToList();
             return new PeriodFigures(
                 key,
-                dayViews + closedViews + applying.Sum(b => b.PageViews.For(kind)),
-                dayVisits + closedVisits + applying.Sum(b => b.Visits.For(kind)),
+                checked(dayViews + closedViews + applying.Sum(b => b.PageViews.For(kind))),
+                checked(dayVisits + closedVisits + applying.Sum(b => b.Visits.For(kind))),
                 kind == PeriodKind.Day ? dayVisitors : null);
         }
 

@@ -11,6 +11,7 @@ public static class CountersModule
         services.AddSingleton<LiveCounterRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveCounterRefresher>());
         services.AddSingleton<CountersAsOf>();
+        services.AddSingleton<SiteBaselines>();
         return services;
     }
 
@@ -18,6 +19,7 @@ public static class CountersModule
     {
         app.MapGet("/api/v1/sites/{siteId}/counters", GetCounters.Handle).RequireCors(IngestionModule.PublicCors);
         app.MapPost("/api/v1/sites/{siteId}/baseline", RecordBaseline.Handle).RequireKey(KeyRole.Admin);
+        app.MapPost("/api/v1/sites/{siteId}/baseline/{sequence}:withdraw", WithdrawBaseline.Handle).RequireKey(KeyRole.Admin);
         return app;
     }
 }

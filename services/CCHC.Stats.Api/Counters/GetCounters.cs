@@ -1,4 +1,3 @@
-using System.Globalization;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Operations;
 using CCHC.Stats.Api.Sites;
@@ -49,10 +48,9 @@ public static class GetCounters
             return fresh is null ? CatchingUp(http) : Serve(http, fresh.Json, fresh.ETag);
         }
 
-        if (!TryParseInstant(asOf, out var moment))
+        if (!ApiTime.TryParse(asOf, out var moment, out var problem))
         {
-            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid asOf.",
-                detail: "'asOf' must be an ISO-8601 time with an offset, e.g. 2026-11-29T14:25:00+07:00.");
+            return ApiTime.Invalid("asOf", problem!);
         }
 
         if (moment > clock.GetUtcNow() + FutureTolerance)
@@ -91,14 +89,5 @@ public static class GetCounters
         }
 
         return Results.Bytes(json, "application/json; charset=utf-8");
-    }
-
-    /// <summary>ISO-8601 with an explicit offset (or Z): a time without one names no moment.</summary>
-    public static bool TryParseInstant(string text, out DateTimeOffset instant)
-    {
-        instant = default;
-        var timePart = text.IndexOf('T') is var t and >= 0 ? text[t..] : "";
-        var hasOffset = timePart.EndsWith('Z') || timePart.EndsWith('z') || timePart.LastIndexOfAny(['+', '-']) > 0;
-        return hasOffset && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out instant);
     }
 }

@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Hosting;
+using CCHC.Stats.Api.Retries;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
 using Marten;
@@ -23,7 +24,7 @@ public static class RecordBaseline
 
         if (request.AsOf is null)
         {
-            errors["asOf"] = ["'asOf' is required: the moment the legacy figures stood at."];
+            errors["asOf"] = [$"'asOf' is required: the moment the legacy figures stood at, {ApiTime.ExpectedForm}."];
         }
         else if (request.AsOf > now + GetCounters.FutureTolerance)
         {
@@ -57,12 +58,20 @@ public static class RecordBaseline
             return;
         }
 
-        var problems = new List<string>();
-        if (new[] { figures.Day, figures.Week, figures.Month, figures.Year, figures.Total }.Any(n => n < 0))
+        var all = new[] { figures.Day, figures.Week, figures.Month, figures.Year, figures.Total };
+        if (all.Any(n => n < 0))
         {
-            problems.Add("figures cannot be negative");
+            errors[name] = ["Figures cannot be negative: a baseline given by mistake is withdrawn (POST …/baseline/{sequence}:withdraw), not offset."];
+            return;
         }
 
+        if (all.Any(n => n > BaselineCounts.Max))
+        {
+            errors[name] = [$"A figure may be at most {BaselineCounts.Max:N0}."];
+            return;
+        }
+
+        var problems = new List<string>();
         if (figures.Day > figures.Week)
         {
             problems.Add("day > week");
@@ -83,13 +92,19 @@ public static class RecordBaseline
             problems.Add("year > total");
         }
 
+        if (figures.Week > figures.Total)
+        {
+            problems.Add("week > total");
+        }
+
         if (problems.Count > 0)
         {
             errors[name] = [$"Inconsistent figures: {string.Join(", ", problems)}."];
         }
     }
 
-    public static async Task<IResult> Handle(string siteId, HttpContext http, SiteDirectory sites, IDocumentSession session, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> Handle(string siteId, HttpContext http, SiteDirectory sites, SiteBaselines baselines,
+        IDocumentSession session, TimeProvider clock, CancellationToken ct)
     {
         var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
         if (site is null)
@@ -97,10 +112,16 @@ public static class RecordBaseline
             return SiteProblems.NotFound(siteId);
         }
 
-        var body = await JsonBody.ReadAsync<BaselineRequest>(http.Request, 16 * 1024, ct);
+        var body = await JsonBody.ReadAsync<BaselineRequest>(http.Request, 16 * 1024, ct, keepRaw: true);
         if (body.Problem is not null)
         {
             return body.Problem;
+        }
+
+        var (key, keyProblem) = Idempotency.Read(http.Request, siteId, body.Raw);
+        if (keyProblem is not null)
+        {
+            return keyProblem;
         }
 
         var now = clock.GetUtcNow();
@@ -115,9 +136,20 @@ public static class RecordBaseline
         var asOf = SiteCalendar.ToLocal(request.AsOf!.Value, zone);
         var recorded = new BaselineRecorded(siteId, asOf, DateOnly.FromDateTime(asOf.DateTime),
             Counts(request.PageViews!), Counts(request.Visits!), SiteCalendar.ToLocal(now, zone));
-        session.Events.StartStream(Guid.CreateVersion7(), recorded);
-        await session.SaveChangesAsync(ct);
-        return Results.Ok(recorded);
+        return await Idempotency.RecordOnceAsync(session, key, now, async () =>
+        {
+            // The bound holds for the site's baselines together too, so that no sum of them can come near overflowing.
+            var standing = (await baselines.OfSiteAsync(siteId, ct)).Where(b => b.Withdrawal is null).Sum(b => b.Baseline.PageViews.Total);
+            if (standing + recorded.PageViews.Total > BaselineCounts.Max)
+            {
+                return Results.ValidationProblem(
+                    new Dictionary<string, string[]> { ["pageViews"] = [$"The site's baselines together may add at most {BaselineCounts.Max:N0} page views."] },
+                    title: "The baseline is not valid.");
+            }
+
+            session.Events.StartStream(Guid.CreateVersion7(), recorded);
+            return Answer.Of(StatusCodes.Status200OK, recorded);
+        }, ct);
     }
 
     private static BaselineCounts Counts(BaselineFigures f) => new(f.Day, f.Week, f.Month, f.Year, f.Total);

@@ -32,6 +32,9 @@ public sealed class TouchedDocuments(int capacity = 0)
                 case BaselineRecorded baseline:
                     SiteDays.Add((baseline.SiteId, baseline.Day));
                     break;
+                case BaselineWithdrawn withdrawal:
+                    SiteDays.Add((withdrawal.SiteId, withdrawal.BaselineDay));
+                    break;
             }
         }
 

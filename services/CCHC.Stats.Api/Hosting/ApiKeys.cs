@@ -52,8 +52,10 @@ public sealed class ApiKeys(IOptions<StatsOptions> options)
             : Unauthorized("The bearer key is not valid.");
     }
 
-    private static IResult Unauthorized(string detail) =>
-        Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized.", detail: detail);
+    /// <summary>A 401 names the scheme it wants (RFC 9110 §11.6.1), so a client knows to send <c>Authorization: Bearer</c>.</summary>
+    private static IResult Unauthorized(string detail) => new HeaderResult(
+        Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized.", detail: detail),
+        "WWW-Authenticate", "Bearer");
 
     private static byte[]? Digest(string? key) => string.IsNullOrEmpty(key) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(key));
 }

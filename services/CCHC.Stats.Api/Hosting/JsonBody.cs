@@ -14,12 +14,14 @@ public static class JsonBody
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new ApiTimeConverter() },
     };
 
-    public sealed record Outcome<T>(T? Value, IResult? Problem, bool TooLarge = false);
+    /// <summary>The body read: the value or the problem to answer, and the bytes as sent when asked for (<see cref="Retries"/>).</summary>
+    public sealed record Outcome<T>(T? Value, IResult? Problem, bool TooLarge = false, byte[]? Raw = null);
 
     /// <summary>Accepts <c>application/json</c> and <c>text/plain</c> (what <c>navigator.sendBeacon</c> sends).</summary>
-    public static async Task<Outcome<T>> ReadAsync<T>(HttpRequest request, long maxBytes, CancellationToken ct)
+    public static async Task<Outcome<T>> ReadAsync<T>(HttpRequest request, long maxBytes, CancellationToken ct, bool keepRaw = false)
     {
         if (request.ContentLength > maxBytes)
         {
@@ -53,7 +55,7 @@ public static class JsonBody
 
             buffer.Position = 0;
             var value = await JsonSerializer.DeserializeAsync<T>(buffer, Options, ct);
-            return value is null ? new(default, Malformed("The body is JSON null.")) : new(value, null);
+            return value is null ? new(default, Malformed("The body is JSON null.")) : new(value, null, Raw: keepRaw ? buffer.ToArray() : null);
         }
         catch (BodyTooLargeException)
         {
@@ -63,10 +65,37 @@ public static class JsonBody
         {
             return new(default, TooLarge(maxBytes), true);
         }
+        catch (BadHttpRequestException e)
+        {
+            return new(default, Results.Problem(statusCode: e.StatusCode, title: "The request could not be read.", detail: ClientFaults.Plain(e)));
+        }
         catch (JsonException e)
         {
-            return new(default, Malformed(e.Message));
+            return new(default, Malformed(Describe(e)));
         }
+    }
+
+    /// <summary>
+    /// What was wrong with a body or an item, in plain words and with the field's name — never the parser's own message
+    /// (its line and byte positions mean nothing to the person reading the answer).
+    /// </summary>
+    public static string Describe(JsonException e)
+    {
+        var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+        if (e is FieldException)
+        {
+            return field is null ? $"A value {e.Message}." : $"'{field}' {e.Message}.";
+        }
+
+        // The reader's own errors (not JSON at all, a missing quote or comma) arrive wrapped; a value of the wrong kind does not.
+        var syntax = e.InnerException?.GetType().Name == "JsonReaderException";
+        return (syntax, field) switch
+        {
+            (true, null) => "The body is not well-formed JSON.",
+            (true, _) => $"The body is not well-formed JSON (near '{field}').",
+            (false, null) => "The body does not have the expected shape: a JSON object with the documented fields.",
+            _ => $"'{field}' does not have the expected type or form.",
+        };
     }
 
     public static IResult Malformed(string detail) =>

@@ -2,6 +2,7 @@ using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Operations;
+using CCHC.Stats.Api.Retries;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Api.Widget;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -18,11 +19,12 @@ public static class StatsHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeys>();
         services.AddProblemDetails();
+        services.AddExceptionHandler<ClientFaults>();
         services.AddCors(cors => cors.AddPolicy(IngestionModule.PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
         services.Configure<ForwardedHeadersOptions>(forwarded => TrustedProxies.Configure(forwarded, builder.Configuration));
 
         builder.AddEventStore(connectionString);
-        services.AddSites().AddIngestion().AddCounters().AddAudit().AddOperations(builder.Configuration);
+        services.AddSites().AddIngestion().AddCounters().AddRetries().AddAudit().AddOperations(builder.Configuration);
         services.AddHostedService<DemoSite>();
         return builder;
     }

@@ -5,6 +5,8 @@ using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Operations;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
+using CCHC.Stats.Api.Retries;
+using Marten;
 using Wolverine;
 
 namespace CCHC.Stats.Api.Ingestion;
@@ -33,6 +35,7 @@ public static class ImportViews
         VisitorIdentity identity,
         IMessageBus bus,
         ViewTransport transport,
+        IDocumentSession session,
         StatsMetrics metrics,
         TimeProvider clock,
         CancellationToken ct)
@@ -43,16 +46,30 @@ public static class ImportViews
             return SiteProblems.NotFound(siteId);
         }
 
-        var (items, problem) = await ReadItemsAsync(http.Request, ct);
+        var (body, bodyProblem) = await ReadBodyAsync(http.Request, ct);
+        if (bodyProblem is not null)
+        {
+            return bodyProblem;
+        }
+
+        var (key, keyProblem) = Idempotency.Read(http.Request, siteId, body!);
+        if (keyProblem is not null)
+        {
+            return keyProblem;
+        }
+
+        var (items, problem) = ParseItems(body!);
         if (problem is not null)
         {
             return problem;
         }
 
+        var now = clock.GetUtcNow();
         var zone = sites.ZoneOf(site);
-        var latest = clock.GetUtcNow() + MaxClockSkew;
+        var latest = now + MaxClockSkew;
         var rejected = new List<RejectedItem>();
         var views = new List<PageViewed>(items!.Count);
+        var refusals = new List<string>();
         var bots = 0;
         for (var index = 0; index < items.Count; index++)
         {
@@ -61,7 +78,7 @@ public static class ImportViews
             if (reason is not null)
             {
                 rejected.Add(new RejectedItem(index, reason));
-                metrics.Refused(siteId, refusal);
+                refusals.Add(refusal);
                 continue;
             }
 
@@ -77,26 +94,55 @@ public static class ImportViews
             views.Add(new PageViewed(siteId, at, day, visitor, item.Url!, RecordPageView.NullIfEmpty(item.Referrer), RecordPageView.NullIfEmpty(item.Title)));
         }
 
-        try
+        var answer = Answer.Of(StatusCodes.Status202Accepted, new BatchResult(views.Count + bots, rejected, bots));
+        IResult result;
+        if (key is null)
         {
-            if (views.Count > 0)
+            try
             {
-                await transport.DeliverAsync(bus, RecordPageViews.Of(views), ct);
+                if (views.Count > 0)
+                {
+                    await transport.DeliverAsync(bus, RecordPageViews.Of(views), ct);
+                }
+
+                result = answer;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                metrics.Refused(siteId, RefusalReason.Unavailable, views.Count);
+                return RecordPageView.Unavailable();
             }
         }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        else
         {
-            metrics.Refused(siteId, RefusalReason.Unavailable, views.Count);
-            return RecordPageView.Unavailable();
+            // A keyed batch is appended here, on any transport, with its receipt in the same transaction: its answer
+            // depends on whether the key was seen, which only the store can say (Idempotency).
+            result = await Idempotency.RecordOnceAsync(session, key, now, () =>
+            {
+                if (views.Count > 0)
+                {
+                    RecordPageViewsHandler.Handle(RecordPageViews.Of(views), session);
+                }
+
+                return Task.FromResult<IResult>(answer);
+            }, ct);
         }
 
-        metrics.Accepted(siteId, views.Count);
-        if (bots > 0)
+        if (result is Answer { Replayed: false, IsSuccess: true })
         {
-            metrics.Refused(siteId, RefusalReason.Bot, bots);
+            metrics.Accepted(siteId, views.Count);
+            foreach (var refusal in refusals)
+            {
+                metrics.Refused(siteId, refusal);
+            }
+
+            if (bots > 0)
+            {
+                metrics.Refused(siteId, RefusalReason.Bot, bots);
+            }
         }
 
-        return Results.Accepted(value: new BatchResult(views.Count + bots, rejected, bots));
+        return result;
     }
 
     /// <summary>Why an item is refused (the metric's reason and the words for the sender), or no reason.</summary>
@@ -110,7 +156,7 @@ public static class ImportViews
 
         if (item.OccurredAt is null)
         {
-            return (RefusalReason.Invalid, "'occurredAt' is required.");
+            return (RefusalReason.Invalid, $"'occurredAt' is required: {ApiTime.ExpectedForm}.");
         }
 
         if (item.OccurredAt > latest)
@@ -126,8 +172,7 @@ public static class ImportViews
         return (RefusalReason.Invalid, null);
     }
 
-    /// <summary>A JSON array, or NDJSON (one object a line; a malformed line is rejected alone).</summary>
-    private static async Task<(List<(BatchViewItem? Item, string? Error)>? Items, IResult? Problem)> ReadItemsAsync(HttpRequest request, CancellationToken ct)
+    private static async Task<(byte[]? Body, IResult? Problem)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
         if (request.ContentLength > MaxBodyBytes)
         {
@@ -143,24 +188,42 @@ public static class ImportViews
         {
             return (null, TooLarge());
         }
+        catch (BadHttpRequestException e)
+        {
+            return (null, Results.Problem(statusCode: e.StatusCode, title: "The request could not be read.", detail: ClientFaults.Plain(e)));
+        }
 
-        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-        var text = Encoding.UTF8.GetString(bytes.Span).TrimStart();
+        return (buffer.ToArray(), null);
+    }
+
+    /// <summary>
+    /// A JSON array, or NDJSON (one object a line). Each item is read alone: a malformed field, or a malformed line of
+    /// NDJSON, rejects that item with its reason, and only a body that is neither is a 400.
+    /// </summary>
+    private static (List<(BatchViewItem? Item, string? Error)>? Items, IResult? Problem) ParseItems(byte[] body)
+    {
+        var text = Encoding.UTF8.GetString(body).TrimStart();
         var items = new List<(BatchViewItem?, string?)>();
         if (text.StartsWith('['))
         {
             try
             {
-                var array = JsonSerializer.Deserialize<List<BatchViewItem?>>(text, JsonBody.Options) ?? [];
-                items.AddRange(array.Select(i => i is null ? ((BatchViewItem?)null, (string?)"The item is null.") : (i, null)));
+                using var array = JsonDocument.Parse(text);
+                if (array.RootElement.GetArrayLength() > MaxItems)
+                {
+                    return (null, TooMany());
+                }
+
+                items.AddRange(array.RootElement.EnumerateArray().Select(ParseItem));
             }
-            catch (JsonException e)
+            catch (JsonException)
             {
-                return (null, JsonBody.Malformed(e.Message));
+                return (null, NotABatch("The body starts as a JSON array but is not well-formed JSON."));
             }
         }
         else
         {
+            var anyJson = false;
             foreach (var line in text.Split('\n'))
             {
                 if (string.IsNullOrWhiteSpace(line))
@@ -168,36 +231,55 @@ public static class ImportViews
                     continue;
                 }
 
-                try
+                if (items.Count == MaxItems)
                 {
-                    var item = JsonSerializer.Deserialize<BatchViewItem>(line, JsonBody.Options);
-                    items.Add(item is null ? (null, "The item is null.") : (item, null));
-                }
-                catch (JsonException e)
-                {
-                    items.Add((null, $"Malformed JSON: {e.Message}"));
+                    return (null, TooMany());
                 }
 
-                if (items.Count > MaxItems)
+                try
                 {
-                    break;
+                    using var document = JsonDocument.Parse(line);
+                    anyJson = true;
+                    items.Add(ParseItem(document.RootElement));
                 }
+                catch (JsonException)
+                {
+                    items.Add((null, "The line is not well-formed JSON."));
+                }
+            }
+
+            if (!anyJson && items.Count > 0)
+            {
+                return (null, NotABatch("No line of the body is JSON."));
             }
         }
 
-        if (items.Count == 0)
-        {
-            return (null, JsonBody.Malformed("The batch holds no items."));
-        }
-
-        if (items.Count > MaxItems)
-        {
-            return (null, Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Too many items.",
-                detail: $"A batch holds at most {MaxItems:N0} items."));
-        }
-
-        return (items, null);
+        return items.Count == 0 ? (null, NotABatch("The batch holds no items.")) : (items, null);
     }
+
+    private static (BatchViewItem? Item, string? Error) ParseItem(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return (null, "The item is not a JSON object.");
+        }
+
+        try
+        {
+            return (element.Deserialize<BatchViewItem>(JsonBody.Options), null);
+        }
+        catch (JsonException e)
+        {
+            return (null, JsonBody.Describe(e));
+        }
+    }
+
+    private static IResult NotABatch(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a batch.",
+            detail: $"{detail} Send a JSON array of views or NDJSON (one view object a line).");
+
+    private static IResult TooMany() =>
+        Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Too many items.", detail: $"A batch holds at most {MaxItems:N0} items.");
 
     private static IResult TooLarge() =>
         Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large.",

@@ -72,6 +72,12 @@ public static class RecordPageView
             var visitor = await identity.ForPublicViewAsync(siteId, day, clientIp, userAgent, ct);
             await batcher.RecordAsync(new PageViewed(siteId, now, day, visitor, view.Url!, NullIfEmpty(view.Referrer), NullIfEmpty(view.Title)), ct);
         }
+        catch (UnstorableViewException)
+        {
+            metrics.Refused(siteId, RefusalReason.Invalid);
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid view.",
+                detail: "The view holds a value the store cannot keep; nothing was recorded.");
+        }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             metrics.Refused(siteId, RefusalReason.Unavailable);
@@ -84,19 +90,10 @@ public static class RecordPageView
     }
 
     /// <summary>503 with Retry-After: the view could not be made durable, so it is not acknowledged.</summary>
-    public static IResult Unavailable() => new RetryAfterResult(
+    public static IResult Unavailable() => new HeaderResult(
         Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service unavailable.",
             detail: "The view could not be stored durably right now; send it again later."),
-        RetryAfterSeconds);
+        "Retry-After", RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     public static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
-
-    private sealed class RetryAfterResult(IResult inner, int seconds) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return inner.ExecuteAsync(httpContext);
-        }
-    }
 }

@@ -100,7 +100,7 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, ViewTransport trans
         }
     }
 
-    private async Task CommitAsync(List<Pending> group, CancellationToken ct)
+    private async Task CommitAsync(IReadOnlyList<Pending> group, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -115,6 +115,23 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, ViewTransport trans
                 pending.Durable.TrySetResult();
             }
         }
+        catch (Exception e) when (StoreFaults.IsContentFault(e))
+        {
+            // The store refused a value of one view (the door checks what it knows of; this is for what it does not).
+            // The others are not to pay for it: the group is split and each half committed alone, down to the view at
+            // fault, whose sender alone is refused. Nothing of a refused transaction was stored, so none counts twice.
+            if (group.Count == 1)
+            {
+                logger.LogWarning("The event store refused a view's content ({SqlState}); its sender gets 400",
+                    (e as Npgsql.PostgresException ?? e.InnerException as Npgsql.PostgresException)?.SqlState);
+                group[0].Durable.TrySetException(new UnstorableViewException(e));
+                return;
+            }
+
+            var half = group.Count / 2;
+            await CommitAsync(group.Take(half).ToArray(), ct);
+            await CommitAsync(group.Skip(half).ToArray(), ct);
+        }
         catch (Exception e)
         {
             logger.LogError(e, "Could not record a group of {Count} views; their senders get 503", group.Count);
@@ -125,3 +142,6 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, ViewTransport trans
         }
     }
 }
+
+/// <summary>The event store refused this view's own content: its sender's fault (400), not the store's state (503).</summary>
+public sealed class UnstorableViewException(Exception inner) : Exception("The event store refused the view's content.", inner);

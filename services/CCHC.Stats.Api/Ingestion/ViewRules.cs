@@ -1,3 +1,4 @@
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 
 namespace CCHC.Stats.Api.Ingestion;
@@ -37,6 +38,14 @@ public static class ViewRules
         if (title is { Length: > MaxTitleLength })
         {
             return (Refusal.Invalid, $"'title' is longer than {MaxTitleLength} characters.");
+        }
+
+        foreach (var (name, value) in new[] { ("url", url), ("referrer", referrer), ("title", title) })
+        {
+            if (!StorableText.IsStorable(value))
+            {
+                return (Refusal.Invalid, $"'{name}' {StorableText.Refusal}.");
+            }
         }
 
         if (!site.AllowsHost(uri.IdnHost))

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Contracts;
 using Marten;
 
@@ -17,6 +18,14 @@ public static partial class PutSite
     private static partial Regex HostPattern();
 
     public static bool IsValidSiteId(string siteId) => SiteIdPattern().IsMatch(siteId);
+
+    /// <summary>
+    /// An IANA zone id. The runtime also finds Windows names ('SE Asia Standard Time') by converting them; a site's zone
+    /// is shown to portals and auditors and compared across sites, so it has one spelling.
+    /// </summary>
+    public static bool IsIanaZone(string id) =>
+        StorableText.IsStorable(id) && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) && zone.HasIanaId
+        && string.Equals(zone.Id, id, StringComparison.Ordinal);
 
     /// <summary>Checks a request; answers the errors by field, empty when it is valid.</summary>
     public static Dictionary<string, string[]> Validate(string siteId, SiteRequest? request)
@@ -37,10 +46,14 @@ public static partial class PutSite
         {
             errors["name"] = ["A name of 1–200 characters is required."];
         }
-
-        if (request.TimeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(request.TimeZone, out _))
+        else if (!StorableText.IsStorable(request.Name))
         {
-            errors["timeZone"] = [$"'{request.TimeZone}' is not a known IANA time zone."];
+            errors["name"] = [$"The name {StorableText.Refusal}."];
+        }
+
+        if (request.TimeZone is not null && !IsIanaZone(request.TimeZone))
+        {
+            errors["timeZone"] = [$"'{request.TimeZone}' is not a known IANA time zone id (such as 'Asia/Ho_Chi_Minh')."];
         }
 
         if (request.AllowedHosts is null || request.AllowedHosts.Count == 0)

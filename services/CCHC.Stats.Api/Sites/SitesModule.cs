@@ -9,6 +9,7 @@ public static class SitesModule
 
     public static IEndpointRouteBuilder MapSites(this IEndpointRouteBuilder app)
     {
+        app.MapGet("/api/v1/sites", ListSites.Handle).RequireKey(KeyRole.Admin);
         var sites = app.MapGroup("/api/v1/sites/{siteId}").RequireKey(KeyRole.Admin);
         sites.MapPut("", async (string siteId, HttpContext http, Marten.IDocumentSession session, SiteDirectory directory, TimeProvider clock, CancellationToken ct) =>
         {

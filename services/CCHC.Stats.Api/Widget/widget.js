@@ -11,8 +11,8 @@
   var en = script.getAttribute("data-lang") === "en";
   var metric = script.getAttribute("data-metric") === "pageViews" ? "pageViews" : "visits";
   var text = en
-    ? { title: "Visitors", online: "Online now", day: "Today", week: "This week", month: "This month", year: "This year", total: "All time" }
-    : { title: "Số lượng truy cập", online: "Đang truy cập", day: "Tổng số trong ngày", week: "Tổng số trong tuần", month: "Tổng số trong tháng", year: "Tổng số trong năm", total: "Tổng số truy cập" };
+    ? { title: metric === "visits" ? "Visits" : "Page views", online: "Online now", day: "Today", week: "This week", month: "This month", year: "This year", total: "All time" }
+    : { title: metric === "visits" ? "Số lượng truy cập" : "Số lượt xem", online: "Đang truy cập", day: "Tổng số trong ngày", week: "Tổng số trong tuần", month: "Tổng số trong tháng", year: "Tổng số trong năm", total: "Tổng số truy cập" };
   var format = new Intl.NumberFormat(en ? "en-US" : "vi-VN");
 
   var host = document.createElement("div");
