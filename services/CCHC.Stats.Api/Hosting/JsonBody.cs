@@ -15,6 +15,9 @@ public static class JsonBody
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
         Converters = { new ApiTimeConverter() },
+
+        // JSON answers, never embedded in HTML: '+', quotes and Vietnamese letters are written as they are.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>The body read: the value or the problem to answer, and the bytes as sent when asked for (<see cref="Retries"/>).</summary>

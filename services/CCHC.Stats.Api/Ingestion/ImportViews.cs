@@ -223,7 +223,7 @@ public static class ImportViews
         }
         else
         {
-            var anyJson = false;
+            var anyObject = false;
             foreach (var line in text.Split('\n'))
             {
                 if (string.IsNullOrWhiteSpace(line))
@@ -239,7 +239,7 @@ public static class ImportViews
                 try
                 {
                     using var document = JsonDocument.Parse(line);
-                    anyJson = true;
+                    anyObject |= document.RootElement.ValueKind == JsonValueKind.Object;
                     items.Add(ParseItem(document.RootElement));
                 }
                 catch (JsonException)
@@ -248,9 +248,9 @@ public static class ImportViews
                 }
             }
 
-            if (!anyJson && items.Count > 0)
+            if (!anyObject && items.Count > 0)
             {
-                return (null, NotABatch("No line of the body is JSON."));
+                return (null, NotABatch("No line of the body is a JSON object."));
             }
         }
 

@@ -20,7 +20,7 @@ namespace CCHC.Stats.Api.Ingestion;
 /// magnitude. The loop never waits to fill a group: after a short <see cref="StatsOptions.CommitLinger"/> it commits
 /// what is queued, and views pile up while the previous commit is in flight, so the group size follows the load.
 /// </remarks>
-public sealed class ViewBatcher(IServiceScopeFactory scopes, ViewTransport transport, IOptions<StatsOptions> options, StatsMetrics metrics, ILogger<ViewBatcher> logger) : BackgroundService
+public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSource database, ViewTransport transport, IOptions<StatsOptions> options, StatsMetrics metrics, ILogger<ViewBatcher> logger) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(50_000)
     {
@@ -120,6 +120,9 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, ViewTransport trans
             // The store refused a value of one view (the door checks what it knows of; this is for what it does not).
             // The others are not to pay for it: the group is split and each half committed alone, down to the view at
             // fault, whose sender alone is refused. Nothing of a refused transaction was stored, so none counts twice.
+            // The connection that met the refusal goes back to the pool in a state that fails its next user ("unexpected
+            // backend message"), which would be another sender's group: the pool is emptied, so every connection is fresh.
+            database.Clear();
             if (group.Count == 1)
             {
                 logger.LogWarning("The event store refused a view's content ({SqlState}); its sender gets 400",
