@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CCHC.Stats.IntegrationTests;
 
@@ -116,5 +117,62 @@ public sealed class AuditExportTests(StatsApp app)
         Assert.Equal(HttpStatusCode.BadRequest, (await auditor.GetAsync($"/api/v1/sites/{site}/events?from=yesterday")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await auditor.GetAsync($"/api/v1/sites/{site}/events?format=xml")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await auditor.GetAsync("/api/v1/sites/nobody/events")).StatusCode);
+    }
+
+    [Fact]
+    public async Task the_ndjson_export_writes_offsets_and_vietnamese_as_they_are()
+    {
+        var site = await app.NewSiteAsync();
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch",
+            new[] { new BatchViewItem("https://portal.test/tin-tuc", null, "Bắc Giang <b> & \"trích dẫn\"", Day.AddHours(9), "v", null) })).EnsureSuccessStatusCode();
+        using var auditor = app.WithKey(StatsApp.AuditorKey);
+
+        var text = await auditor.GetStringAsync($"/api/v1/sites/{site}/events");
+
+        Assert.Contains("+07:00", text);
+        Assert.DoesNotContain("\\u002B", text);
+        Assert.Contains("Bắc Giang <b> & \\\"trích dẫn\\\"", text);
+        Assert.Equal("Bắc Giang <b> & \"trích dẫn\"", JsonDocument.Parse(text.Trim()).RootElement.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task a_months_export_holds_the_seals_of_its_days_with_the_baselines_they_counted()
+    {
+        var site = await app.NewSiteAsync();
+        var october = new DateTimeOffset(2026, 10, 1, 0, 0, 0, Hanoi);
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch", new[]
+        {
+            new BatchViewItem("https://portal.test/a", null, null, october.AddDays(4).AddHours(9), "v1", null),
+            new BatchViewItem("https://portal.test/b", null, null, october.AddDays(30).AddHours(23), "v2", null),
+            new BatchViewItem("https://portal.test/c", null, null, october.AddDays(31).AddHours(1), "v3", null),
+        })).EnsureSuccessStatusCode();
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        var figures = new BaselineFigures(7, 70, 700, 7000, 70000);
+        (await admin.PostAsJsonAsync($"/api/v1/sites/{site}/baseline", new BaselineRequest(october.AddDays(4).AddHours(8), figures, figures))).EnsureSuccessStatusCode();
+        var sealer = app.Services.GetRequiredService<CCHC.Stats.Api.Audit.DaySealer>();
+        await app.CatchUpAsync();
+        await Eventually.Until(async () =>
+        {
+            await sealer.SealAsync(CancellationToken.None);
+            return (await AllRowsAsync(site, "")).Count(r => r.GetProperty("kind").GetString() == "daySealed") == 3;
+        });
+
+        var month = await AllRowsAsync(site, $"?from={Uri.EscapeDataString(october.ToString("O"))}&to={Uri.EscapeDataString(october.AddMonths(1).ToString("O"))}");
+
+        var seals = month.Where(r => r.GetProperty("kind").GetString() == "daySealed").Select(r => r.GetProperty("details")).ToList();
+        Assert.Equal(["2026-10-05", "2026-10-31"], seals.Select(s => s.GetProperty("day").GetString()));
+        Assert.Equal(7, seals[0].GetProperty("baselinePageViews").GetInt64());
+        Assert.Equal(1, seals[0].GetProperty("pageViews").GetInt64());
+        Assert.Equal(0, seals[1].GetProperty("baselinePageViews").GetInt64());
+        Assert.Equal(2, month.Count(r => r.GetProperty("kind").GetString() == "pageView"));
+    }
+
+    private async Task<List<JsonElement>> AllRowsAsync(string site, string query)
+    {
+        using var auditor = app.WithKey(StatsApp.AuditorKey);
+        var text = await auditor.GetStringAsync($"/api/v1/sites/{site}/events{query}");
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
     }
 }

@@ -77,4 +77,53 @@ public sealed class BatchImportTests(StatsApp app)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Empty(await EventRows.UrlsOfSiteAsync(app.ConnectionString, site));
     }
+
+    [Fact]
+    public async Task a_malformed_field_rejects_its_item_alone_in_plain_words()
+    {
+        var site = await app.NewSiteAsync();
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        var body = """
+            [{"url":"https://portal.test/ok","occurredAt":"2026-11-02T09:00:00+07:00","visitorId":"v1"},
+             {"url":"https://portal.test/no-offset","occurredAt":"2026-11-02T09:00:00","visitorId":"v1"},
+             {"url":"https://portal.test/not-a-time","occurredAt":"tomorrow","visitorId":"v1"},
+             {"url":12345,"occurredAt":"2026-11-02T09:00:00+07:00","visitorId":"v1"},
+             {"url":"https://portal.test/visitor","occurredAt":"2026-11-02T09:00:00+07:00","visitorId":["v1"]},
+             "not an object",
+             {"url":"https://portal.test/ok2","occurredAt":"2026-11-02T02:01:00Z","visitorId":"v2"}]
+            """;
+
+        var response = await ingest.PostAsync($"/api/v1/sites/{site}/views:batch", new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        var result = System.Text.Json.JsonSerializer.Deserialize<BatchResult>(text, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(2, result!.Accepted);
+        Assert.Equal([1, 2, 3, 4, 5], result.Rejected.Select(r => r.Index));
+        Assert.Contains("'occurredAt'", result.Rejected[0].Reason);
+        Assert.Contains("offset", result.Rejected[0].Reason);
+        Assert.Contains("'url'", result.Rejected[2].Reason);
+        Assert.Contains("'visitorId'", result.Rejected[3].Reason);
+        Assert.DoesNotContain("BytePosition", text);
+        Assert.DoesNotContain("Path:", text);
+        Assert.Equal(["https://portal.test/ok", "https://portal.test/ok2"], await EventRows.UrlsOfSiteAsync(app.ConnectionString, site));
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("[{\"url\":")]
+    [InlineData("\"a string\"")]
+    [InlineData("{\"an\":\"object\"}]")]
+    public async Task only_a_body_that_is_neither_an_array_nor_ndjson_is_400(string body)
+    {
+        var site = await app.NewSiteAsync();
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+
+        var response = await ingest.PostAsync($"/api/v1/sites/{site}/views:batch", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+
+        Assert.Empty(await EventRows.UrlsOfSiteAsync(app.ConnectionString, site));
+    }
 }

@@ -135,6 +135,38 @@ public sealed class RebuildTests(StatsApp app)
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rbl/verify")).GetProperty("healthy").GetBoolean());
     }
 
+    [Fact]
+    public async Task a_rebuild_leaves_withdrawn_baselines_out()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("rebuildwithdrawn");
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/rbw", new SiteRequest("Rebuild withdrawn", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        var asOf = new DateTimeOffset(2026, 11, 3, 8, 0, 0, TimeSpan.FromHours(7));
+        var kept = new BaselineFigures(1, 10, 100, 1000, 10000);
+        var wrong = new BaselineFigures(5, 50, 500, 5000, 50000);
+        (await admin.PostAsJsonAsync("/api/v1/sites/rbw/baseline", new BaselineRequest(asOf, kept, kept))).EnsureSuccessStatusCode();
+        var recorded = await (await admin.PostAsJsonAsync("/api/v1/sites/rbw/baseline", new BaselineRequest(asOf, wrong, wrong))).Content.ReadFromJsonAsync<JsonElement>();
+        using var auditor = StatsApp.ClientOf(host, StatsApp.AuditorKey);
+        var history = await auditor.GetStringAsync("/api/v1/sites/rbw/events");
+        var sequence = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .Last(r => r.GetProperty("kind").GetString() == "baseline").GetProperty("sequence").GetInt64();
+        Assert.Equal(50000, recorded.GetProperty("pageViews").GetProperty("total").GetInt64());
+        (await admin.PostAsync($"/api/v1/sites/rbw/baseline/{sequence}:withdraw", null)).EnsureSuccessStatusCode();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync("/api/v1/admin/rebuild", null)).StatusCode);
+        await Eventually.Until(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString() == "completed",
+            TimeSpan.FromSeconds(60), "the rebuild should complete");
+
+        var store = host.Services.GetRequiredService<IDocumentStore>();
+        await using var session = store.QuerySession();
+        var total = await session.LoadAsync<CCHC.Stats.Api.Counters.PeriodCounter>("rbw/total/all");
+        var month = await session.LoadAsync<CCHC.Stats.Api.Counters.PeriodCounter>("rbw/month/2026-11");
+        Assert.Equal(10000, total!.BaselinePageViews);
+        Assert.Equal(100, month!.BaselineVisits);
+        Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rbw/verify")).GetProperty("healthy").GetBoolean());
+    }
+
     private static object Figures(CountersResponse c) => (c.Day, c.Week, c.Month, c.Year, c.Total);
 
     /// <summary>Live figures once two refreshes in a row agree (the refresher publishes every 200 ms here).</summary>

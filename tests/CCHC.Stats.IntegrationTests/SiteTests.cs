@@ -106,4 +106,41 @@ public sealed class SiteTests(StatsApp app)
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
+
+    [Theory]
+    [InlineData("SE Asia Standard Time")]
+    [InlineData("W. Europe Standard Time")]
+    [InlineData("asia/ho_chi_minh")]
+    public async Task a_time_zone_that_is_not_an_iana_id_is_400(string zone)
+    {
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        var id = $"tz-{Guid.NewGuid():N}"[..12];
+
+        var response = await admin.PutAsJsonAsync($"/api/v1/sites/{id}", new SiteRequest("Zone", zone, ["portal.test"], null));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("IANA", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task the_admin_lists_every_site_by_id()
+    {
+        var first = await app.NewSiteAsync();
+        var second = await app.NewSiteAsync(timeZone: "Asia/Bangkok");
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        using var auditor = app.WithKey(StatsApp.AuditorKey);
+        using var anonymous = app.Browser();
+
+        var list = await admin.GetFromJsonAsync<SiteListResponse>("/api/v1/sites");
+
+        var ids = list!.Sites.Select(s => s.SiteId).ToList();
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ids);
+        var listed = list.Sites.Single(s => s.SiteId == second);
+        Assert.Equal("Asia/Bangkok", listed.TimeZone);
+        Assert.Equal("Test portal", listed.Name);
+        Assert.Empty(listed.Groups);
+        Assert.Contains(first, ids);
+        Assert.Equal(HttpStatusCode.Forbidden, (await auditor.GetAsync("/api/v1/sites")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/sites")).StatusCode);
+    }
 }
