@@ -40,6 +40,7 @@ public sealed class WidgetBrowserTests(StatsApp app)
         var page = await context.NewPageAsync();
 
         await page.GotoAsync(portal.Url("/vi"));
+        await Assertions.Expect(page.Locator(".cchc-stats h2")).ToHaveTextAsync("Số lượng truy cập");
         foreach (var label in VietnameseRows)
         {
             await Assertions.Expect(page.Locator(".cchc-stats dt", new() { HasText = label })).ToBeVisibleAsync();
@@ -58,6 +59,7 @@ public sealed class WidgetBrowserTests(StatsApp app)
 
         await page.GotoAsync(portal.Url("/en"));
         await Assertions.Expect(page.Locator(".cchc-stats dt", new() { HasText = "All time" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator(".cchc-stats h2")).ToHaveTextAsync("Visits");
         await Assertions.Expect(page.Locator(".cchc-stats [data-period=total] dd")).ToHaveTextAsync(new Regex(@"^10,191,4(69|70)$"));
 
         await page.GotoAsync(portal.Url("/night"));
