@@ -24,6 +24,10 @@ public sealed class ClientFaults(IProblemDetailsService problems) : IExceptionHa
         });
     }
 
+    /// <summary>The answer for an endpoint that reads the body itself and meets such a fault.</summary>
+    public static IResult Problem(BadHttpRequestException bad) =>
+        Results.Problem(statusCode: bad.StatusCode, title: "The request could not be read.", detail: Plain(bad));
+
     /// <summary>Kestrel's message names the fault in plain words ("Bad chunk size data."), without parser internals.</summary>
-    public static string Plain(BadHttpRequestException bad) => bad.Message;
+    private static string Plain(BadHttpRequestException bad) => bad.Message;
 }

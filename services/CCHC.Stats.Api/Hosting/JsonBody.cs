@@ -70,7 +70,7 @@ public static class JsonBody
         }
         catch (BadHttpRequestException e)
         {
-            return new(default, Results.Problem(statusCode: e.StatusCode, title: "The request could not be read.", detail: ClientFaults.Plain(e)));
+            return new(default, ClientFaults.Problem(e));
         }
         catch (JsonException e)
         {

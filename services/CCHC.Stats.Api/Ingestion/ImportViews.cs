@@ -190,7 +190,7 @@ public static class ImportViews
         }
         catch (BadHttpRequestException e)
         {
-            return (null, Results.Problem(statusCode: e.StatusCode, title: "The request could not be read.", detail: ClientFaults.Plain(e)));
+            return (null, ClientFaults.Problem(e));
         }
 
         return (buffer.ToArray(), null);

@@ -34,9 +34,6 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
     /// <summary>The broker queue every node publishes accepted views to and consumes them from.</summary>
     public const string QueueName = "cchc-stats.views";
 
-    /// <summary>Marten's primary key of its stream table: what a second concurrent append of one group collides on.</summary>
-    private const string StreamKey = "pkey_mt_streams_id";
-
     /// <summary>Read once: the setting does not change while the service runs.</summary>
     private readonly bool _usesBroker = Parse(options.Value.Transport) == RabbitMq;
 
@@ -74,7 +71,7 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
         // Two deliveries of one group at once (a redelivery while the first consumer is still committing): the
         // second waits on the first's new stream row, then fails on its key. Tried again, it finds the group stored
         // (above) or, if the first rolled back, stores it.
-        opts.OnException(e => e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: StreamKey })
+        opts.OnException(e => e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: StoreFaults.StreamKey })
             .RetryWithCooldown(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500));
 
         var settings = configuration.GetSection(StatsOptions.Section).Get<StatsOptions>() ?? new StatsOptions();
