@@ -37,6 +37,13 @@ public sealed class OutageTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
 
+            // What Kubernetes routes by: the pod still serves (counters from memory, views 503), so it stays in the Service.
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/serving")).StatusCode);
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(3, (await client.GetFromJsonAsync<CountersResponse>("/api/v1/sites/outage/counters"))!.Day.PageViews);
+            }
+
             database = await LocalPostgres.StartAsync(folder, database.Port);
 
             await Eventually.Until(async () => (await PostViewAsync(client, 4)).StatusCode == HttpStatusCode.Accepted);

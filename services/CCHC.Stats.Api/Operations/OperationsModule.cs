@@ -15,8 +15,15 @@ public static class OperationsModule
     /// <summary>Liveness: the process answers (probes, load balancers; deploy/kubernetes uses it).</summary>
     public const string LivePath = "/health/live";
 
-    /// <summary>Readiness: PostgreSQL answers and the projection is not stuck.</summary>
+    /// <summary>Readiness: PostgreSQL answers and the projection is not stuck (operators and alerts watch it).</summary>
     public const string ReadyPath = "/health/ready";
+
+    /// <summary>
+    /// This pod can serve: it has started and is not shutting down. What a load balancer or Kubernetes should route
+    /// by — in a database outage every node still serves counters from memory and answers views 503 + Retry-After,
+    /// so taking them all out of the Service (what <see cref="ReadyPath"/> would do) turns an outage into a blackout.
+    /// </summary>
+    public const string ServingPath = "/health/serving";
 
     public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
     {
@@ -32,7 +39,8 @@ public static class OperationsModule
         });
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("postgres", tags: ["ready"])
-            .AddCheck<ProjectionHealthCheck>("projections", tags: ["ready"]);
+            .AddCheck<ProjectionHealthCheck>("projections", tags: ["ready"])
+            .AddCheck<ServingHealthCheck>("serving", tags: ["serving"]);
 
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("cchc-stats"))
@@ -59,12 +67,22 @@ public static class OperationsModule
     {
         app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks(ServingPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("serving") });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/dashboard", Dashboard.Handle);
         app.MapGet("/api/v1/admin/dead-letters", DeadLetters.Count).RequireKey(KeyRole.Admin);
         app.MapPost("/api/v1/admin/dead-letters:replay", DeadLetters.Replay).RequireKey(KeyRole.Admin);
         return app;
     }
+}
+
+/// <summary>Serving from the moment the host has started until it begins to stop (see <see cref="OperationsModule.ServingPath"/>).</summary>
+public sealed class ServingHealthCheck(IHostApplicationLifetime lifetime) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested ? HealthCheckResult.Unhealthy("Shutting down.")
+            : lifetime.ApplicationStarted.IsCancellationRequested ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy("Starting."));
 }
 
 /// <summary>Ready only while PostgreSQL answers.</summary>
