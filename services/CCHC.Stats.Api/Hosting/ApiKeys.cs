@@ -65,5 +65,6 @@ public static class ApiKeyEndpointExtensions
     /// <summary>Requires a bearer key of <paramref name="role"/> for the endpoints of this builder.</summary>
     public static TBuilder RequireKey<TBuilder>(this TBuilder builder, KeyRole role) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(async (context, next) =>
-            context.HttpContext.RequestServices.GetRequiredService<ApiKeys>().Check(context.HttpContext, role) ?? await next(context));
+                context.HttpContext.RequestServices.GetRequiredService<ApiKeys>().Check(context.HttpContext, role) ?? await next(context))
+            .WithMetadata(new RequiresKey(role));
 }

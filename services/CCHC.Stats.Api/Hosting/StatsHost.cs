@@ -20,6 +20,19 @@ public static class StatsHost
         services.AddSingleton<ApiKeys>();
         services.AddProblemDetails();
         services.AddExceptionHandler<ClientFaults>();
+        services.AddApiDocs();
+        services.AddResponseCompression(compression =>
+        {
+            // The answers carry no secret beside text a client chose (keys are never echoed), so compressing over
+            // HTTPS gives BREACH nothing to guess at.
+            compression.EnableForHttps = true;
+            compression.Providers.Add<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProvider>();
+            compression.Providers.Add<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProvider>();
+            compression.MimeTypes = Microsoft.AspNetCore.ResponseCompression.ResponseCompressionDefaults.MimeTypes
+                .Concat(["application/problem+json", "application/x-ndjson", "text/csv", "image/svg+xml"]);
+        });
+        services.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
+        services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
         services.AddCors(cors => cors.AddPolicy(IngestionModule.PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
         services.Configure<ForwardedHeadersOptions>(forwarded => TrustedProxies.Configure(forwarded, builder.Configuration));
 
@@ -36,6 +49,7 @@ public static class StatsHost
             app.UseForwardedHeaders();
         }
 
+        app.UseResponseCompression();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors();
@@ -46,6 +60,7 @@ public static class StatsHost
         app.MapWidget();
         app.MapAudit();
         app.MapOperations();
+        app.MapApiDocs();
         return app;
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Operations;
+using CCHC.Stats.Contracts;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -55,10 +56,24 @@ public static class IngestionModule
     {
         app.MapPost("/api/v1/sites/{siteId}/views", RecordPageView.Handle)
             .RequireCors(PublicCors)
-            .RequireRateLimiting(PerClientLimit);
+            .RequireRateLimiting(PerClientLimit)
+            .WithTags("Ingestion").WithSummary("Record one page view (public; what the widget sends).")
+            .WithDescription("202 once the view is durable. The url's host must be one of the site's allowed hosts (403). Known bots get 202 and are not counted. Body at most 8 KiB.")
+            .Accepts<PageViewRequest>("application/json", "text/plain")
+            .Produces(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         app.MapPost("/api/v1/sites/{siteId}/views:batch", ImportViews.Handle)
             .RequireKey(KeyRole.Ingest)
-            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(ImportViews.MaxBodyBytes));
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(ImportViews.MaxBodyBytes))
+            .WithTags("Ingestion").WithSummary("Import views recorded elsewhere (server-side senders, log imports).")
+            .WithDescription("A JSON array or NDJSON of at most 10,000 items. Each item is checked alone: a malformed or refused item is rejected with its index and reason, the rest are recorded.")
+            .Accepts<BatchViewItem[]>("application/json", "application/x-ndjson")
+            .Produces<BatchResult>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .AcceptsIdempotencyKey();
         return app;
     }
 }

@@ -69,9 +69,12 @@ public static class OperationsModule
         app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapHealthChecks(ServingPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("serving") });
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/dashboard", Dashboard.Handle);
-        app.MapGet("/api/v1/admin/dead-letters", DeadLetters.Count).RequireKey(KeyRole.Admin);
-        app.MapPost("/api/v1/admin/dead-letters:replay", DeadLetters.Replay).RequireKey(KeyRole.Admin);
+        app.MapGet("/dashboard", Dashboard.Handle)
+            .WithTags("Operations").WithSummary("The live page for operators.").Produces(StatusCodes.Status200OK, contentType: "text/html");
+        app.MapGet("/api/v1/admin/dead-letters", DeadLetters.Count).RequireKey(KeyRole.Admin)
+            .WithTags("Operations").WithSummary("How many messages are in the dead letters.");
+        app.MapPost("/api/v1/admin/dead-letters:replay", DeadLetters.Replay).RequireKey(KeyRole.Admin)
+            .WithTags("Operations").WithSummary("Send every dead letter through its handler again.").Produces(StatusCodes.Status202Accepted);
         return app;
     }
 }
