@@ -37,12 +37,12 @@ prepare_bench() {
 
 # A node of the service at $1, started and ready; sets NODE_PID. Settings in the caller's environment pass through
 # (Stats__RunProjections=false start_service: a node that takes views and runs no projection; BENCH_DB: another
-# database than cchc_stats).
+# database than cchc_stats; SERVICE_DLL: another build of the service, e.g. a published one).
 start_node() {
   ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=${BENCH_DB:-cchc_stats};Maximum Pool Size=100" \
   Stats__AdminKey=$KEY Stats__AuditorKey=bench-auditor Stats__ViewsPerClientPerMinute=0 Stats__SealDays=false \
   Logging__LogLevel__Default=Warning \
-    dotnet services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll --urls "$1" >>"$WORK/service.log" 2>&1 &
+    dotnet "${SERVICE_DLL:-services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll}" --urls "$1" >>"$WORK/service.log" 2>&1 &
   NODE_PID=$!
   for _ in $(seq 1 120); do curl -sf "$1/health/ready" >/dev/null && return; sleep 0.5; done
   echo "service did not start at $1"; tail -30 "$WORK/service.log"; exit 1
