@@ -107,4 +107,42 @@ public sealed partial class ApiDocsTests(StatsApp app)
         Assert.Contains(Assert.Single(openapi.Content.Headers.ContentEncoding), new[] { "br", "gzip" });
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/sites/{site}/counters")).StatusCode);
     }
+
+    [Fact]
+    public async Task counters_are_sent_in_the_encoding_the_reader_accepts_and_decode_to_the_same_figures()
+    {
+        var site = await app.NewSiteAsync();
+        var path = $"/api/v1/sites/{site}/counters";
+        Assert.Equal(HttpStatusCode.OK, (await app.Browser().GetAsync(path)).StatusCode);
+
+        async Task<(string? Encoding, string Json)> Read(string acceptEncoding)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
+            using var response = await app.Browser().SendAsync(request);
+            Assert.Contains("Accept-Encoding", response.Headers.Vary);
+            var encoding = response.Content.Headers.ContentEncoding.SingleOrDefault();
+            await using var raw = await response.Content.ReadAsStreamAsync();
+            await using Stream decoded = encoding switch
+            {
+                "br" => new System.IO.Compression.BrotliStream(raw, System.IO.Compression.CompressionMode.Decompress),
+                "gzip" => new System.IO.Compression.GZipStream(raw, System.IO.Compression.CompressionMode.Decompress),
+                _ => raw,
+            };
+            using var reader = new StreamReader(decoded);
+            var figures = System.Text.Json.Nodes.JsonNode.Parse(await reader.ReadToEndAsync())!.AsObject();
+            figures.Remove("asOf"); // the moment of the snapshot moves between reads; the figures must not
+            return (encoding, figures.ToJsonString());
+        }
+
+        var plain = await Read("identity");
+        var brotli = await Read("gzip, br");
+        var gzip = await Read("br;q=0, gzip");
+
+        Assert.Null(plain.Encoding);
+        Assert.Equal("br", brotli.Encoding);
+        Assert.Equal("gzip", gzip.Encoding);
+        Assert.Equal(plain.Json, brotli.Json);
+        Assert.Equal(plain.Json, gzip.Json);
+    }
 }

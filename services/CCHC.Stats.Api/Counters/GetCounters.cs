@@ -32,7 +32,7 @@ public static class GetCounters
         if (asOf is null && live.TryGet(siteId, out var cached))
         {
             metrics.CounterRead(fromMemory: true);
-            return Serve(http, cached.Json, cached.ETag);
+            return Serve(http, cached);
         }
 
         var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
@@ -45,7 +45,7 @@ public static class GetCounters
         if (asOf is null)
         {
             var fresh = await refresher.RefreshOneAsync(site, ct);
-            return fresh is null ? CatchingUp(http) : Serve(http, fresh.Json, fresh.ETag);
+            return fresh is null ? CatchingUp(http) : Serve(http, fresh);
         }
 
         if (!ApiTime.TryParse(asOf, out var moment, out var problem))
@@ -66,7 +66,7 @@ public static class GetCounters
         }
 
         var snapshot = LiveCounters.Render(counters);
-        return Serve(http, snapshot.Json, snapshot.ETag);
+        return Serve(http, snapshot);
     }
 
     private static IResult CatchingUp(HttpContext http)
@@ -76,10 +76,12 @@ public static class GetCounters
             detail: "The counters are being rebuilt or are behind the recorded events; ask again in a few seconds.");
     }
 
-    private static IResult Serve(HttpContext http, byte[] json, string etag)
+    private static IResult Serve(HttpContext http, LiveCounters.Snapshot snapshot)
     {
+        var etag = snapshot.ETag;
         var headers = http.Response.Headers;
         headers.ETag = etag;
+        headers.Vary = "Accept-Encoding";
         headers.CacheControl = $"public, max-age={MaxAgeSeconds}";
         var requested = http.Request.Headers.IfNoneMatch;
         if (requested.Count > 0 && EntityTagHeaderValue.TryParseList(requested, out var tags)
@@ -88,6 +90,6 @@ public static class GetCounters
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        return Results.Bytes(json, "application/json; charset=utf-8");
+        return Results.Bytes(snapshot.Body.Negotiate(http), "application/json; charset=utf-8");
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CCHC.Stats.Api.Hosting;
@@ -15,8 +16,14 @@ public sealed class LiveCounters
 {
     private readonly ConcurrentDictionary<string, Snapshot> _snapshots = new();
 
-    /// <summary>One site's figures: the response body, its weak ETag (over the figures, not the time) and the figures.</summary>
-    public sealed record Snapshot(byte[] Json, string ETag, CountersResponse Counters);
+    /// <summary>
+    /// One site's figures: the response body (with its compressed forms, made once per snapshot and not once per read),
+    /// its weak ETag (over the figures, not the time) and the figures.
+    /// </summary>
+    public sealed record Snapshot(Precompressed Body, string ETag, CountersResponse Counters)
+    {
+        public byte[] Json => Body.Plain;
+    }
 
     public bool TryGet(string siteId, out Snapshot snapshot) => _snapshots.TryGetValue(siteId, out snapshot!);
 
@@ -35,6 +42,6 @@ public sealed class LiveCounters
         var json = JsonSerializer.SerializeToUtf8Bytes(counters, JsonBody.Options);
         var figures = JsonSerializer.SerializeToUtf8Bytes(counters with { AsOf = default }, JsonBody.Options);
         var etag = $"W/\"{Convert.ToHexStringLower(SHA256.HashData(figures).AsSpan(0, 8))}\"";
-        return new Snapshot(json, etag, counters);
+        return new Snapshot(new Precompressed(json, CompressionLevel.Fastest), etag, counters);
     }
 }

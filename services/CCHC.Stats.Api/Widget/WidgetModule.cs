@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Reflection;
+using CCHC.Stats.Api.Hosting;
 using System.Security.Cryptography;
 using CCHC.Stats.Api.Ingestion;
 
@@ -38,25 +39,20 @@ public static class WidgetModule
 }
 
 /// <summary>
-/// The widget script, compressed once at start (Brotli and gzip at their best levels: it is read by every reader of
-/// every portal) and served with an ETag. A reader's browser keeps it for an hour and then asks again with
-/// <c>If-None-Match</c> (a 304 of a few hundred bytes), using the copy it has meanwhile for up to a day: a fix reaches
+/// The widget script, compressed at its best levels (it is read by every reader of every portal) and served with an
+/// ETag. A reader's browser keeps it for an hour and then asks again with <c>If-None-Match</c> (a 304 of a few hundred bytes), using the copy it has meanwhile for up to a day: a fix reaches
 /// every reader within the hour after their next visit.
 /// </summary>
 public sealed class WidgetScript
 {
     public const string CacheControl = "public, max-age=3600, stale-while-revalidate=86400";
 
-    private readonly byte[] _plain;
-    private readonly byte[] _brotli;
-    private readonly byte[] _gzip;
+    private readonly Precompressed _body;
     private readonly string _etag;
 
     public WidgetScript(byte[] plain)
     {
-        _plain = plain;
-        _brotli = Compress(plain, s => new BrotliStream(s, CompressionLevel.SmallestSize));
-        _gzip = Compress(plain, s => new GZipStream(s, CompressionLevel.SmallestSize));
+        _body = new Precompressed(plain, CompressionLevel.SmallestSize);
         _etag = $"W/\"{Convert.ToHexStringLower(SHA256.HashData(plain).AsSpan(0, 8))}\"";
     }
 
@@ -72,26 +68,6 @@ public sealed class WidgetScript
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        var accepted = http.Request.Headers.AcceptEncoding.ToString();
-        var (body, encoding) = accepted.Contains("br", StringComparison.OrdinalIgnoreCase) ? (_brotli, "br")
-            : accepted.Contains("gzip", StringComparison.OrdinalIgnoreCase) ? (_gzip, "gzip")
-            : (_plain, null);
-        if (encoding is not null)
-        {
-            headers.ContentEncoding = encoding;
-        }
-
-        return Results.Bytes(body, "text/javascript; charset=utf-8");
-    }
-
-    private static byte[] Compress(byte[] plain, Func<Stream, Stream> compressor)
-    {
-        using var buffer = new MemoryStream();
-        using (var stream = compressor(buffer))
-        {
-            stream.Write(plain);
-        }
-
-        return buffer.ToArray();
+        return Results.Bytes(_body.Negotiate(http), "text/javascript; charset=utf-8");
     }
 }
