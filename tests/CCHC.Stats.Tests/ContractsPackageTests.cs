@@ -9,18 +9,12 @@ public sealed class ContractsPackageTests
     [Fact]
     public async Task dotnet_pack_makes_the_contracts_package_with_docs_and_readme()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(root.FullName, "CCHC.Stats.sln")))
-        {
-            root = root.Parent!;
-        }
-
         var output = Directory.CreateTempSubdirectory("cchc-pack-");
         try
         {
             var pack = new ProcessStartInfo("dotnet", ["pack", "contracts/CCHC.Stats.Contracts", "-o", output.FullName, "-nologo", "-v", "quiet"])
             {
-                WorkingDirectory = root.FullName,
+                WorkingDirectory = Repository.Root,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
@@ -29,7 +23,7 @@ public sealed class ContractsPackageTests
             await process.WaitForExitAsync();
             Assert.True(process.ExitCode == 0, log);
 
-            var version = System.Xml.Linq.XDocument.Load(Path.Combine(root.FullName, "Directory.Build.props")).Descendants("Version").Single().Value;
+            var version = System.Xml.Linq.XDocument.Load(Path.Combine(Repository.Root, "Directory.Build.props")).Descendants("Version").Single().Value;
             var package = Path.Combine(output.FullName, $"CCHC.Stats.Contracts.{version}.nupkg");
             using var zip = ZipFile.OpenRead(package);
             var entries = zip.Entries.Select(e => e.FullName).ToList();

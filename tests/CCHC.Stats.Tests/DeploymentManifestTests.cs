@@ -11,7 +11,7 @@ namespace CCHC.Stats.Tests;
 /// </summary>
 public sealed class DeploymentManifestTests
 {
-    private static readonly string Deploy = Path.Combine(RepositoryRoot(), "deploy");
+    private static readonly string Deploy = Path.Combine(Repository.Root, "deploy");
 
     [Fact]
     public void every_manifest_is_listed_in_the_kustomization_and_names_its_kind()
@@ -185,7 +185,7 @@ public sealed class DeploymentManifestTests
     public void the_image_is_pinned_runs_as_a_user_and_leaves_local_data_out()
     {
         var dockerfile = File.ReadAllLines(Path.Combine(Deploy, "Dockerfile"));
-        var ignored = File.ReadAllLines(Path.Combine(RepositoryRoot(), ".dockerignore"));
+        var ignored = File.ReadAllLines(Path.Combine(Repository.Root, ".dockerignore"));
 
         Assert.All(dockerfile.Where(l => l.StartsWith("FROM ")), l => Assert.Matches(@"^FROM \S+:\d+\.\d+\.\d+\S*( AS \w+)?$", l));
         Assert.Contains(dockerfile, l => l.StartsWith("USER ") && l != "USER root" && l != "USER 0");
@@ -231,15 +231,4 @@ public sealed class DeploymentManifestTests
 
     private static Dictionary<string, string> Labels(YamlMappingNode node) =>
         node.Children.ToDictionary(c => ((YamlScalarNode)c.Key).Value!, c => ((YamlScalarNode)c.Value).Value ?? "");
-
-    private static string RepositoryRoot()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "CCHC.Stats.sln")))
-        {
-            root = root.Parent;
-        }
-
-        return root?.FullName ?? throw new InvalidOperationException("Repository root not found.");
-    }
 }

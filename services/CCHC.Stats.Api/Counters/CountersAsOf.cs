@@ -25,7 +25,7 @@ namespace CCHC.Stats.Api.Counters;
 /// projection has applied every event recorded before the request, so the closed days are exact too: two round
 /// trips in all when the projection is caught up.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, SiteBaselines siteBaselines)
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, SiteBaselines siteBaselines, TimeProvider clock)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
@@ -137,7 +137,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
     /// </summary>
     private async Task<bool> WaitForProjectionAsync(CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + CatchUpTimeout;
+        var deadline = clock.GetUtcNow() + CatchUpTimeout;
         long? target = null;
         while (true)
         {
@@ -153,12 +153,12 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
                 return true;
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (clock.GetUtcNow() > deadline)
             {
                 return false;
             }
 
-            await Task.Delay(50, ct);
+            await Task.Delay(TimeSpan.FromMilliseconds(50), clock, ct);
         }
     }
 

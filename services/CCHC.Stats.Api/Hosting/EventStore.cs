@@ -226,13 +226,13 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
 /// only loads it (and a missing type fails the start); with Stats:RegenerateCode it compiles it, which took
 /// seconds on a busy two-core machine, long enough for the first views after a start to time out (503).
 /// </summary>
-public sealed class HandlerWarmUp(IWolverineRuntime runtime, ILogger<HandlerWarmUp> logger) : IHostedService
+public sealed class HandlerWarmUp(IWolverineRuntime runtime, TimeProvider clock, ILogger<HandlerWarmUp> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var started = clock.GetTimestamp();
         runtime.FindInvoker(typeof(RecordPageViews));
-        logger.LogInformation("The view handler is ready ({Elapsed} ms)", clock.ElapsedMilliseconds);
+        logger.LogInformation("The view handler is ready ({Elapsed} ms)", (long)clock.GetElapsedTime(started).TotalMilliseconds);
         return Task.CompletedTask;
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Operations;
@@ -25,7 +24,7 @@ public static class RecordPageView
         TimeProvider clock,
         CancellationToken ct)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = clock.GetTimestamp();
         if (!PutSite.IsValidSiteId(siteId))
         {
             return SiteProblems.NotFound(siteId);
@@ -85,7 +84,7 @@ public static class RecordPageView
         }
 
         metrics.Accepted(siteId);
-        metrics.AckLatency(Stopwatch.GetElapsedTime(started));
+        metrics.AckLatency(clock.GetElapsedTime(started));
         return Results.Accepted();
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using CCHC.Stats.Api.Operations;
 using CCHC.Stats.Api.Hosting;
@@ -20,7 +19,7 @@ namespace CCHC.Stats.Api.Ingestion;
 /// magnitude. The loop never waits to fill a group: after a short <see cref="StatsOptions.CommitLinger"/> it commits
 /// what is queued, and views pile up while the previous commit is in flight, so the group size follows the load.
 /// </remarks>
-public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSource database, ViewTransport transport, IOptions<StatsOptions> options, StatsMetrics metrics, ILogger<ViewBatcher> logger) : BackgroundService
+public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSource database, ViewTransport transport, TimeProvider clock, IOptions<StatsOptions> options, StatsMetrics metrics, ILogger<ViewBatcher> logger) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(50_000)
     {
@@ -77,7 +76,7 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSo
                 // A moment for more views to arrive: the fixed cost of a commit is then shared by more of them.
                 if (options.Value.CommitLinger > TimeSpan.Zero && reader.Count < max)
                 {
-                    await Task.Delay(options.Value.CommitLinger, stoppingToken);
+                    await Task.Delay(options.Value.CommitLinger, clock, stoppingToken);
                 }
 
                 group.Clear();
@@ -102,14 +101,14 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSo
 
     private async Task CommitAsync(IReadOnlyList<Pending> group, CancellationToken ct)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = clock.GetTimestamp();
         try
         {
             // The bus is scoped (it carries the message context): one scope per transaction.
             await using var scope = scopes.CreateAsyncScope();
             var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
             await transport.DeliverAsync(bus, RecordPageViews.Of(group.Select(p => p.View).ToArray()), ct);
-            metrics.Committed(group.Count, Stopwatch.GetElapsedTime(started));
+            metrics.Committed(group.Count, clock.GetElapsedTime(started));
             foreach (var pending in group)
             {
                 pending.Durable.TrySetResult();
