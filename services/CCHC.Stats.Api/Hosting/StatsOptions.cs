@@ -21,16 +21,16 @@ public sealed class StatsOptions
     public string Transport { get; set; } = "local";
 
     /// <summary>
-    /// How often each node reloads the live counters it serves from memory: one batch of queries per tick, and up
-    /// to this much added to the time a view takes to show.
+    /// How often each node reloads the live counters it serves from memory: one statement per tick, and up to this
+    /// much added to the time a view takes to show. A site whose counters moved has its snapshot (counters and online
+    /// together) re-taken at most twice per interval (<see cref="Counters.LiveCounterRefresher"/>).
     /// </summary>
     public TimeSpan CounterRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
-    /// How often a site's "online now" is counted afresh by the periodic refresh; in between it keeps its last
-    /// count (a site showing 0 online is counted again as soon as it has new views, so a first visitor shows at
-    /// once). The count reads every visitor in the site's window (13–18 ms with 20,000 online), the rest of a
-    /// tick a handful of rows.
+    /// How old a site's snapshot may grow while its counters do not move: visitors leave the online window as time
+    /// passes, so it is re-taken (counted online again) this often. A site whose counters moved is re-taken at once,
+    /// its online count with it. The count reads every visitor in the site's window (13–18 ms with 20,000 online).
     /// </summary>
     public TimeSpan OnlineRefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
 
