@@ -59,20 +59,26 @@ stop_projector() { stop_node "$PROJECTOR_PID"; PROJECTOR_PID=; }
 cpu_seconds() { local t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $((t / 100)); }
 peak_rss_mb() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVICE_PID/status"; }
 
-# Grows the store by $1 page views written straight into the event table (bulk-views.sql), then has the service
-# rebuild every counter from it: sets REBUILD_EVENTS, REBUILD_RATE (events/s), REBUILD_SECONDS, the CPU seconds the
-# service and PostgreSQL spent (REBUILD_CPU_SERVICE, REBUILD_CPU_PG) and PostgreSQL's top statements (REBUILD_PROFILE).
+# Grows the store of ${BENCH_DB:-cchc_stats} by $1 page views written straight into the event table
+# (bulk-views.sql), then has the service rebuild every counter from it (rebuild_all).
 grow_and_rebuild() { # $1 views to add
+  local db=${BENCH_DB:-cchc_stats}
   register_bench_sites
   stop_service
-  psql -q -d cchc_stats -v count="$1" -f deploy/bench/bulk-views.sql
+  psql -q -d "$db" -v count="$1" -f deploy/bench/bulk-views.sql
   # The service will rebuild every counter from the store: start the projection where the store ends.
-  psql -q -d cchc_stats -c "UPDATE mt_event_progression SET last_seq_id = (SELECT max(seq_id) FROM mt_events) WHERE name LIKE 'counters:%'"
+  psql -q -d "$db" -c "UPDATE mt_event_progression SET last_seq_id = (SELECT max(seq_id) FROM mt_events) WHERE name LIKE 'counters:%'"
   start_service
-  local events start end
-  events=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events")
-  psql -q -d cchc_stats -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
-  local cpu_service cpu_pg
+  rebuild_all
+}
+
+# Has the service rebuild every counter of ${BENCH_DB:-cchc_stats} from its store: sets REBUILD_EVENTS,
+# REBUILD_RATE (events/s), REBUILD_SECONDS, the CPU seconds the service and PostgreSQL spent (REBUILD_CPU_SERVICE,
+# REBUILD_CPU_PG) and PostgreSQL's top statements (REBUILD_PROFILE).
+rebuild_all() {
+  local db=${BENCH_DB:-cchc_stats} events start end cpu_service cpu_pg
+  events=$(psql -At -d "$db" -c "SELECT count(*) FROM mt_events")
+  psql -q -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
   cpu_service=$(cpu_seconds "$SERVICE_PID"); cpu_pg=$(cpu_seconds $(pgrep -u postgres postgres))
   start=$(date +%s.%N)
   curl -sf -X POST -H "Authorization: Bearer $KEY" "$URL/api/v1/admin/rebuild" >/dev/null
@@ -82,7 +88,7 @@ grow_and_rebuild() { # $1 views to add
   REBUILD_CPU_SERVICE=$(( $(cpu_seconds "$SERVICE_PID") - cpu_service ))
   REBUILD_CPU_PG=$(( $(cpu_seconds $(pgrep -u postgres postgres)) - cpu_pg ))
   # Where PostgreSQL spent the rebuild: its statements by total time.
-  REBUILD_PROFILE=$(psql -At -F ' | ' -d cchc_stats -c "SELECT '| ' || calls, round(total_exec_time / 1000)::text || ' s', round(mean_exec_time::numeric, 1)::text || ' ms', rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) || ' |' FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'cchc_stats') ORDER BY total_exec_time DESC LIMIT 5")
+  REBUILD_PROFILE=$(psql -At -F ' | ' -d "$db" -c "SELECT '| ' || calls, round(total_exec_time / 1000)::text || ' s', round(mean_exec_time::numeric, 1)::text || ' ms', rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) || ' |' FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db') ORDER BY total_exec_time DESC LIMIT 5")
   REBUILD_EVENTS=$events
   REBUILD_RATE=$(echo "$events / ($end - $start)" | bc)
   REBUILD_SECONDS=$(echo "($end - $start) / 1" | bc)

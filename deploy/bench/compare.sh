@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Side by side: the service at a git ref against the working tree, the same loads on both, alternating, in one run.
+# This machine's speed swings by 2x between hours, so only figures taken in one run compare.
+#
+#   bash deploy/bench/compare.sh <git-ref>                 # e.g. HEAD~3, a tag, a commit
+#   VIEWS=1000000 ROUNDS=2 bash deploy/bench/compare.sh df0a2cb
+#
+# Builds the ref (git archive into a scratch folder) and the working tree in Release, starts one PostgreSQL from the
+# machine's binaries with a database for each, grows each store to VIEWS views and rebuilds it, then ROUNDS times, in
+# alternating order (old-new, new-old, …), runs on each side: ingestion end to end at full load (20,000 visitors),
+# the half load paced at half the first full rate (its 202 p99), counter reads (64 connections), asOf with 16 readers
+# at once, and a rebuild of the whole store. Prints each side's medians and the ratios new/old.
+# The working tree's load tool drives both sides: the HTTP contract is what is compared.
+set -euo pipefail
+REF=${1:?usage: compare.sh <git-ref>}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+VIEWS=${VIEWS:-1000000}
+ROUNDS=${ROUNDS:-2}
+SECONDS_PER_LOAD=${SECONDS_PER_LOAD:-20}
+PORT=${PGPORT_BENCH:-55520}
+HTTP=${HTTP_PORT_BENCH:-5320}
+WORK=$(mktemp -d /tmp/cchc-compare-XXXX)
+URL="http://127.0.0.1:$HTTP"
+KEY=bench-admin
+source deploy/bench/lib.sh
+
+OLD_SHA=$(git rev-parse --short "$REF")
+echo "== build $REF ($OLD_SHA) and the working tree (Release)"
+mkdir -p "$WORK/old"
+git archive "$REF" | tar -x -C "$WORK/old"
+dotnet build -c Release "$WORK/old/services/CCHC.Stats.Api" -v q -nologo >/dev/null
+dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
+declare -A DLL=([old]="$WORK/old/services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll"
+                [new]="services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll")
+
+start_postgres
+SERVICE_PID=; PROJECTOR_PID=
+trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+
+load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
+side() { export BENCH_DB="cchc_$1" SERVICE_DLL="${DLL[$1]}"; }
+settle() {
+  psql -q -d "$BENCH_DB" -c "VACUUM (ANALYZE) mt_events" -c "VACUUM (ANALYZE) mt_doc_visitor_day" -c "VACUUM (ANALYZE) mt_doc_period_counter" -c "CHECKPOINT"
+  sync
+}
+
+for s in old new; do
+  echo "== $s: a store of $VIEWS views, every counter rebuilt from it"
+  psql -q -d postgres -c "CREATE DATABASE cchc_$s"
+  side "$s"
+  start_service
+  grow_and_rebuild "$VIEWS"
+  settle
+  stop_service
+done
+
+declare -A R # R[side:measure] = "value value …", one value per round
+record() { R[$1:$2]="${R[$1:$2]:-} $3"; }
+
+measure() { # $1 side, $2 round
+  local s=$1 round=$2 out views p99
+  side "$s"
+  start_service
+  load --site "warmup-$round" --seconds 10 --connections 256 --wrk >/dev/null || true
+  psql -q -d "$BENCH_DB" -c "ANALYZE mt_events"
+
+  out=$(load --site "full-$round" --seconds "$SECONDS_PER_LOAD" --connections 256 --visitors 20000 --wrk)
+  read -r views _ p99 _ <<<"$(load_figures "$out")"
+  record "$s" ingest "$views"
+  HALF_RATE=${HALF_RATE:-$((views / 2))}
+  out=$(load --site "half-$round" --seconds "$SECONDS_PER_LOAD" --connections 256 --visitors 20000 --rate "$HALF_RATE" --wrk)
+  read -r _ _ p99 _ <<<"$(load_figures "$out")"
+  record "$s" half_p99 "$p99"
+
+  wrk -t2 -c64 -d5s "$URL/api/v1/sites/bench-3/counters" >/dev/null
+  out=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency "$URL/api/v1/sites/bench-3/counters")")
+  record "$s" reads "$(wrk_rate "$out")"
+  record "$s" reads_p99 "$(wrk_percentile "$out" 99%)"
+  out=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/asof.lua "$URL")")
+  record "$s" asof16 "$(wrk_rate "$out")"
+  record "$s" asof16_p99 "$(wrk_percentile "$out" 99%)"
+
+  rebuild_all
+  record "$s" rebuild "$REBUILD_RATE"
+  stop_service
+  echo "   $s, round $round: ingest ${views}/s, half-load 202 p99 $p99 ms, rebuild $REBUILD_RATE events/s"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  if (( round % 2 )); then order="old new"; else order="new old"; fi
+  for s in $order; do
+    echo "== round $round of $ROUNDS: $s"
+    measure "$s" "$round"
+  done
+done
+
+# Latencies as wrk prints them (1.23ms, 456.00us, 1.02s) in ms; the load tool's already are.
+ms() { awk '{ v = $1; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }' <<<"$1"; }
+mid() { local values=() v; for v in ${R[$1:$2]}; do values+=("$(ms "$v")"); done; median "${values[@]}"; }
+
+echo
+echo "== $OLD_SHA (old) against the working tree (new): medians of $ROUNDS rounds, $VIEWS views in each store"
+printf '| %-38s | %12s | %12s | %9s | %s\n' measure old new new/old "each round (old; new)"
+row() { # $1 key, $2 label, $3 better when (higher|lower)
+  local o n
+  o=$(mid old "$1"); n=$(mid new "$1")
+  printf '| %-38s | %12s | %12s | %9s | %s\n' "$2" "$o" "$n" "$(echo "scale=3; $n / $o" | bc) ($3 is better)" "${R[old:$1]# } ; ${R[new:$1]# }"
+}
+row ingest "ingestion end to end, views/s" higher
+row half_p99 "half-load ($HALF_RATE/s) 202 p99, ms" lower
+row reads "counter reads/s (64 connections)" higher
+row reads_p99 "counter reads p99, ms" lower
+row asof16 "asOf reads/s (16 at once)" higher
+row asof16_p99 "asOf p99, ms (16 at once)" lower
+row rebuild "rebuild, events/s" higher
