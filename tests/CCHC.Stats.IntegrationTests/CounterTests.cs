@@ -169,10 +169,14 @@ public sealed class CounterTests(StatsApp app)
             }
         });
 
+        // Paced, so that the stream spans several refreshes of the live counters (unpaced, a fast machine can record
+        // it all between two, and the reader sees only before and after).
+        using var sending = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
         for (var i = 0; i < views; i += 2)
         {
             // Two views a request, each by a visitor of its own: every view counted adds a visitor.
             await ImportAsync(site, ($"streamed-{i}", DateTimeOffset.UtcNow), ($"streamed-{i + 1}", DateTimeOffset.UtcNow));
+            await sending.WaitForNextTickAsync();
         }
 
         await app.CatchUpAsync();

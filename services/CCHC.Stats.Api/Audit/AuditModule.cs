@@ -7,7 +7,6 @@ public static class AuditModule
 {
     public static IServiceCollection AddAudit(this IServiceCollection services)
     {
-        services.AddSingleton<Recount>();
         services.AddSingleton<DaySeals>();
         services.AddSingleton<DaySealer>();
         services.AddSingleton<RebuildCounters>();

@@ -136,7 +136,7 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
 /// day when facts arrive for it later. One node seals at a time (a PostgreSQL advisory lock).
 /// </summary>
 public sealed class DaySealer(
-    IDocumentStore store, NpgsqlDataSource database, DaySeals seals, SiteDirectory sites, Recount recount, SiteBaselines baselines, TimeProvider clock,
+    IDocumentStore store, NpgsqlDataSource database, DaySeals seals, SiteDirectory sites, ViewHistory history, SiteBaselines baselines, TimeProvider clock,
     IConfiguration configuration, ILogger<DaySealer> logger) : BackgroundService
 {
     /// <summary>How long after local midnight a day is sealed: views still in flight at midnight arrive first.</summary>
@@ -210,7 +210,7 @@ public sealed class DaySealer(
 
             var start = existing.Seal?.PreviousHash ?? previousHash;
             var (hash, count) = await seals.ChainAsync(site.Id, day, start, dayFacts.LastSequence, ct);
-            var figures = (await recount.DaysAsync(site.Id, day, day, ct)).GetValueOrDefault(day);
+            var figures = (await history.FiguresAsync(ViewHistory.Range.Day(site.Id, day), ct)).GetValueOrDefault(day);
             standing ??= await baselines.OfSiteAsync(site.Id, ct);
             var dayKey = new PeriodKeys(day).Key(PeriodKind.Day);
             var end = SiteCalendar.StartOf(day.AddDays(1), zone).AddTicks(-1);

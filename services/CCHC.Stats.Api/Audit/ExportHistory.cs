@@ -15,14 +15,15 @@ namespace CCHC.Stats.Api.Audit;
 /// site in the order it was recorded, streamed from PostgreSQL row by row, so memory stays flat for any range.
 /// </summary>
 /// <remarks>
-/// <c>startedVisit</c> is decided by the same rule as the counters, in SQL: a view starts a visit when the same
-/// visitor has no earlier view that local day less than 30 minutes before it. The window runs over whole days
-/// (views before <c>from</c> on the same day count as "earlier"), then the range is applied.
+/// <c>startedVisit</c> comes from the counters' own rules: each day a page view of the export falls on is recounted
+/// whole by <see cref="DayRecount"/> (views before <c>from</c> on the same day count as "earlier"), a few days kept at a
+/// time. Both reads stop at the newest event recorded when the export began, so a view recorded meanwhile changes
+/// neither.
 /// </remarks>
 public static class ExportHistory
 {
     public static async Task Handle(string siteId, string? from, string? to, string? format, HttpContext http,
-        SiteDirectory sites, IDocumentStore store, NpgsqlDataSource database, CancellationToken ct)
+        SiteDirectory sites, IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CancellationToken ct)
     {
         var site = Sites.PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
         if (site is null)
@@ -48,8 +49,9 @@ public static class ExportHistory
         http.Response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{siteId}-events.{format}\"";
         await using var command = database.CreateCommand(Sql(store.Options.Events.DatabaseSchemaName));
+        var ceiling = await NewestSequenceAsync(database, store, ct);
         command.Parameters.AddWithValue("site", siteId);
-        command.Parameters.AddWithValue("gap", (int)VisitorDay.VisitGap.TotalMinutes);
+        command.Parameters.AddWithValue("ceiling", ceiling);
         command.Parameters.Add(new NpgsqlParameter("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.From?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.To?.ToUniversalTime() ?? DBNull.Value });
 
@@ -67,10 +69,16 @@ public static class ExportHistory
             await output.WriteLineAsync(Csv.Header);
         }
 
+        var days = new RecountedDays(history, siteId, ceiling);
         var rows = 0;
         while (await reader.ReadAsync(ct))
         {
-            var row = new HistoryRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetBoolean(3));
+            var (sequence, type) = (reader.GetInt64(0), reader.GetString(1));
+            var data = reader.GetString(2);
+            bool? startedVisit = type == "page_viewed"
+                ? (await days.OfAsync(DateOnly.ParseExact(reader.GetString(3), "yyyy-MM-dd", CultureInfo.InvariantCulture), ct)).StartedVisit(sequence)
+                : null;
+            var row = new HistoryRow(sequence, type, data, startedVisit);
             await output.WriteLineAsync(format == "csv" ? Csv.Line(row) : row.ToJson());
             if (++rows % 1000 == 0)
             {
@@ -81,19 +89,21 @@ public static class ExportHistory
 
     private static string DayText(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    /// <summary>The site's facts in sequence order, with the visit rule applied to page views.</summary>
+    private static async Task<long> NewestSequenceAsync(NpgsqlDataSource database, IDocumentStore store, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Options.Events.DatabaseSchemaName}.mt_events");
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>The site's facts in sequence order, up to the ceiling.</summary>
     private static string Sql(string schema) =>
         $"""
-        SELECT seq_id, type, data::text,
-               CASE WHEN type = 'page_viewed' THEN prev IS NULL OR at - prev >= make_interval(mins => @gap) END AS started_visit
+        SELECT seq_id, type, data::text, data ->> 'day'
         FROM (
             SELECT seq_id, type, data,
-                   (coalesce(data ->> 'occurredAt', data ->> 'asOf', data ->> 'withdrawnAt', data ->> 'sealedAt'))::timestamptz AS at,
-                   CASE WHEN type = 'page_viewed' THEN lag((data ->> 'occurredAt')::timestamptz) OVER (
-                       PARTITION BY type, data ->> 'visitorHash', data ->> 'day'
-                       ORDER BY (data ->> 'occurredAt')::timestamptz, seq_id) END AS prev
+                   (coalesce(data ->> 'occurredAt', data ->> 'asOf', data ->> 'withdrawnAt', data ->> 'sealedAt'))::timestamptz AS at
             FROM {schema}.mt_events
-            WHERE data ->> 'siteId' = @site AND type IN ({HistoryRow.Kinds})
+            WHERE data ->> 'siteId' = @site AND type IN ({HistoryRow.Kinds}) AND seq_id <= @ceiling
               AND (@from::timestamptz IS NULL OR data ->> 'day' >= to_char(@from::timestamptz - interval '1 day', 'YYYY-MM-DD'))
               AND (@to::timestamptz IS NULL OR data ->> 'day' <= to_char(@to::timestamptz + interval '1 day', 'YYYY-MM-DD'))
         ) history
@@ -102,6 +112,35 @@ public static class ExportHistory
                    ELSE (@from::timestamptz IS NULL OR at >= @from) AND (@to::timestamptz IS NULL OR at < @to) END
         ORDER BY seq_id
         """;
+}
+
+/// <summary>
+/// The recounts of the days an export's page views fall on, the last few kept: an export runs in sequence order, which
+/// is day order but for late imports, so each day is read about once and memory holds a few days' visitors.
+/// </summary>
+internal sealed class RecountedDays(ViewHistory history, string siteId, long ceiling)
+{
+    private const int Kept = 4;
+
+    private readonly List<(DateOnly Day, DayRecount Recount)> _kept = [];
+
+    public async Task<DayRecount> OfAsync(DateOnly day, CancellationToken ct)
+    {
+        var index = _kept.FindIndex(k => k.Day == day);
+        if (index >= 0)
+        {
+            return _kept[index].Recount;
+        }
+
+        var recount = await history.RecountDayAsync(ViewHistory.Range.Day(siteId, day) with { UpToSequence = ceiling }, ct);
+        if (_kept.Count == Kept)
+        {
+            _kept.RemoveAt(0);
+        }
+
+        _kept.Add((day, recount));
+        return recount;
+    }
 }
 
 /// <summary>One exported fact.</summary>

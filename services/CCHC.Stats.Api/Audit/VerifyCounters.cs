@@ -23,7 +23,7 @@ public static class VerifyCounters
     public sealed record Report(bool Healthy, IReadOnlyList<Difference> Differences, IReadOnlyList<BrokenSeal> BrokenSeals);
 
     public static async Task<IResult> Handle(string siteId, string? from, string? to, SiteDirectory sites, IDocumentStore store,
-        Recount recount, SiteBaselines baselines, DaySeals seals, TimeProvider clock, CancellationToken ct)
+        ViewHistory history, SiteBaselines baselines, DaySeals seals, TimeProvider clock, CancellationToken ct)
     {
         var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
         if (site is null)
@@ -41,7 +41,7 @@ public static class VerifyCounters
         var firstDay = range.From is { } f ? SiteCalendar.LocalDay(f, zone) : DateOnly.MinValue;
         var lastDay = range.To is { } t ? SiteCalendar.LocalDay(t.AddTicks(-1), zone) : SiteCalendar.LocalDay(clock.GetUtcNow(), zone);
 
-        var recounted = await recount.DaysAsync(siteId, null, null, ct);
+        var recounted = await history.FiguresAsync(ViewHistory.Range.All(siteId), ct);
         var standing = (await baselines.OfSiteAsync(siteId, ct)).Where(b => b.Withdrawal is null).ToList();
         await using var session = store.QuerySession();
         var live = (await session.Query<PeriodCounter>().Where(c => c.SiteId == siteId).ToListAsync(ct)).ToDictionary(c => c.Id);

@@ -13,19 +13,19 @@ namespace CCHC.Stats.Api.Counters;
 /// The figures as they stood at a moment T: only events that occurred at or before T, in the periods that
 /// contain T. The rule, which an auditor can re-derive from the export:
 /// <list type="bullet">
-/// <item>the local day D containing T is recounted from its raw view events up to T (page views; visits =
-/// views with no earlier view of the same visitor that day less than 30 minutes before; distinct visitors);</item>
+/// <item>the local day D containing T is recounted from its raw view events up to T by <see cref="DayRecount"/>, the
+/// projection's own rules;</item>
 /// <item>each longer period adds the day counters of its days before D (the projection's figures for closed
 /// days, derived from the same events);</item>
 /// <item>baselines that count at T (<see cref="StandingBaseline.CountsAt"/>: recorded for a moment at or before T and not
 /// withdrawn by T) add their figure to the periods of that kind that contain both;</item>
-/// <item>online: distinct visitors with a view in (T − window, T].</item>
+/// <item>online: <see cref="OnlineWindow"/> over the same recount (and the day before's views in the window).</item>
 /// </list>
 /// So it reads one day of raw events, never the whole history. Before reading it waits until the
 /// projection has applied every event recorded before the request, so the closed days are exact too: two round
 /// trips in all when the projection is caught up.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, SiteBaselines siteBaselines, TimeProvider clock)
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, SiteBaselines siteBaselines, TimeProvider clock)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
@@ -39,34 +39,17 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
 
         var day = SiteCalendar.LocalDay(asOf, zone);
         var keys = new PeriodKeys(day);
-        var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
         var counters = $"{store.Options.DatabaseSchemaName}.mt_doc_{PeriodCounter.DocumentAlias}";
         var dayText = keys.Key(PeriodKind.Day);
 
-        // Online: distinct visitors in the window. A visitor's hash changes at local midnight (the daily salt), so the
-        // count is the day's visitors in the window (from the day's own scan) plus, when the window reaches into the
-        // day before, that day's (a statement of its own, skipped by PostgreSQL otherwise: a day read is ~1,400
-        // views of a busy site, scattered among other sites' views).
-        var since = asOf - TimeSpan.FromMinutes(site.OnlineWindowMinutes);
-        var windowStartDay = SiteCalendar.LocalDay(since, zone);
+        // The day containing the moment, recounted from its views up to it; and, when the online window reaches back
+        // into the day before, that day's views in the window (a visitor's hash changes at local midnight, the daily
+        // salt, so the two days' online visitors add up).
+        var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
+        var windowStartDay = SiteCalendar.LocalDay(window.Since, zone);
 
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(Command(
-            $"""
-            SELECT count(*),
-                   count(*) FILTER (WHERE prev IS NULL OR at - prev >= make_interval(mins => @gap)),
-                   count(DISTINCT visitor),
-                   count(DISTINCT visitor) FILTER (WHERE at > @since)
-            FROM (SELECT data ->> 'visitorHash' AS visitor,
-                         (data ->> 'occurredAt')::timestamptz AS at,
-                         lag((data ->> 'occurredAt')::timestamptz)
-                             OVER (PARTITION BY data ->> 'visitorHash' ORDER BY (data ->> 'occurredAt')::timestamptz) AS prev
-                  FROM {events}
-                  WHERE type = 'page_viewed' AND data ->> 'siteId' = @site AND data ->> 'day' = @day) v
-            WHERE at <= @asOf
-            """,
-            ("gap", (int)VisitorDay.VisitGap.TotalMinutes), ("site", site.Id), ("day", dayText), ("asOf", asOf.ToUniversalTime()),
-            ("since", since.ToUniversalTime())));
+        batch.BatchCommands.Add(history.Command(ViewHistory.Range.Day(site.Id, day) with { UpTo = asOf }));
         batch.BatchCommands.Add(Command(
             $"""
             SELECT coalesce(sum((data ->> 'pageViews')::bigint) FILTER (WHERE data ->> 'day' >= @week), 0),
@@ -83,19 +66,14 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
             ("site", site.Id), ("day", dayText),
             ("week", Text(keys.FirstDay(PeriodKind.Week))), ("month", Text(keys.FirstDay(PeriodKind.Month))), ("year", Text(keys.FirstDay(PeriodKind.Year)))));
         batch.BatchCommands.Add(siteBaselines.Command(site.Id));
-
-        batch.BatchCommands.Add(Command(
-            $"""
-            SELECT count(DISTINCT data ->> 'visitorHash') FROM {events}
-            WHERE @crossesMidnight AND type = 'page_viewed' AND data ->> 'siteId' = @site AND data ->> 'day' = @windowStartDay
-              AND (data ->> 'occurredAt')::timestamptz > @since
-            """,
-            ("crossesMidnight", windowStartDay != day), ("site", site.Id), ("windowStartDay", Text(windowStartDay)),
-            ("since", since.ToUniversalTime())));
+        if (windowStartDay != day)
+        {
+            batch.BatchCommands.Add(history.Command(new ViewHistory.Range(site.Id, windowStartDay, windowStartDay, After: window.Since)));
+        }
 
         await using var reader = await batch.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        var (dayViews, dayVisits, dayVisitors, onlineToday) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        var today = new DayRecount();
+        await ViewHistory.ReadAsync(reader, (_, recount) => today = recount, ct);
         await reader.NextResultAsync(ct);
         await reader.ReadAsync(ct);
         var closed = new long[8];
@@ -107,9 +85,14 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
         await reader.NextResultAsync(ct);
         var baselines = (await SiteBaselines.ReadAsync(reader, ct)).Where(b => b.CountsAt(asOf)).ToList();
 
-        await reader.NextResultAsync(ct);
-        await reader.ReadAsync(ct);
-        var online = onlineToday + reader.GetInt64(0);
+        var online = today.OnlineIn(window);
+        if (windowStartDay != day)
+        {
+            await reader.NextResultAsync(ct);
+            await ViewHistory.ReadAsync(reader, (_, dayBefore) => online += dayBefore.OnlineIn(window), ct);
+        }
+
+        var (dayViews, dayVisits, dayVisitors) = (today.PageViews, today.Visits, today.Visitors);
 
         PeriodFigures Figures(PeriodKind kind, long closedViews, long closedVisits)
         {

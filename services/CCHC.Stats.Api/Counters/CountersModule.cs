@@ -11,6 +11,7 @@ public static class CountersModule
         services.AddSingleton<LiveCounterRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveCounterRefresher>());
         services.AddSingleton<CountersAsOf>();
+        services.AddSingleton<ViewHistory>();
         services.AddSingleton<SiteBaselines>();
         return services;
     }

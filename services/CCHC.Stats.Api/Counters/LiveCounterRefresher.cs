@@ -136,12 +136,13 @@ public sealed class LiveCounterRefresher(
         var countersTask = batch.LoadMany<PeriodCounter>().ById(plans.SelectMany(p => p.Ids).ToArray());
         var onlineTasks = plans.Select(p =>
         {
-            // A visitor-day's last view lies within its day, so the window alone picks today's and yesterday's. The
+            // Online: a visitor-day whose last view is in the window (OnlineWindow.Contains, in the query's terms). A
+            // visitor-day's last view lies within its day, so the window alone picks today's and yesterday's. The
             // index finds the rows by minute; the exact time is checked on each.
-            var since = p.Now - TimeSpan.FromMinutes(p.Site.OnlineWindowMinutes);
-            var fromMinute = VisitorDay.MinuteOf(since);
+            var window = OnlineWindow.Before(p.Now, p.Site.OnlineWindowMinutes);
+            var fromMinute = VisitorDay.MinuteOf(window.Since);
             return batch.Query<VisitorDay>()
-                .Where(v => v.SiteId == p.Site.Id && v.LastSeenMinute >= fromMinute && v.LastSeen > since)
+                .Where(v => v.SiteId == p.Site.Id && v.LastSeenMinute >= fromMinute && v.LastSeen > window.Since && v.LastSeen <= window.Until)
                 .Count();
         }).ToList();
         await batch.Execute(ct);

@@ -1,0 +1,114 @@
+using System.Globalization;
+using Marten;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>A day's figures as <see cref="DayRecount"/> counts them from the raw views.</summary>
+public readonly record struct DayFigures(long PageViews, long Visits, long Visitors)
+{
+    public static DayFigures Of(DayRecount recount) => new(recount.PageViews, recount.Visits, recount.Visitors);
+}
+
+/// <summary>
+/// Reads the raw page views of a site's days from the event store and recounts them with <see cref="DayRecount"/>: the
+/// one read every exact figure starts from (<c>asOf</c>, verify, the seals, the export's <c>startedVisit</c>). SQL here
+/// selects rows (a site, a range of days, a time range, a sequence ceiling); it counts nothing.
+/// </summary>
+public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
+{
+    /// <summary>Which views to read: a site's days in [<see cref="First"/>, <see cref="Last"/>], optionally narrowed.</summary>
+    /// <param name="After">Only views after this moment.</param>
+    /// <param name="UpTo">Only views at or before this moment.</param>
+    /// <param name="UpToSequence">Only views recorded at or before this sequence.</param>
+    public sealed record Range(string SiteId, DateOnly First, DateOnly Last, DateTimeOffset? After = null, DateTimeOffset? UpTo = null, long? UpToSequence = null)
+    {
+        public static Range Day(string siteId, DateOnly day) => new(siteId, day, day);
+
+        /// <summary>Every day of the site's history.</summary>
+        public static Range All(string siteId) => new(siteId, DateOnly.MinValue, DateOnly.MaxValue);
+    }
+
+    /// <summary>
+    /// The statement for a range's views, by day, each day's in sequence order (the site-day index gives the days in
+    /// order; PostgreSQL sorts each day's rows); read it with <see cref="ReadAsync"/>. To run alone or in a batch.
+    /// </summary>
+    public NpgsqlBatchCommand Command(Range range)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz
+            FROM {store.Options.Events.DatabaseSchemaName}.mt_events
+            WHERE type = 'page_viewed' AND data ->> 'siteId' = $1 AND data ->> 'day' >= $2 AND data ->> 'day' <= $3
+              AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
+              AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
+              AND ($6::bigint IS NULL OR seq_id <= $6)
+            ORDER BY data ->> 'day', seq_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = range.SiteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = DayKey(range.First) });
+        command.Parameters.Add(new NpgsqlParameter { Value = DayKey(range.Last) });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.After?.ToUniversalTime() ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.UpTo?.ToUniversalTime() ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)range.UpToSequence ?? DBNull.Value });
+        return command;
+    }
+
+    /// <summary>
+    /// Recounts the views of a statement made by <see cref="Command"/> a day at a time, handing each day's recount to
+    /// <paramref name="recounted"/> when its last view is read: one day's visitors in memory, whatever the range.
+    /// </summary>
+    public static async Task ReadAsync(NpgsqlDataReader reader, Action<DateOnly, DayRecount> recounted, CancellationToken ct)
+    {
+        string? dayKey = null;
+        var day = new DayRecount();
+        while (await reader.ReadAsync(ct))
+        {
+            var key = reader.GetString(0);
+            if (key != dayKey)
+            {
+                Close();
+                (dayKey, day) = (key, new DayRecount());
+            }
+
+            day.Add(new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+        }
+
+        Close();
+
+        void Close()
+        {
+            if (dayKey is not null)
+            {
+                recounted(DateOnly.ParseExact(dayKey, "yyyy-MM-dd", CultureInfo.InvariantCulture), day);
+            }
+        }
+    }
+
+    /// <summary>The figures of each day of the range that has views.</summary>
+    public async Task<SortedDictionary<DateOnly, DayFigures>> FiguresAsync(Range range, CancellationToken ct)
+    {
+        var figures = new SortedDictionary<DateOnly, DayFigures>();
+        await RecountAsync(range, (day, recount) => figures[day] = DayFigures.Of(recount), ct);
+        return figures;
+    }
+
+    /// <summary>One site-day recounted: its figures, and which of its views start visits.</summary>
+    public async Task<DayRecount> RecountDayAsync(Range range, CancellationToken ct)
+    {
+        var recount = new DayRecount();
+        await RecountAsync(range, (_, day) => recount = day, ct);
+        return recount;
+    }
+
+    private async Task RecountAsync(Range range, Action<DateOnly, DayRecount> recounted, CancellationToken ct)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command(range));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await ReadAsync(reader, recounted, ct);
+    }
+
+    private static string DayKey(DateOnly day) => new PeriodKeys(day).Key(PeriodKind.Day);
+}

@@ -1,0 +1,168 @@
+using System.Globalization;
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Ingestion;
+using CsCheck;
+
+namespace CCHC.Stats.Tests;
+
+/// <summary>
+/// The counting engine against a deliberately naive reference written here from the contract's words: generated
+/// histories of views, in arbitrary arrival order (late imports), across local midnight, New Year (ISO week-year) and
+/// a daylight-saving change. The live projection's <see cref="CounterBook"/> and the recount of raw views
+/// (<see cref="DayRecount"/>, behind asOf, verify, the seals and the export) must both agree with it.
+/// </summary>
+public sealed class CountingEngineTests
+{
+    /// <summary>A view: its visitor and when, as generated; its sequence is its place in the arrival order.</summary>
+    private sealed record View(int Visitor, DateTimeOffset At);
+
+    private static readonly TimeZoneInfo Berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+
+    private static readonly TimeZoneInfo Hanoi = TimeZoneInfo.FindSystemTimeZoneById("Asia/Ho_Chi_Minh");
+
+    /// <summary>Moments to build histories around: an ordinary day, New Year (2026-W53 → 2027-W53), DST ends, DST begins.</summary>
+    private static readonly DateTimeOffset[] Anchors =
+    [
+        new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero),
+        new(2026, 12, 31, 23, 0, 0, TimeSpan.Zero),
+        new(2026, 10, 25, 1, 0, 0, TimeSpan.Zero),
+        new(2027, 3, 28, 1, 0, 0, TimeSpan.Zero),
+    ];
+
+    /// <summary>Up to 60 views by up to 6 visitors within ±20 hours of an anchor, to the second, in arrival order.</summary>
+    private static readonly Gen<(TimeZoneInfo Zone, List<View> Views)> Histories =
+        Gen.Select(Gen.Bool.Select(b => b ? Berlin : Hanoi), Gen.Int[0, Anchors.Length - 1].Select(i => Anchors[i]),
+            Gen.Select(Gen.Int[0, 5], Gen.Int[-20 * 3600, 20 * 3600], Gen.Int[0, 3]).List[1, 60],
+            (zone, anchor, views) => (zone, views.Select(v => new View(v.Item1, anchor.AddSeconds(v.Item2 - v.Item2 % (v.Item3 == 0 ? 60 : 1)))).ToList()));
+
+    [Fact]
+    public void the_projection_counts_every_period_as_the_contract_defines_it()
+    {
+        Histories.Sample(history =>
+        {
+            var (zone, views) = history;
+            var book = new CounterBook(new Dictionary<string, PeriodCounter>(), new Dictionary<string, VisitorDay>());
+            book.ApplyAll(views.Select(v => (object)ViewOf(v, zone)));
+            var counted = book.Counters.ToDictionary(c => (c.Period, c.Key));
+
+            var expected = Reference(views, zone);
+            Assert.Equal(expected.Keys.OrderBy(k => k), counted.Keys.OrderBy(k => k));
+            foreach (var (period, figures) in expected)
+            {
+                var counter = counted[period];
+                Assert.Equal(figures.PageViews, counter.PageViews);
+                Assert.Equal(figures.Visits, counter.Visits);
+                if (period.Item1 == PeriodKind.Day)
+                {
+                    Assert.Equal(figures.Visitors, counter.Visitors);
+                }
+            }
+        });
+    }
+
+    [Fact]
+    public void a_recount_of_raw_views_gives_the_figures_starts_and_online_of_the_reference()
+    {
+        Histories.Sample(history =>
+        {
+            var (zone, views) = history;
+            foreach (var day in views.GroupBy(v => LocalDate(v.At, zone)))
+            {
+                var arrived = day.Select((v, i) => (Sequence: (long)i + 1, View: v)).ToList();
+                var recount = DayRecount.Of(arrived.Select(a => new DayView(a.Sequence, $"v{a.View.Visitor}", a.View.At)));
+
+                Assert.Equal(arrived.Count, recount.PageViews);
+                Assert.Equal(arrived.Select(a => a.View.Visitor).Distinct().Count(), recount.Visitors);
+                var starts = ReferenceStarts(arrived);
+                Assert.Equal(starts.Count, recount.Visits);
+                Assert.All(arrived, a => Assert.Equal(starts.Contains(a.Sequence), recount.StartedVisit(a.Sequence)));
+            }
+        });
+    }
+
+    [Fact]
+    public void online_at_a_moment_is_the_visitors_with_a_view_in_the_window_before_it()
+    {
+        Gen.Select(Histories, Gen.Int[0, 60 * 60], Gen.Int[1, 60]).Sample(sample =>
+        {
+            var ((zone, views), offset, minutes) = sample;
+            var moment = views.Min(v => v.At).AddSeconds(offset);
+            var window = OnlineWindow.Before(moment, minutes);
+            var upToMoment = views.Where(v => v.At <= moment).Select((v, i) => new DayView(i, $"v{v.Visitor}", v.At));
+
+            var expected = views.Where(v => v.At > moment.AddMinutes(-minutes) && v.At <= moment).Select(v => v.Visitor).Distinct().Count();
+            Assert.Equal(expected, DayRecount.Of(upToMoment).OnlineIn(window));
+        });
+    }
+
+    [Fact]
+    public void a_view_at_the_edge_of_the_window_is_online_and_one_just_before_it_is_not()
+    {
+        var moment = Anchors[0];
+        var window = OnlineWindow.Before(moment, 5);
+
+        Assert.True(window.Contains(moment));
+        Assert.True(window.Contains(moment.AddMinutes(-5).AddTicks(1)));
+        Assert.False(window.Contains(moment.AddMinutes(-5)));
+        Assert.False(window.Contains(moment.AddTicks(1)));
+    }
+
+    private static PageViewed ViewOf(View view, TimeZoneInfo zone)
+    {
+        var local = TimeZoneInfo.ConvertTime(view.At, zone);
+        return new PageViewed("site", local, DateOnly.FromDateTime(local.DateTime), $"v{view.Visitor}", "https://example.gov.vn/", null, null);
+    }
+
+    private static DateOnly LocalDate(DateTimeOffset at, TimeZoneInfo zone) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, zone).DateTime);
+
+    /// <summary>
+    /// The contract, plainly: a visitor's views of a local day sorted by time (then arrival); a view starts a visit when
+    /// the visitor's previous view that day is 30 minutes or more before it, or there is none.
+    /// </summary>
+    private static HashSet<long> ReferenceStarts(List<(long Sequence, View View)> day)
+    {
+        var starts = new HashSet<long>();
+        foreach (var visitor in day.GroupBy(a => a.View.Visitor))
+        {
+            DateTimeOffset? previous = null;
+            foreach (var (sequence, view) in visitor.OrderBy(a => a.View.At).ThenBy(a => a.Sequence))
+            {
+                if (previous is null || view.At - previous >= TimeSpan.FromMinutes(30))
+                {
+                    starts.Add(sequence);
+                }
+
+                previous = view.At;
+            }
+        }
+
+        return starts;
+    }
+
+    /// <summary>Every period's figures, by the contract: a view and a visit count in the periods that contain their local date.</summary>
+    private static Dictionary<(PeriodKind, string), (long PageViews, long Visits, long Visitors)> Reference(List<View> views, TimeZoneInfo zone)
+    {
+        var figures = new Dictionary<(PeriodKind, string), (long PageViews, long Visits, long Visitors)>();
+        foreach (var day in views.GroupBy(v => LocalDate(v.At, zone)))
+        {
+            var date = day.Key.ToDateTime(TimeOnly.MinValue);
+            var dayViews = day.Select((v, i) => ((long)i, v)).ToList();
+            var visits = ReferenceStarts(dayViews).Count;
+            var keys = new (PeriodKind, string)[]
+            {
+                (PeriodKind.Day, date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
+                (PeriodKind.Week, $"{ISOWeek.GetYear(date):D4}-W{ISOWeek.GetWeekOfYear(date):D2}"),
+                (PeriodKind.Month, date.ToString("yyyy-MM", CultureInfo.InvariantCulture)),
+                (PeriodKind.Year, date.ToString("yyyy", CultureInfo.InvariantCulture)),
+                (PeriodKind.Total, "all"),
+            };
+            foreach (var key in keys)
+            {
+                var (p, v, u) = figures.GetValueOrDefault(key);
+                figures[key] = (p + dayViews.Count, v + visits, u + (key.Item1 == PeriodKind.Day ? day.Select(x => x.Visitor).Distinct().Count() : 0));
+            }
+        }
+
+        return figures;
+    }
+}
