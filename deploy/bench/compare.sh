@@ -41,7 +41,7 @@ trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' E
 load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
 side() { export BENCH_DB="cchc_$1" SERVICE_DLL="${DLL[$1]}"; }
 settle() {
-  psql -q -d "$BENCH_DB" -c "VACUUM (ANALYZE) mt_events" -c "VACUUM (ANALYZE) mt_doc_visitor_day" -c "VACUUM (ANALYZE) mt_doc_period_counter" -c "CHECKPOINT"
+  psql -q -d "$BENCH_DB" -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
   sync
 }
 

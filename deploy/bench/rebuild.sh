@@ -37,7 +37,7 @@ if [[ ${FIRST:-0} -gt 0 ]]; then grow_and_rebuild "$FIRST"; grow_and_rebuild $((
 echo "   $REBUILD_EVENTS events in $REBUILD_SECONDS s = $REBUILD_RATE events/s"
 echo "   CPU: service $REBUILD_CPU_SERVICE s, PostgreSQL $REBUILD_CPU_PG s; service peak memory $(peak_rss_mb) MB"
 sleep 2 # the daemon, resumed, settles
-COUNTED=$(psql -At -d cchc_stats -c "SELECT sum((data ->> 'pageViews')::bigint) FROM mt_doc_period_counter WHERE split_part(id, '/', 2) = 'total'")
+COUNTED=$(psql -At -d cchc_stats -c "SELECT sum(page_views) FROM cchc_counts WHERE dimension = 'site' AND period = 'total'")
 STORED=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events WHERE type = 'page_viewed'")
 echo "   all-time page views counted $COUNTED, stored $STORED"
 [[ $COUNTED == "$STORED" ]] || { echo "   the counters do not match the store"; grep -E "fail|rror" "$WORK/service.log" | head; exit 1; }

@@ -100,7 +100,7 @@ start_service
 # The vacuum rewrites every page it marks visible (gigabytes at 10 M): a checkpoint then writes them out, rather
 # than the checkpointer and the kernel doing it under the reads (p99 13.8 ms in the 20:29 run, 5.4 before).
 settle() {
-  psql -q -d cchc_stats -c "VACUUM (ANALYZE) mt_events" -c "VACUUM (ANALYZE) mt_doc_visitor_day" -c "VACUUM (ANALYZE) mt_doc_period_counter" -c "CHECKPOINT"
+  psql -q -d cchc_stats -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
   sync
 }
 

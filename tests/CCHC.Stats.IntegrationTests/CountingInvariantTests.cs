@@ -48,12 +48,12 @@ public sealed class CountingInvariantTests(StatsApp app)
 
         var store = host.Services.GetRequiredService<IDocumentStore>();
         await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
-        await CheckDayCountersAsync(store, views, zone);
+        await CheckDayCountersAsync(host, views, zone);
 
         // Marten's own replay of the projection (the daemon's rebuild)...
         var daemon = host.Services.GetRequiredService<IProjectionCoordinator>().DaemonForMainDatabase();
         await daemon.RebuildProjectionAsync(CounterProjection.Name, TimeSpan.FromMinutes(2), CancellationToken.None);
-        await CheckDayCountersAsync(store, views, zone);
+        await CheckDayCountersAsync(host, views, zone);
         await CheckAsync(reader, views, zone, moments.Take(6).ToList());
 
         // ...and the service's (POST /admin/rebuild: the pipelined replay), over views stored in random day order,
@@ -61,14 +61,14 @@ public sealed class CountingInvariantTests(StatsApp app)
         Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync("/api/v1/admin/rebuild", null)).StatusCode);
         await Eventually.Until(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString() == "completed",
             TimeSpan.FromSeconds(60), "the rebuild should complete");
-        await CheckDayCountersAsync(store, views, zone);
+        await CheckDayCountersAsync(host, views, zone);
         await CheckAsync(reader, views, zone, moments.Take(6).ToList());
         var late = new View("visitor-late", views.Max(v => v.At));
         var added = await ingest.PostAsJsonAsync("/api/v1/sites/gen/views:batch",
             new[] { new BatchViewItem("https://portal.test/", null, null, late.At, late.Visitor, null) });
         Assert.Equal(1, (await added.Content.ReadFromJsonAsync<BatchResult>())!.Accepted);
         await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
-        await CheckDayCountersAsync(store, [.. views, late], zone);
+        await CheckDayCountersAsync(host, [.. views, late], zone);
     }
 
     private sealed record View(string Visitor, DateTimeOffset At);
@@ -142,20 +142,25 @@ public sealed class CountingInvariantTests(StatsApp app)
         }
     }
 
-    private static async Task CheckDayCountersAsync(IDocumentStore store, List<View> views, TimeZoneInfo zone)
+    /// <summary>The stored day counts equal the reference, and each day's hours add up to it (visitors: each hour's at most the day's).</summary>
+    private static async Task CheckDayCountersAsync(WebApplicationFactory<Program> host, List<View> views, TimeZoneInfo zone)
     {
-        await using var session = store.QuerySession();
-        var days = (await session.Query<PeriodCounter>().Where(c => c.SiteId == "gen" && c.Period == PeriodKind.Day).ToListAsync())
-            .ToDictionary(c => c.Key);
+        var counts = await host.Services.GetRequiredService<CountStore>().OfSiteAsync("gen", CancellationToken.None);
+        var days = counts.Where(c => c.Key.Period == PeriodKind.Day).ToDictionary(c => c.Key.PeriodKey, c => c.Value);
+        var hours = counts.Where(c => c.Key.Period == PeriodKind.Hour).ToLookup(c => c.Key.PeriodKey[..10], c => c.Value);
         var expected = views.GroupBy(v => SiteCalendar.LocalDay(v.At, zone)).ToList();
 
         Assert.Equal(expected.Count, days.Count);
         foreach (var day in expected)
         {
-            var counter = days[new PeriodKeys(day.Key).Key(PeriodKind.Day)];
+            var key = new PeriodKeys(day.Key).Key(PeriodKind.Day);
+            var counter = days[key];
             Assert.Equal(day.Count(), counter.PageViews);
             Assert.Equal(day.GroupBy(v => v.Visitor).Sum(g => Visits(g.Select(v => v.At))), counter.Visits);
             Assert.Equal(day.Select(v => v.Visitor).Distinct().Count(), counter.Visitors);
+            Assert.Equal(counter.PageViews, hours[key].Sum(h => h.PageViews));
+            Assert.Equal(counter.Visits, hours[key].Sum(h => h.Visits));
+            Assert.All(hours[key], h => Assert.InRange(h.Visitors, 1, counter.Visitors));
         }
     }
 

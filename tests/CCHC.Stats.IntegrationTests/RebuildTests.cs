@@ -1,3 +1,4 @@
+using CCHC.Stats.Api.Counters;
 using System.Text.Json;
 using Marten;
 using Marten.Events;
@@ -128,9 +129,9 @@ public sealed class RebuildTests(StatsApp app)
         var stored = (await EventRows.UrlsOfSiteAsync(connection, "rbl")).Count;
         Assert.True(sentLive > 0);
         Assert.Equal(30_000 + sentLive + sentLive / 50 * 200, stored);
-        await using var session = store.QuerySession();
-        var total = await session.LoadAsync<CCHC.Stats.Api.Counters.PeriodCounter>("rbl/total/all");
-        Assert.Equal(stored, total!.PageViews);
+        var counts = host.Services.GetRequiredService<CountStore>();
+        var total = (await counts.ReadAsync([CountKey.Site("rbl", PeriodKind.Total, "all")], CancellationToken.None)).Values.Single();
+        Assert.Equal(stored, total.PageViews);
         using var auditor = StatsApp.ClientOf(host, StatsApp.AuditorKey);
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rbl/verify")).GetProperty("healthy").GetBoolean());
     }
@@ -158,13 +159,45 @@ public sealed class RebuildTests(StatsApp app)
         await Eventually.Until(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString() == "completed",
             TimeSpan.FromSeconds(60), "the rebuild should complete");
 
-        var store = host.Services.GetRequiredService<IDocumentStore>();
-        await using var session = store.QuerySession();
-        var total = await session.LoadAsync<CCHC.Stats.Api.Counters.PeriodCounter>("rbw/total/all");
-        var month = await session.LoadAsync<CCHC.Stats.Api.Counters.PeriodCounter>("rbw/month/2026-11");
-        Assert.Equal(10000, total!.BaselinePageViews);
-        Assert.Equal(100, month!.BaselineVisits);
+        var counts = await host.Services.GetRequiredService<CountStore>().OfSiteAsync("rbw", CancellationToken.None);
+        Assert.Equal(10000, counts[CountKey.Site("rbw", PeriodKind.Total, "all")].BaselinePageViews);
+        Assert.Equal(100, counts[CountKey.Site("rbw", PeriodKind.Month, "2026-11")].BaselineVisits);
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rbw/verify")).GetProperty("healthy").GetBoolean());
+    }
+
+    [Fact]
+    public async Task a_store_from_before_the_counts_table_is_rebuilt_by_itself_on_start()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("upgrade");
+        var day = DateTimeOffset.UtcNow.AddDays(-2);
+        await using (var before = app.Create(connection, new Dictionary<string, string?>()))
+        {
+            using var admin = StatsApp.ClientOf(before, StatsApp.AdminKey);
+            (await admin.PutAsJsonAsync("/api/v1/sites/upg", new SiteRequest("Upgrade", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+            using var ingest = StatsApp.ClientOf(before, StatsApp.IngestKey);
+            var items = new[] { ("a", 0), ("a", 10), ("a", 90), ("b", 5) }.Select(v =>
+                new BatchViewItem("https://portal.test/", null, null, day.AddMinutes(v.Item2), v.Item1, null));
+            (await ingest.PostAsJsonAsync("/api/v1/sites/upg/views:batch", items)).EnsureSuccessStatusCode();
+            await before.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        }
+
+        // What an older version left: its counters elsewhere, no counts table.
+        await using (var db = new Npgsql.NpgsqlConnection(connection))
+        {
+            await db.OpenAsync();
+            await using var drop = new Npgsql.NpgsqlCommand($"DROP TABLE {CountStore.Table}", db);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        await using var after = app.Create(connection, new Dictionary<string, string?>());
+        using var again = StatsApp.ClientOf(after, StatsApp.AdminKey);
+        await Eventually.Until(async () => (await again.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString() == "completed",
+            TimeSpan.FromSeconds(60), "the upgrade's rebuild should complete");
+        using var reader = StatsApp.ClientOf(after, null);
+        var counters = await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/upg/counters");
+        Assert.Equal((4, 3), (counters!.Total.PageViews, counters.Total.Visits));
+        using var auditor = StatsApp.ClientOf(after, StatsApp.AuditorKey);
+        Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/upg/verify")).GetProperty("healthy").GetBoolean());
     }
 
     private static object Figures(CountersResponse c) => (c.Day, c.Week, c.Month, c.Year, c.Total);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Sites;
 using Marten;
@@ -22,7 +23,7 @@ public static class VerifyCounters
 
     public sealed record Report(bool Healthy, IReadOnlyList<Difference> Differences, IReadOnlyList<BrokenSeal> BrokenSeals);
 
-    public static async Task<IResult> Handle(string siteId, string? from, string? to, SiteDirectory sites, IDocumentStore store,
+    public static async Task<IResult> Handle(string siteId, string? from, string? to, SiteDirectory sites, CountStore counts,
         ViewHistory history, SiteBaselines baselines, DaySeals seals, TimeProvider clock, CancellationToken ct)
     {
         var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
@@ -43,12 +44,12 @@ public static class VerifyCounters
 
         var recounted = await history.FiguresAsync(ViewHistory.Range.All(siteId), ct);
         var standing = (await baselines.OfSiteAsync(siteId, ct)).Where(b => b.Withdrawal is null).ToList();
-        await using var session = store.QuerySession();
-        var live = (await session.Query<PeriodCounter>().Where(c => c.SiteId == siteId).ToListAsync(ct)).ToDictionary(c => c.Id);
+        var live = await counts.OfSiteAsync(siteId, ct);
 
         var differences = new List<Difference>();
         var periodsInRange = new HashSet<(PeriodKind, string)>();
-        foreach (var day in recounted.Keys.Concat(live.Values.Where(c => c.Day is not null).Select(c => c.Day!.Value))
+        var liveDays = live.Keys.Where(k => k.Period == PeriodKind.Day).Select(k => DateOnly.ParseExact(k.PeriodKey, "yyyy-MM-dd", CultureInfo.InvariantCulture));
+        foreach (var day in recounted.Keys.Concat(liveDays)
                      .Concat(standing.Select(b => b.Baseline.Day)).Distinct()
                      .Where(d => d >= firstDay && d <= lastDay))
         {
@@ -61,18 +62,18 @@ public static class VerifyCounters
         foreach (var (kind, key) in periodsInRange.OrderBy(p => p.Item1).ThenBy(p => p.Item2, StringComparer.Ordinal))
         {
             var days = recounted.Where(d => new PeriodKeys(d.Key).Key(kind) == key).Select(d => d.Value).ToList();
-            live.TryGetValue(PeriodCounter.IdFor(siteId, kind, key), out var counter);
-            var period = kind.ToString().ToLowerInvariant();
-            Compare(differences, period, key, "pageViews", counter?.PageViews ?? 0, days.Sum(d => d.PageViews));
-            Compare(differences, period, key, "visits", counter?.Visits ?? 0, days.Sum(d => d.Visits));
+            var counter = live.GetValueOrDefault(CountKey.Site(siteId, kind, key));
+            var period = CountStore.PeriodName(kind);
+            Compare(differences, period, key, "pageViews", counter.PageViews, days.Sum(d => d.PageViews));
+            Compare(differences, period, key, "visits", counter.Visits, days.Sum(d => d.Visits));
             if (kind == PeriodKind.Day)
             {
-                Compare(differences, period, key, "visitors", counter?.Visitors ?? 0, days.Sum(d => d.Visitors));
+                Compare(differences, period, key, "visitors", counter.Visitors, days.Sum(d => d.Visitors));
             }
 
             var applying = standing.Where(b => b.IsIn(kind, key)).Select(b => b.Baseline).ToList();
-            Compare(differences, period, key, "baselinePageViews", counter?.BaselinePageViews ?? 0, applying.Sum(b => b.PageViews.For(kind)));
-            Compare(differences, period, key, "baselineVisits", counter?.BaselineVisits ?? 0, applying.Sum(b => b.Visits.For(kind)));
+            Compare(differences, period, key, "baselinePageViews", counter.BaselinePageViews, applying.Sum(b => b.PageViews.For(kind)));
+            Compare(differences, period, key, "baselineVisits", counter.BaselineVisits, applying.Sum(b => b.Visits.For(kind)));
         }
 
         var broken = new List<BrokenSeal>();

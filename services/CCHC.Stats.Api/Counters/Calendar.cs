@@ -2,8 +2,8 @@ using System.Globalization;
 
 namespace CCHC.Stats.Api.Counters;
 
-/// <summary>The kinds of period a view is counted in.</summary>
-public enum PeriodKind { Day, Week, Month, Year, Total }
+/// <summary>The kinds of period a view is counted in. The counters show the first five; hours make series and exact <c>asOf</c>.</summary>
+public enum PeriodKind { Day, Week, Month, Year, Total, Hour }
 
 /// <summary>
 /// The periods that contain a site-local date, and the keys the contract gives them. Weeks are ISO-8601
@@ -22,7 +22,8 @@ public readonly record struct PeriodKeys(DateOnly Day)
         PeriodKind.Week => $"{ISOWeek.GetYear(Date):D4}-W{ISOWeek.GetWeekOfYear(Date):D2}",
         PeriodKind.Month => Day.ToString("yyyy-MM", CultureInfo.InvariantCulture),
         PeriodKind.Year => Day.ToString("yyyy", CultureInfo.InvariantCulture),
-        _ => TotalKey,
+        PeriodKind.Total => TotalKey,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "An hour is keyed by its moment (HourKey), not by a date."),
     };
 
     /// <summary>The first local date of the period of this kind that contains <see cref="Day"/>.</summary>
@@ -34,6 +35,19 @@ public readonly record struct PeriodKeys(DateOnly Day)
         PeriodKind.Year => new DateOnly(Day.Year, 1, 1),
         _ => DateOnly.MinValue,
     };
+
+    /// <summary>
+    /// The key of the local hour a moment (in the site's local offset, as events carry it) falls in: its start with the
+    /// offset, <c>2026-11-29T14:00+07:00</c>. With the offset, the hour that a daylight-saving change repeats is two keys.
+    /// </summary>
+    public static string HourKey(DateTimeOffset local) => local.ToString("yyyy-MM-dd'T'HH':00'zzz", CultureInfo.InvariantCulture);
+
+    /// <summary>The local hour a moment falls in, as [start, end).</summary>
+    public static (DateTimeOffset Start, DateTimeOffset End) HourOf(DateTimeOffset local)
+    {
+        var start = new DateTimeOffset(local.Year, local.Month, local.Day, local.Hour, 0, 0, local.Offset);
+        return (start, start.AddHours(1));
+    }
 
     private DateTime Date => Day.ToDateTime(TimeOnly.MinValue);
 }

@@ -3,28 +3,32 @@ using CCHC.Stats.Api.Ingestion;
 namespace CCHC.Stats.Api.Counters;
 
 /// <summary>
-/// The counting rules, apart from storage: given the documents a page of events touches, applies the events
-/// to them. <see cref="CounterProjection"/> loads the documents, runs this, and stores what changed. Pure
-/// and deterministic: the same events give the same figures, whatever their order within the site-day.
+/// The counting engine: applies a page of facts (views, baselines, withdrawals), in order, to the visitor-days they
+/// touch, and yields the change to every count they touch (<see cref="Changes"/>), which the store adds to its counts.
+/// The live projection and the rebuild both count with it; the recounts of raw views (<see cref="DayRecount"/>) use the
+/// same visit rule (<see cref="VisitorDay"/>). Pure and deterministic: no clock, no I/O; the same facts give the same
+/// figures, whatever their order within a site-day.
 /// </summary>
-public sealed class CounterBook(
-    IReadOnlyDictionary<string, PeriodCounter> counters,
-    IReadOnlyDictionary<string, VisitorDay> visitorDays)
+/// <remarks>
+/// A view counts for its site in the five periods of its local day and in its local hour. In the day's periods: a page
+/// view, the change in visits (a late view can start a visit earlier or join two), and a visitor the first time the
+/// visitor is seen that day. In the hour: a page view, a visitor the first time the visitor is seen in that hour, and
+/// each visit in the hour of its first view (so a visit whose start moves, moves hour).
+/// </remarks>
+public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorDays)
 {
-    private readonly Dictionary<string, PeriodCounter> _counters = new(counters);
     private readonly Dictionary<string, VisitorDay> _visitorDays = new(visitorDays);
+    private readonly Dictionary<CountKey, Counts> _changes = [];
 
-    /// <summary>The counters of each site-day met so far, in <see cref="PeriodKeys.AllKinds"/> order: a page holds
-    /// thousands of views of a few site-days, and their ids are worth working out once.</summary>
-    private readonly Dictionary<(string SiteId, DateOnly Day), PeriodCounter[]> _siteDays = [];
+    /// <summary>The keys of each site-day's periods met so far, in <see cref="PeriodKeys.AllKinds"/> order: a page holds
+    /// thousands of views of a few site-days, and their keys are worth working out once.</summary>
+    private readonly Dictionary<(string SiteId, DateOnly Day), CountKey[]> _siteDays = [];
 
-    public IEnumerable<PeriodCounter> Counters => _counters.Values;
+    /// <summary>The change to each count the facts applied so far touched.</summary>
+    public IReadOnlyDictionary<CountKey, Counts> Changes => _changes;
 
+    /// <summary>The visitor-days the facts touched, as they stand now.</summary>
     public IEnumerable<VisitorDay> VisitorDays => _visitorDays.Values;
-
-    /// <summary>The ids of the counter documents an event touches (to load them before applying).</summary>
-    public static IEnumerable<string> CounterIds(string siteId, DateOnly day) =>
-        PeriodKeys.AllKinds.Select(kind => PeriodCounter.IdFor(siteId, kind, new PeriodKeys(day).Key(kind)));
 
     /// <summary>Applies the facts that count (page views, baselines and their withdrawals) in order; any other event changes nothing.</summary>
     public void ApplyAll(IEnumerable<object> facts)
@@ -55,59 +59,61 @@ public sealed class CounterBook(
             _visitorDays[id] = visitorDay;
         }
 
+        var hour = PeriodKeys.HourOf(view.OccurredAt);
+        var seenThisHour = visitorDay.HasViewIn(hour.Start, hour.End);
         var effect = visitorDay.Add(view.OccurredAt);
-        foreach (var counter in CountersOf(view.SiteId, view.Day))
+
+        foreach (var key in PeriodsOf(view.SiteId, view.Day))
         {
-            counter.PageViews++;
-            counter.Visits += effect.VisitDelta;
-            if (counter.Period == PeriodKind.Day && effect.NewVisitor)
+            Add(key, new Counts(PageViews: 1, Visits: effect.VisitDelta, Visitors: key.Period == PeriodKind.Day && effect.NewVisitor ? 1 : 0));
+        }
+
+        Add(HourOf(view.SiteId, view.OccurredAt), new Counts(PageViews: 1, Visitors: seenThisHour ? 0 : 1));
+        foreach (var (start, change) in new[] { (effect.VisitStarted, 1), (effect.VisitEnded, -1), (effect.SecondEnded, -1) })
+        {
+            if (start is { } at)
             {
-                counter.Visitors++;
+                Add(HourOf(view.SiteId, at), new Counts(Visits: change));
             }
         }
     }
 
-    /// <summary>Baselines are bounded at the door (<see cref="BaselineCounts.Max"/>); checked all the same, so a sum never wraps.</summary>
+    /// <summary>Baselines are bounded at the door (<see cref="BaselineCounts.Max"/>); sums are checked all the same.</summary>
     public void Apply(BaselineRecorded baseline)
     {
-        foreach (var counter in CountersOf(baseline.SiteId, baseline.Day))
+        foreach (var key in PeriodsOf(baseline.SiteId, baseline.Day))
         {
-            counter.BaselinePageViews = checked(counter.BaselinePageViews + baseline.PageViews.For(counter.Period));
-            counter.BaselineVisits = checked(counter.BaselineVisits + baseline.Visits.For(counter.Period));
+            Add(key, new Counts(BaselinePageViews: baseline.PageViews.For(key.Period), BaselineVisits: baseline.Visits.For(key.Period)));
         }
     }
 
     /// <summary>A withdrawal takes its baseline's figures back out of the periods they were added to.</summary>
     public void Apply(BaselineWithdrawn withdrawal)
     {
-        foreach (var counter in CountersOf(withdrawal.SiteId, withdrawal.BaselineDay))
+        foreach (var key in PeriodsOf(withdrawal.SiteId, withdrawal.BaselineDay))
         {
-            counter.BaselinePageViews = checked(counter.BaselinePageViews - withdrawal.PageViews.For(counter.Period));
-            counter.BaselineVisits = checked(counter.BaselineVisits - withdrawal.Visits.For(counter.Period));
+            Add(key, new Counts(BaselinePageViews: -withdrawal.PageViews.For(key.Period), BaselineVisits: -withdrawal.Visits.For(key.Period)));
         }
     }
 
-    private PeriodCounter[] CountersOf(string siteId, DateOnly day)
+    /// <summary>The keys of a site's five periods that contain a local day.</summary>
+    public static CountKey[] PeriodKeysOf(string siteId, DateOnly day)
     {
-        if (_siteDays.TryGetValue((siteId, day), out var known))
+        var periods = new PeriodKeys(day);
+        return PeriodKeys.AllKinds.Select(kind => CountKey.Site(siteId, kind, periods.Key(kind))).ToArray();
+    }
+
+    private static CountKey HourOf(string siteId, DateTimeOffset at) => CountKey.Site(siteId, PeriodKind.Hour, PeriodKeys.HourKey(at));
+
+    private CountKey[] PeriodsOf(string siteId, DateOnly day)
+    {
+        if (!_siteDays.TryGetValue((siteId, day), out var keys))
         {
-            return known;
+            _siteDays[(siteId, day)] = keys = PeriodKeysOf(siteId, day);
         }
 
-        var periods = new PeriodKeys(day);
-        var counters = PeriodKeys.AllKinds.Select(kind =>
-        {
-            var key = periods.Key(kind);
-            var id = PeriodCounter.IdFor(siteId, kind, key);
-            if (!_counters.TryGetValue(id, out var counter))
-            {
-                counter = PeriodCounter.Empty(siteId, kind, key, periods.Day);
-                _counters[id] = counter;
-            }
-
-            return counter;
-        }).ToArray();
-        _siteDays[(siteId, day)] = counters;
-        return counters;
+        return keys;
     }
+
+    private void Add(CountKey key, Counts change) => _changes[key] = _changes.GetValueOrDefault(key) + change;
 }

@@ -20,13 +20,12 @@ namespace CCHC.Stats.Api.Counters;
 /// replaces the replay from zero, and hands back to the daemon at the high-water mark it replayed to.
 /// </para>
 /// <para>
-/// Documents are held in memory while their site-day is in use (met in the last <see cref="KeepPages"/> pages),
+/// Visitor-days are held in memory while their site-day is in use (met in the last <see cref="KeepPages"/> pages),
 /// so a page needs no lookups: a visitor-day of a site-day first met in this replay and not in memory does not
-/// exist (the replay began by deleting them all). Site-days out of use are evicted, their documents written
+/// exist (the replay began by deleting them all). Site-days out of use are evicted, their visitor-days written
 /// already; so are the least recently used ones when more than <see cref="MaxResident"/> visitor-days are held.
 /// A view for an evicted site-day (an import, events out of day order) waits for the writer to catch up and loads
-/// its documents from the database. Week, month, year and all-time counters stay in memory (a few hundred per
-/// site and year).
+/// its visitor-days from the database. Counts need no state: each page adds its changes, as the live projection does.
 /// </para>
 /// <para>
 /// Each page is written in one transaction together with the projection's progress mark, as the daemon does:
@@ -120,7 +119,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var truncate = new NpgsqlCommand(
-            $"TRUNCATE {DocumentSchema}.mt_doc_{VisitorDay.DocumentAlias}, {DocumentSchema}.mt_doc_{PeriodCounter.DocumentAlias}",
+            $"TRUNCATE {DocumentSchema}.mt_doc_{VisitorDay.DocumentAlias}; {CountStore.TruncateSql(DocumentSchema)}",
             connection, transaction))
         {
             await truncate.ExecuteNonQueryAsync(ct);
@@ -199,12 +198,9 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 batch.BatchCommands.Add(Command(VisitorDayRows.UpdateSql(DocumentSchema, n => $"${n}"), set.Changed.UpdateValues));
             }
 
-            if (set.Counters.Ids.Length > 0)
+            if (set.Counts.Count > 0)
             {
-                batch.BatchCommands.Add(Command(
-                    $"INSERT INTO {DocumentSchema}.mt_doc_{PeriodCounter.DocumentAlias} (id, data) SELECT * FROM unnest($1::varchar[], $2::jsonb[]) " +
-                    "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                    [set.Counters.Ids, set.Counters.Json]));
+                batch.BatchCommands.Add(Command(CountStore.IncrementSql(DocumentSchema, n => $"${n}"), CountStore.IncrementValues(set.Counts)));
             }
 
             var progress = new NpgsqlBatchCommand(ProgressSql);
@@ -233,38 +229,26 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     private static NpgsqlParameter[] ProgressParameters(long sequence) =>
         [new() { Value = CounterProjection.ShardName }, new() { Value = sequence }];
 
-    /// <summary>Loads documents the replay no longer holds (a late view for an evicted site-day).</summary>
-    private async Task<(IReadOnlyList<PeriodCounter> Counters, IReadOnlyList<VisitorDay> VisitorDays)> LoadAsync(
-        IReadOnlyCollection<string> counterIds, IReadOnlyCollection<string> visitorDayIds, CancellationToken ct)
+    /// <summary>Loads visitor-days the replay no longer holds (a late view for an evicted site-day).</summary>
+    private async Task<IReadOnlyList<VisitorDay>> LoadAsync(IReadOnlyCollection<string> visitorDayIds, CancellationToken ct)
     {
         await using var session = store.QuerySession();
-        var counters = counterIds.Count > 0 ? await session.LoadManyAsync<PeriodCounter>(ct, counterIds) : [];
-        var visitorDays = visitorDayIds.Count > 0 ? await session.LoadManyAsync<VisitorDay>(ct, visitorDayIds) : [];
-        return (counters, visitorDays);
+        return await session.LoadManyAsync<VisitorDay>(ct, visitorDayIds);
     }
 
     private sealed record Page(IReadOnlyList<object> Facts, long LastSequence);
 
-    private sealed record Documents(string[] Ids, string[] Json)
-    {
-        public static readonly Documents None = new([], []);
-
-        public static Documents Of<T>(IReadOnlyCollection<T> documents, Func<T, string> id, Marten.ISerializer serializer) =>
-            new(documents.Select(id).ToArray(), documents.Select(d => serializer.ToJson(d!)).ToArray());
-    }
-
-    /// <summary>One page's writes, serialised when the page was applied (the documents change again later).</summary>
-    private sealed record WriteSet(VisitorDayRows Created, VisitorDayRows Changed, Documents Counters, long Progress)
+    /// <summary>One page's writes, serialised when the page was applied (the visitor-days change again later).</summary>
+    private sealed record WriteSet(VisitorDayRows Created, VisitorDayRows Changed, IReadOnlyDictionary<CountKey, Counts> Counts, long Progress)
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public static WriteSet ProgressOnly(long progress) => new(VisitorDayRows.None, VisitorDayRows.None, Documents.None, progress);
+        public static WriteSet ProgressOnly(long progress) => new(VisitorDayRows.None, VisitorDayRows.None, new Dictionary<CountKey, Counts>(), progress);
     }
 
-    /// <summary>The documents in memory and the site-days whose documents are only in the database.</summary>
+    /// <summary>The visitor-days in memory and the site-days whose visitor-days are only in the database.</summary>
     private sealed class ReplayState(CounterReplay replay)
     {
-        private readonly Dictionary<string, PeriodCounter> _counters = [];
         private readonly Dictionary<string, VisitorDay> _visitorDays = [];
 
         /// <summary>Visitor-days in memory that are also in the database (the rest are new: INSERT, not UPDATE).</summary>
@@ -288,33 +272,23 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             var touched = _touched.Of(page.Facts);
             var (siteDays, visitorDayIds) = (touched.SiteDays, touched.VisitorDays);
 
-            // The documents of evicted site-days are in the database once the writer has caught up.
-            var missingCounters = siteDays.Where(_evicted.Contains)
-                .SelectMany(d => CounterBook.CounterIds(d.SiteId, d.Day)).Where(id => !_counters.ContainsKey(id)).ToList();
+            // The visitor-days of evicted site-days are in the database once the writer has caught up.
             var missingVisitorDays = visitorDayIds.Where(v => _evicted.Contains(v.Value) && !_visitorDays.ContainsKey(v.Key))
                 .Select(v => v.Key).ToList();
-            if (missingCounters.Count > 0 || missingVisitorDays.Count > 0)
+            if (missingVisitorDays.Count > 0)
             {
                 if (previous is not null)
                 {
                     await previous.Written.Task.WaitAsync(ct);
                 }
 
-                var (counters, visitorDays) = await replay.LoadAsync(missingCounters, missingVisitorDays, ct);
-                foreach (var counter in counters)
-                {
-                    _counters[counter.Id] = counter;
-                }
-
-                foreach (var visitorDay in visitorDays)
+                foreach (var visitorDay in await replay.LoadAsync(missingVisitorDays, ct))
                 {
                     Keep(visitorDay, visitorDayIds[visitorDay.Id]);
                 }
             }
 
-            var book = new CounterBook(
-                touched.CounterIds.Distinct().Where(_counters.ContainsKey).ToDictionary(id => id, id => _counters[id]),
-                visitorDayIds.Keys.Where(_visitorDays.ContainsKey).ToDictionary(id => id, id => _visitorDays[id]));
+            var book = new CounterBook(visitorDayIds.Keys.Where(_visitorDays.ContainsKey).ToDictionary(id => id, id => _visitorDays[id]));
             book.ApplyAll(page.Facts);
 
             var serializer = replay.Serializer;
@@ -328,17 +302,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 Keep(visitorDay, visitorDayIds[visitorDay.Id]);
             }
 
-            var counterSet = book.Counters.ToList();
-            foreach (var counter in counterSet)
-            {
-                _counters[counter.Id] = counter;
-            }
-
-            var set = new WriteSet(
-                VisitorDayRows.Of(created, serializer),
-                VisitorDayRows.Of(changed, serializer),
-                Documents.Of(counterSet, c => c.Id, serializer),
-                page.LastSequence);
+            var set = new WriteSet(VisitorDayRows.Of(created, serializer), VisitorDayRows.Of(changed, serializer), book.Changes, page.LastSequence);
             Evict(siteDays);
             return set;
         }
@@ -390,7 +354,6 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 }
 
                 _lastMet.Remove(siteDay);
-                _counters.Remove(PeriodCounter.DayIdFor(siteDay.SiteId, siteDay.Day));
                 _evicted.Add(siteDay);
             }
         }

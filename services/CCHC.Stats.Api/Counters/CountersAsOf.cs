@@ -1,4 +1,3 @@
-using System.Text.Json;
 using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
@@ -15,8 +14,8 @@ namespace CCHC.Stats.Api.Counters;
 /// <list type="bullet">
 /// <item>the local day D containing T is recounted from its raw view events up to T by <see cref="DayRecount"/>, the
 /// projection's own rules;</item>
-/// <item>each longer period adds the day counters of its days before D (the projection's figures for closed
-/// days, derived from the same events);</item>
+/// <item>each longer period adds the stored day counts of its days before D (the projection's figures for closed
+/// days, counted by the same engine);</item>
 /// <item>baselines that count at T (<see cref="StandingBaseline.CountsAt"/>: recorded for a moment at or before T and not
 /// withdrawn by T) add their figure to the periods of that kind that contain both;</item>
 /// <item>online: <see cref="OnlineWindow"/> over the same recount (and the day before's views in the window).</item>
@@ -25,7 +24,8 @@ namespace CCHC.Stats.Api.Counters;
 /// projection has applied every event recorded before the request, so the closed days are exact too: two round
 /// trips in all when the projection is caught up.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, SiteBaselines siteBaselines, TimeProvider clock)
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CountStore counts, SiteBaselines siteBaselines,
+    TimeProvider clock)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
@@ -39,8 +39,6 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
 
         var day = SiteCalendar.LocalDay(asOf, zone);
         var keys = new PeriodKeys(day);
-        var counters = $"{store.Options.DatabaseSchemaName}.mt_doc_{PeriodCounter.DocumentAlias}";
-        var dayText = keys.Key(PeriodKind.Day);
 
         // The day containing the moment, recounted from its views up to it; and, when the online window reaches back
         // into the day before, that day's views in the window (a visitor's hash changes at local midnight, the daily
@@ -50,21 +48,8 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
 
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(history.Command(ViewHistory.Range.Day(site.Id, day) with { UpTo = asOf }));
-        batch.BatchCommands.Add(Command(
-            $"""
-            SELECT coalesce(sum((data ->> 'pageViews')::bigint) FILTER (WHERE data ->> 'day' >= @week), 0),
-                   coalesce(sum((data ->> 'visits')::bigint) FILTER (WHERE data ->> 'day' >= @week), 0),
-                   coalesce(sum((data ->> 'pageViews')::bigint) FILTER (WHERE data ->> 'day' >= @month), 0),
-                   coalesce(sum((data ->> 'visits')::bigint) FILTER (WHERE data ->> 'day' >= @month), 0),
-                   coalesce(sum((data ->> 'pageViews')::bigint) FILTER (WHERE data ->> 'day' >= @year), 0),
-                   coalesce(sum((data ->> 'visits')::bigint) FILTER (WHERE data ->> 'day' >= @year), 0),
-                   coalesce(sum((data ->> 'pageViews')::bigint), 0),
-                   coalesce(sum((data ->> 'visits')::bigint), 0)
-            FROM {counters}
-            WHERE data ->> 'siteId' = @site AND data ->> 'day' IS NOT NULL AND data ->> 'day' < @day
-            """,
-            ("site", site.Id), ("day", dayText),
-            ("week", Text(keys.FirstDay(PeriodKind.Week))), ("month", Text(keys.FirstDay(PeriodKind.Month))), ("year", Text(keys.FirstDay(PeriodKind.Year)))));
+        batch.BatchCommands.Add(counts.DaysBeforeCommand(site.Id, day, keys.FirstDay(PeriodKind.Week), keys.FirstDay(PeriodKind.Month),
+            keys.FirstDay(PeriodKind.Year)));
         batch.BatchCommands.Add(siteBaselines.Command(site.Id));
         if (windowStartDay != day)
         {
@@ -164,18 +149,5 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetBoolean(2));
-    }
-
-    private static string Text(DateOnly day) => new PeriodKeys(day).Key(PeriodKind.Day);
-
-    private static NpgsqlBatchCommand Command(string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        return command;
     }
 }

@@ -12,6 +12,7 @@ public static class CountersModule
         services.AddHostedService(sp => sp.GetRequiredService<LiveCounterRefresher>());
         services.AddSingleton<CountersAsOf>();
         services.AddSingleton<ViewHistory>();
+        services.AddSingleton<CountStore>();
         services.AddSingleton<SiteBaselines>();
         return services;
     }

@@ -37,6 +37,7 @@ namespace CCHC.Stats.Api.Counters;
 /// </remarks>
 public sealed class LiveCounterRefresher(
     IDocumentStore store,
+    CountStore counts,
     SiteDirectory sites,
     LiveCounters live,
     CounterCommits commits,
@@ -87,22 +88,18 @@ public sealed class LiveCounterRefresher(
 
         var now = clock.GetUtcNow();
         var plans = targets.Select(site => Plan(site, now)).ToList();
+        var stored = await counts.ReadAsync(plans.SelectMany(p => p.Keys).ToList(), ct);
         await using var session = store.QuerySession();
-        var batch = session.CreateBatchQuery();
-        var rebuildTask = batch.Load<RebuildStatus>(RebuildStatus.SingletonId);
-        var countersTask = batch.LoadMany<PeriodCounter>().ById(plans.SelectMany(p => p.Ids).ToArray());
-        await batch.Execute(ct);
-        if ((await rebuildTask)?.State == RebuildStatus.Running)
+        if ((await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct))?.State == RebuildStatus.Running)
         {
             return;
         }
 
-        var counters = (await countersTask).ToDictionary(c => c.Id);
-        var due = plans.Where(plan => SnapshotDue(plan, now, counters)).ToList();
+        var due = plans.Where(plan => SnapshotDue(plan, now, stored)).ToList();
         await TakeAsync(due, ct);
     }
 
-    private bool SnapshotDue(SitePlan plan, DateTimeOffset now, IReadOnlyDictionary<string, PeriodCounter> counters)
+    private bool SnapshotDue(SitePlan plan, DateTimeOffset now, IReadOnlyDictionary<CountKey, Counts> counters)
     {
         if (!live.TryGet(plan.Site.Id, out var shown))
         {
@@ -120,8 +117,9 @@ public sealed class LiveCounterRefresher(
     }
 
     /// <summary>
-    /// Takes and publishes the snapshots of the given sites: their counters, then their online counts, in one batch (see
-    /// the remarks). While the counters are being rebuilt, the figures from before are kept: never half-counted ones.
+    /// Takes and publishes the snapshots of the given sites: their counters, then the rebuild's state and their online
+    /// counts in one batch (see the remarks). While the counters are being rebuilt, the figures from before are kept:
+    /// never half-counted ones.
     /// </summary>
     private async Task<IReadOnlyList<LiveCounters.Snapshot>> TakeAsync(IReadOnlyList<SitePlan> plans, CancellationToken ct)
     {
@@ -130,10 +128,10 @@ public sealed class LiveCounterRefresher(
             return [];
         }
 
+        var stored = await counts.ReadAsync(plans.SelectMany(p => p.Keys).ToList(), ct);
         await using var session = store.QuerySession();
         var batch = session.CreateBatchQuery();
         var rebuildTask = batch.Load<RebuildStatus>(RebuildStatus.SingletonId);
-        var countersTask = batch.LoadMany<PeriodCounter>().ById(plans.SelectMany(p => p.Ids).ToArray());
         var onlineTasks = plans.Select(p =>
         {
             // Online: a visitor-day whose last view is in the window (OnlineWindow.Contains, in the query's terms). A
@@ -152,48 +150,38 @@ public sealed class LiveCounterRefresher(
             return plans.Select(p => live.TryGet(p.Site.Id, out var kept) ? kept : null).OfType<LiveCounters.Snapshot>().ToList();
         }
 
-        var counters = (await countersTask).ToDictionary(c => c.Id);
         var published = new List<LiveCounters.Snapshot>(plans.Count);
         for (var i = 0; i < plans.Count; i++)
         {
-            published.Add(live.Publish(Build(plans[i], await onlineTasks[i], counters)));
+            published.Add(live.Publish(Build(plans[i], await onlineTasks[i], stored)));
         }
 
         return published;
     }
 
-    /// <summary>What one site's snapshot is read for: its zone, its local day at <see cref="Now"/>, and its counters' ids.</summary>
-    private sealed record SitePlan(Site Site, TimeZoneInfo Zone, DateTimeOffset Now, DateOnly Day, string[] Ids);
+    /// <summary>What one site's snapshot is read for: its zone, its local day at <see cref="Now"/>, and its periods' keys.</summary>
+    private sealed record SitePlan(Site Site, TimeZoneInfo Zone, DateTimeOffset Now, DateOnly Day, CountKey[] Keys);
 
     private SitePlan Plan(Site site, DateTimeOffset now)
     {
         var zone = sites.ZoneOf(site);
         var day = SiteCalendar.LocalDay(now, zone);
-        return new SitePlan(site, zone, now, day, CounterBook.CounterIds(site.Id, day).ToArray());
+        return new SitePlan(site, zone, now, day, CounterBook.PeriodKeysOf(site.Id, day));
     }
 
     /// <summary>Whether two responses show the same figures, whatever their moments.</summary>
     private static bool SameFigures(CountersResponse a, CountersResponse b) => a with { AsOf = default } == b with { AsOf = default };
 
-    private static CountersResponse Build(SitePlan plan, long online, IReadOnlyDictionary<string, PeriodCounter> counters) =>
-        Build(plan.Site, plan.Zone, plan.Now, plan.Day, online, counters);
-
-    private static CountersResponse Build(Site site, TimeZoneInfo zone, DateTimeOffset now, DateOnly day, long online,
-        IReadOnlyDictionary<string, PeriodCounter> counters)
+    private static CountersResponse Build(SitePlan plan, long online, IReadOnlyDictionary<CountKey, Counts> counters)
     {
-        var keys = new PeriodKeys(day);
-        PeriodFigures Figures(PeriodKind kind)
+        PeriodFigures Figures(CountKey key)
         {
-            var key = keys.Key(kind);
-            counters.TryGetValue(PeriodCounter.IdFor(site.Id, kind, key), out var c);
-            return new PeriodFigures(
-                key,
-                (c?.PageViews ?? 0) + (c?.BaselinePageViews ?? 0),
-                (c?.Visits ?? 0) + (c?.BaselineVisits ?? 0),
-                kind == PeriodKind.Day ? c?.Visitors ?? 0 : null);
+            var c = counters.GetValueOrDefault(key);
+            return new PeriodFigures(key.PeriodKey, c.ShownPageViews, c.ShownVisits, key.Period == PeriodKind.Day ? c.Visitors : null);
         }
 
-        return new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(now, zone), online,
-            Figures(PeriodKind.Day), Figures(PeriodKind.Week), Figures(PeriodKind.Month), Figures(PeriodKind.Year), Figures(PeriodKind.Total));
+        var keys = plan.Keys; // in PeriodKeys.AllKinds order
+        return new CountersResponse(plan.Site.Id, plan.Site.TimeZone, SiteCalendar.ToLocal(plan.Now, plan.Zone), online,
+            Figures(keys[0]), Figures(keys[1]), Figures(keys[2]), Figures(keys[3]), Figures(keys[4]));
     }
 }

@@ -3,8 +3,8 @@ using CCHC.Stats.Api.Ingestion;
 namespace CCHC.Stats.Api.Counters;
 
 /// <summary>
-/// The documents a page of facts touches, to have them at hand before <see cref="CounterBook"/> applies the page:
-/// five counters per site-day, one visitor-day per distinct visitor and day. Used by the live projection and by
+/// What a page of facts touches, to have its state at hand before <see cref="CounterBook"/> applies the page: its
+/// site-days, and one visitor-day per distinct visitor and day. Used by the live projection and by
 /// the rebuild's replay alike.
 /// </summary>
 public sealed class TouchedDocuments(int capacity = 0)
@@ -13,8 +13,6 @@ public sealed class TouchedDocuments(int capacity = 0)
 
     /// <summary>Visitor-day ids, each with its site-day.</summary>
     public Dictionary<string, (string SiteId, DateOnly Day)> VisitorDays { get; } = new(capacity);
-
-    public IEnumerable<string> CounterIds => SiteDays.SelectMany(d => CounterBook.CounterIds(d.SiteId, d.Day));
 
     /// <summary>Starts over with the facts of another page (the collections keep their capacity).</summary>
     public TouchedDocuments Of(IEnumerable<object> facts)

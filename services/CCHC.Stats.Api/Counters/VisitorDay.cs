@@ -116,6 +116,13 @@ public sealed class VisitorDay
         return effect;
     }
 
+    /// <summary>
+    /// Whether the visitor has a view in [<paramref name="start"/>, <paramref name="end"/>): some visit overlaps it. Exact
+    /// for spans of at least <see cref="VisitGap"/> (an hour): a visit that covers such a span has a view inside it, since
+    /// its views are less than a gap apart.
+    /// </summary>
+    public bool HasViewIn(DateTimeOffset start, DateTimeOffset end) => Runs.Exists(r => r.First < end && r.Last >= start);
+
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

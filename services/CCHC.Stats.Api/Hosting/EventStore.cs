@@ -87,7 +87,6 @@ public static class EventStore
                 opts.Schema.For<ImportPepper>();
                 opts.Schema.For<CCHC.Stats.Api.Audit.RebuildStatus>();
                 opts.Schema.For<Retries.IdempotencyReceipt>();
-                opts.Schema.For<PeriodCounter>().DocumentAlias(PeriodCounter.DocumentAlias).Index(x => x.SiteId);
                 opts.Schema.For<VisitorDay>().DocumentAlias(VisitorDay.DocumentAlias);
                 opts.Policies.ForAllDocuments(mapping =>
                 {
@@ -105,8 +104,8 @@ public static class EventStore
                 opts.Projections.Add(new CounterProjection(visitorDayCache), ProjectionLifecycle.Async, CounterProjection.Name, o =>
                 {
                     o.BatchSize = CounterProjection.PageSize;
-                    o.DeleteViewTypeOnTeardown<PeriodCounter>();
                     o.DeleteViewTypeOnTeardown<VisitorDay>();
+                    o.DeleteDataInTableOnTeardown($"{opts.DatabaseSchemaName}.{CountStore.Table}");
                 });
                 opts.Projections.AsyncListeners.Add(counterCommits);
                 opts.Projections.Errors.SkipApplyErrors = false;
@@ -175,7 +174,7 @@ public static class EventStore
 /// Creates or migrates the schema at start (in every environment), adds the event indexes Marten does not
 /// model, and analyses the event table so that a new store's daemon does not crawl on missing statistics.
 /// </summary>
-public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource database, ILogger<DatabaseSetup> logger) : IHostedService
+public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource database, IServiceProvider services, ILogger<DatabaseSetup> logger) : IHostedService
 {
     /// <summary>Serialises the schema work of nodes starting together (three replicas on a new database).</summary>
     private const long LockKey = 0x43434843_53434845; // "CCHC" "SCHE"
@@ -185,6 +184,11 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         await using var schemaLock = await AdvisoryLock.TakeAsync(database, LockKey, cancellationToken);
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+        var schema = store.Options.DatabaseSchemaName;
+        await using var before = new NpgsqlCommand(
+            $"SELECT to_regclass('{schema}.{CountStore.Table}') IS NULL AND EXISTS (SELECT 1 FROM {events} WHERE type IN ({Audit.HistoryRow.Kinds}))",
+            schemaLock.Connection);
+        var countsMissing = (bool)(await before.ExecuteScalarAsync(cancellationToken))!;
         await using var command = new NpgsqlCommand(
             $"""
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
@@ -196,9 +200,19 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
                 WHERE type IN ('baseline_recorded', 'baseline_withdrawn');
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_baselines;
             {VisitorDaySql(store.Options.DatabaseSchemaName)}
+            {CountStore.CreateSql(schema)}
+            DROP TABLE IF EXISTS {schema}.mt_doc_period_counter;
             ANALYZE {events};
             """, schemaLock.Connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
+        if (countsMissing)
+        {
+            // A store from before the counts table (its counters were JSON documents, dropped above): the counts are
+            // rebuilt from the history once, by the node that runs the projections, as an admin's rebuild would be.
+            logger.LogWarning("The counts table is new on a store with history: rebuilding every counter from the events");
+            await services.GetRequiredService<Audit.RebuildCounters>().StartAsync(cancellationToken);
+        }
+
         logger.LogInformation("Event store schema is up to date");
     }
 

@@ -1,0 +1,35 @@
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// What one stored count is kept for: a scope (the site), a dimension and its key, and a period (kind and key). Today
+/// the one dimension is the site itself (<see cref="SiteDimension"/>, key empty), counted by hour, day, week, month, year
+/// and all time; pages, sources and groups are further dimensions or scopes of the same counts.
+/// </summary>
+public readonly record struct CountKey(string Scope, string Dimension, string Key, PeriodKind Period, string PeriodKey)
+{
+    /// <summary>The site's own figures: what the counters show.</summary>
+    public const string SiteDimension = "site";
+
+    public static CountKey Site(string siteId, PeriodKind period, string periodKey) => new(siteId, SiteDimension, "", period, periodKey);
+}
+
+/// <summary>
+/// The figures of one <see cref="CountKey"/>, or a change to them. Counted figures come from views, baseline figures from
+/// a legacy counter carried over; they are kept apart because a period's baseline is not the sum of its days'. Sums are
+/// checked: no figure wraps.
+/// </summary>
+/// <param name="Visitors">Distinct visitors: kept for days and hours only.</param>
+public readonly record struct Counts(long PageViews = 0, long Visits = 0, long Visitors = 0, long BaselinePageViews = 0, long BaselineVisits = 0)
+{
+    public static Counts operator +(Counts a, Counts b) => new(
+        checked(a.PageViews + b.PageViews),
+        checked(a.Visits + b.Visits),
+        checked(a.Visitors + b.Visitors),
+        checked(a.BaselinePageViews + b.BaselinePageViews),
+        checked(a.BaselineVisits + b.BaselineVisits));
+
+    /// <summary>Page views as a counter shows them: counted and carried over.</summary>
+    public long ShownPageViews => checked(PageViews + BaselinePageViews);
+
+    public long ShownVisits => checked(Visits + BaselineVisits);
+}

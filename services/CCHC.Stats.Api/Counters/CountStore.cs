@@ -1,0 +1,166 @@
+using Marten;
+using Npgsql;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// The counts table, and the only code that knows its SQL: one row of integers per <see cref="CountKey"/>, written as
+/// increments (<see cref="CounterBook.Changes"/>) with one statement per page of events, read by key. Replaces whole
+/// JSON documents rewritten per page: the projection no longer loads counters before applying a page, and a new
+/// dimension is more rows, not another document type.
+/// </summary>
+public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
+{
+    public const string Table = "cchc_counts";
+
+    private string Qualified => QualifiedIn(store.Options.DatabaseSchemaName);
+
+    private static string QualifiedIn(string schema) => $"{schema}.{Table}";
+
+    /// <summary>Creates the table if it is missing (<see cref="Hosting.DatabaseSetup"/>).</summary>
+    public static string CreateSql(string schema) =>
+        $"""
+        CREATE TABLE IF NOT EXISTS {QualifiedIn(schema)} (
+            scope varchar NOT NULL,
+            dimension varchar NOT NULL,
+            key varchar NOT NULL,
+            period varchar NOT NULL,
+            period_key varchar NOT NULL,
+            page_views bigint NOT NULL,
+            visits bigint NOT NULL,
+            visitors bigint NOT NULL,
+            baseline_page_views bigint NOT NULL,
+            baseline_visits bigint NOT NULL,
+            PRIMARY KEY (scope, dimension, key, period, period_key));
+        """;
+
+    /// <summary>Empties the table (a rebuild starts from nothing).</summary>
+    public static string TruncateSql(string schema) => $"TRUNCATE {QualifiedIn(schema)}";
+
+    /// <summary>
+    /// Adds a page's changes to the counts, creating the rows they lack. <paramref name="parameter"/> names the n-th
+    /// parameter (from 1): Marten's <c>?</c> or Npgsql's <c>$n</c>. Only one writer at a time (the projection, or a
+    /// rebuild with the projection paused); rows are in key order all the same.
+    /// </summary>
+    public static string IncrementSql(string schema, Func<int, string> parameter) =>
+        $"""
+        INSERT INTO {QualifiedIn(schema)} AS c (scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits)
+        SELECT * FROM unnest({parameter(1)}::varchar[], {parameter(2)}::varchar[], {parameter(3)}::varchar[], {parameter(4)}::varchar[], {parameter(5)}::varchar[],
+                             {parameter(6)}::bigint[], {parameter(7)}::bigint[], {parameter(8)}::bigint[], {parameter(9)}::bigint[], {parameter(10)}::bigint[])
+        ON CONFLICT (scope, dimension, key, period, period_key) DO UPDATE SET
+            page_views = c.page_views + excluded.page_views, visits = c.visits + excluded.visits, visitors = c.visitors + excluded.visitors,
+            baseline_page_views = c.baseline_page_views + excluded.baseline_page_views, baseline_visits = c.baseline_visits + excluded.baseline_visits
+        """;
+
+    /// <summary>The values for <see cref="IncrementSql"/>, in its parameters' order, the rows in key order.</summary>
+    public static object[] IncrementValues(IReadOnlyDictionary<CountKey, Counts> changes)
+    {
+        var rows = changes.Where(c => c.Value != default).OrderBy(c => c.Key.Scope, StringComparer.Ordinal).ThenBy(c => c.Key.Dimension, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.Key, StringComparer.Ordinal).ThenBy(c => c.Key.Period).ThenBy(c => c.Key.PeriodKey, StringComparer.Ordinal).ToList();
+        return
+        [
+            rows.Select(r => r.Key.Scope).ToArray(), rows.Select(r => r.Key.Dimension).ToArray(), rows.Select(r => r.Key.Key).ToArray(),
+            rows.Select(r => PeriodName(r.Key.Period)).ToArray(), rows.Select(r => r.Key.PeriodKey).ToArray(),
+            rows.Select(r => r.Value.PageViews).ToArray(), rows.Select(r => r.Value.Visits).ToArray(), rows.Select(r => r.Value.Visitors).ToArray(),
+            rows.Select(r => r.Value.BaselinePageViews).ToArray(), rows.Select(r => r.Value.BaselineVisits).ToArray(),
+        ];
+    }
+
+    /// <summary>The statement that reads the counts of the given keys (absent keys have no row: zero); read it with <see cref="ReadAsync(NpgsqlDataReader, CancellationToken)"/>.</summary>
+    public NpgsqlBatchCommand ReadCommand(IReadOnlyCollection<CountKey> keys)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits FROM {Qualified}
+            WHERE (scope, dimension, key, period, period_key) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[]))
+            """);
+        foreach (var values in new[]
+                 {
+                     keys.Select(k => k.Scope), keys.Select(k => k.Dimension), keys.Select(k => k.Key), keys.Select(k => PeriodName(k.Period)),
+                     keys.Select(k => k.PeriodKey),
+                 })
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = values.ToArray() });
+        }
+
+        return command;
+    }
+
+    /// <summary>The statement that reads every count of a site's own figures (hours included).</summary>
+    public NpgsqlBatchCommand SiteCommand(string siteId)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits FROM {Qualified}
+            WHERE scope = $1 AND dimension = $2 AND key = ''
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = CountKey.SiteDimension });
+        return command;
+    }
+
+    public static async Task<Dictionary<CountKey, Counts>> ReadAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var counts = new Dictionary<CountKey, Counts>();
+        while (await reader.ReadAsync(ct))
+        {
+            var key = new CountKey(reader.GetString(0), reader.GetString(1), reader.GetString(2), Enum.Parse<PeriodKind>(reader.GetString(3), ignoreCase: true),
+                reader.GetString(4));
+            counts[key] = new Counts(reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9));
+        }
+
+        return counts;
+    }
+
+    public Task<Dictionary<CountKey, Counts>> ReadAsync(IReadOnlyCollection<CountKey> keys, CancellationToken ct) => RunAsync(ReadCommand(keys), ct);
+
+    public Task<Dictionary<CountKey, Counts>> OfSiteAsync(string siteId, CancellationToken ct) => RunAsync(SiteCommand(siteId), ct);
+
+    /// <summary>
+    /// The statement that sums a site's counted page views and visits over its days before <paramref name="day"/>: those
+    /// from <paramref name="week"/>, from <paramref name="month"/>, from <paramref name="year"/>, and all (eight figures, in
+    /// that order). Day keys are ISO dates, so they compare as text.
+    /// </summary>
+    public NpgsqlBatchCommand DaysBeforeCommand(string siteId, DateOnly day, DateOnly week, DateOnly month, DateOnly year)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT coalesce(sum(page_views) FILTER (WHERE period_key >= $4), 0), coalesce(sum(visits) FILTER (WHERE period_key >= $4), 0),
+                   coalesce(sum(page_views) FILTER (WHERE period_key >= $5), 0), coalesce(sum(visits) FILTER (WHERE period_key >= $5), 0),
+                   coalesce(sum(page_views) FILTER (WHERE period_key >= $6), 0), coalesce(sum(visits) FILTER (WHERE period_key >= $6), 0),
+                   coalesce(sum(page_views), 0), coalesce(sum(visits), 0)
+            FROM {Qualified}
+            WHERE scope = $1 AND dimension = $2 AND key = '' AND period = 'day' AND period_key < $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = CountKey.SiteDimension });
+        foreach (var d in new[] { day, week, month, year })
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(d).Key(PeriodKind.Day) });
+        }
+
+        return command;
+    }
+
+    /// <summary>The site-days among <paramref name="siteDays"/> that have counts stored (their visitor-days may be stored too).</summary>
+    public static async Task<HashSet<(string SiteId, DateOnly Day)>> CountedDaysAsync(IDocumentOperations operations,
+        IReadOnlyCollection<(string SiteId, DateOnly Day)> siteDays, CancellationToken ct)
+    {
+        var rows = await operations.QueryAsync<string>(
+            $"SELECT scope || '/' || period_key FROM {QualifiedIn(operations.DocumentStore.Options.DatabaseSchemaName)} " +
+            "WHERE dimension = ? AND key = '' AND period = 'day' AND (scope, period_key) IN (SELECT * FROM unnest(?::varchar[], ?::varchar[]))",
+            ct, CountKey.SiteDimension, siteDays.Select(d => d.SiteId).ToArray(), siteDays.Select(d => new PeriodKeys(d.Day).Key(PeriodKind.Day)).ToArray());
+        return rows.Select(r => (r[..r.LastIndexOf('/')], DateOnly.Parse(r[(r.LastIndexOf('/') + 1)..]))).ToHashSet();
+    }
+
+    /// <summary>The period as the table writes it.</summary>
+    public static string PeriodName(PeriodKind period) => period.ToString().ToLowerInvariant();
+
+    private async Task<Dictionary<CountKey, Counts>> RunAsync(NpgsqlBatchCommand command, CancellationToken ct)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(command);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        return await ReadAsync(reader, ct);
+    }
+}
