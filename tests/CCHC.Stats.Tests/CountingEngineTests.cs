@@ -44,12 +44,14 @@ public sealed class CountingEngineTests
             var book = new CounterBook(new Dictionary<string, VisitorDay>());
             book.ApplyAll(views.Select(v => (object)ViewOf(v, zone)));
             var counted = book.Changes.Where(c => c.Value != default).ToDictionary(c => (c.Key.Period, c.Key.PeriodKey), c => c.Value);
+            var firstSeen = Reference(views, zone, firstVisitors: true);
 
             var expected = Reference(views, zone);
             Assert.Equal(expected.Keys.Order(), counted.Keys.Order());
             foreach (var (period, figures) in expected)
             {
                 Assert.Equal(figures, (counted[period].PageViews, counted[period].Visits, counted[period].Visitors));
+                Assert.Equal(period.Item1 == PeriodKind.Hour ? firstSeen[period].Visitors : 0, counted[period].FirstVisitors);
             }
         });
     }
@@ -71,6 +73,29 @@ public sealed class CountingEngineTests
                 Assert.Equal(starts.Count, recount.Visits);
                 Assert.All(arrived, a => Assert.Equal(starts.Contains(a.Sequence), recount.StartedVisit(a.Sequence)));
             }
+        });
+    }
+
+    [Fact]
+    public void a_recount_from_a_moment_with_a_visit_gap_of_context_counts_what_the_whole_day_counts_from_it()
+    {
+        Gen.Select(Histories, Gen.Int[0, 40 * 3600]).Sample(sample =>
+        {
+            var ((zone, views), offset) = sample;
+            var day = views.GroupBy(v => LocalDate(v.At, zone)).MaxBy(g => g.Count())!.Select((v, i) => (Sequence: (long)i + 1, View: v)).ToList();
+            var from = day.Min(a => a.View.At).AddSeconds(offset % 7200);
+            var context = day.Where(a => a.View.At > from - VisitorDay.VisitGap);
+
+            var recount = new DayRecount(from);
+            foreach (var (sequence, view) in context)
+            {
+                recount.Add(new DayView(sequence, $"v{view.Visitor}", view.At));
+            }
+
+            var starts = ReferenceStarts(day);
+            Assert.Equal(day.Count(a => a.View.At >= from), recount.PageViews);
+            Assert.Equal(day.Count(a => a.View.At >= from && starts.Contains(a.Sequence)), recount.Visits);
+            Assert.Equal(day.Where(a => a.View.At >= from).Select(a => $"v{a.View.Visitor}").Distinct().Order(), recount.CountedVisitors.Order());
         });
     }
 
@@ -136,9 +161,11 @@ public sealed class CountingEngineTests
     /// <summary>
     /// Every period's figures, by the contract: a view and a visit count in the periods that contain their local date;
     /// distinct visitors for days. And by local hour (its start with the offset: a repeated hour is two): page views,
-    /// visits in the hour of their first view, and distinct visitors with a view in the hour.
+    /// visits in the hour of their first view, and distinct visitors with a view in the hour (or, with
+    /// <paramref name="firstVisitors"/>, distinct visitors whose first view of the day is in the hour).
     /// </summary>
-    private static Dictionary<(PeriodKind, string), (long PageViews, long Visits, long Visitors)> Reference(List<View> views, TimeZoneInfo zone)
+    private static Dictionary<(PeriodKind, string), (long PageViews, long Visits, long Visitors)> Reference(List<View> views, TimeZoneInfo zone,
+        bool firstVisitors = false)
     {
         var figures = new Dictionary<(PeriodKind, string), (long PageViews, long Visits, long Visitors)>();
         foreach (var day in views.GroupBy(v => LocalDate(v.At, zone)))
@@ -161,9 +188,11 @@ public sealed class CountingEngineTests
             }
 
             var starts = ReferenceStarts(dayViews);
+            var firstViews = dayViews.GroupBy(x => x.v.Visitor).Select(g => g.MinBy(x => x.v.At).Item1).ToHashSet();
             foreach (var hour in dayViews.GroupBy(x => TimeZoneInfo.ConvertTime(x.v.At, zone).ToString("yyyy-MM-dd'T'HH':00'zzz", CultureInfo.InvariantCulture)))
             {
-                figures[(PeriodKind.Hour, hour.Key)] = (hour.Count(), hour.Count(x => starts.Contains(x.Item1)), hour.Select(x => x.v.Visitor).Distinct().Count());
+                var visitors = firstVisitors ? hour.Count(x => firstViews.Contains(x.Item1)) : hour.Select(x => x.v.Visitor).Distinct().Count();
+                figures[(PeriodKind.Hour, hour.Key)] = (hour.Count(), hour.Count(x => starts.Contains(x.Item1)), visitors);
             }
         }
 

@@ -19,14 +19,18 @@ public readonly record struct CountKey(string Scope, string Dimension, string Ke
 /// checked: no figure wraps.
 /// </summary>
 /// <param name="Visitors">Distinct visitors: kept for days and hours only.</param>
-public readonly record struct Counts(long PageViews = 0, long Visits = 0, long Visitors = 0, long BaselinePageViews = 0, long BaselineVisits = 0)
+/// <param name="FirstVisitors">Visitors whose first view of the day falls in the period: kept for hours only (an hour's
+/// are the day's visitors it adds, so a day's visitors up to an hour are a sum).</param>
+public readonly record struct Counts(long PageViews = 0, long Visits = 0, long Visitors = 0, long BaselinePageViews = 0, long BaselineVisits = 0,
+    long FirstVisitors = 0)
 {
     public static Counts operator +(Counts a, Counts b) => new(
         checked(a.PageViews + b.PageViews),
         checked(a.Visits + b.Visits),
         checked(a.Visitors + b.Visitors),
         checked(a.BaselinePageViews + b.BaselinePageViews),
-        checked(a.BaselineVisits + b.BaselineVisits));
+        checked(a.BaselineVisits + b.BaselineVisits),
+        checked(a.FirstVisitors + b.FirstVisitors));
 
     /// <summary>Page views as a counter shows them: counted and carried over.</summary>
     public long ShownPageViews => checked(PageViews + BaselinePageViews);

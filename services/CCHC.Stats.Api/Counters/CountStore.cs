@@ -31,6 +31,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             visitors bigint NOT NULL,
             baseline_page_views bigint NOT NULL,
             baseline_visits bigint NOT NULL,
+            first_visitors bigint NOT NULL,
             PRIMARY KEY (scope, dimension, key, period, period_key));
         """;
 
@@ -44,12 +45,15 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     /// </summary>
     public static string IncrementSql(string schema, Func<int, string> parameter) =>
         $"""
-        INSERT INTO {QualifiedIn(schema)} AS c (scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits)
+        INSERT INTO {QualifiedIn(schema)} AS c
+            (scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors)
         SELECT * FROM unnest({parameter(1)}::varchar[], {parameter(2)}::varchar[], {parameter(3)}::varchar[], {parameter(4)}::varchar[], {parameter(5)}::varchar[],
-                             {parameter(6)}::bigint[], {parameter(7)}::bigint[], {parameter(8)}::bigint[], {parameter(9)}::bigint[], {parameter(10)}::bigint[])
+                             {parameter(6)}::bigint[], {parameter(7)}::bigint[], {parameter(8)}::bigint[], {parameter(9)}::bigint[], {parameter(10)}::bigint[],
+                             {parameter(11)}::bigint[])
         ON CONFLICT (scope, dimension, key, period, period_key) DO UPDATE SET
             page_views = c.page_views + excluded.page_views, visits = c.visits + excluded.visits, visitors = c.visitors + excluded.visitors,
-            baseline_page_views = c.baseline_page_views + excluded.baseline_page_views, baseline_visits = c.baseline_visits + excluded.baseline_visits
+            baseline_page_views = c.baseline_page_views + excluded.baseline_page_views, baseline_visits = c.baseline_visits + excluded.baseline_visits,
+            first_visitors = c.first_visitors + excluded.first_visitors
         """;
 
     /// <summary>The values for <see cref="IncrementSql"/>, in its parameters' order, the rows in key order.</summary>
@@ -63,6 +67,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             rows.Select(r => PeriodName(r.Key.Period)).ToArray(), rows.Select(r => r.Key.PeriodKey).ToArray(),
             rows.Select(r => r.Value.PageViews).ToArray(), rows.Select(r => r.Value.Visits).ToArray(), rows.Select(r => r.Value.Visitors).ToArray(),
             rows.Select(r => r.Value.BaselinePageViews).ToArray(), rows.Select(r => r.Value.BaselineVisits).ToArray(),
+            rows.Select(r => r.Value.FirstVisitors).ToArray(),
         ];
     }
 
@@ -71,7 +76,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits FROM {Qualified}
+            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}
             WHERE (scope, dimension, key, period, period_key) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[]))
             """);
         foreach (var values in new[]
@@ -91,7 +96,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits FROM {Qualified}
+            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}
             WHERE scope = $1 AND dimension = $2 AND key = ''
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
@@ -106,7 +111,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         {
             var key = new CountKey(reader.GetString(0), reader.GetString(1), reader.GetString(2), Enum.Parse<PeriodKind>(reader.GetString(3), ignoreCase: true),
                 reader.GetString(4));
-            counts[key] = new Counts(reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9));
+            counts[key] = new Counts(reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10));
         }
 
         return counts;
@@ -139,6 +144,23 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(d).Key(PeriodKind.Day) });
         }
 
+        return command;
+    }
+
+    /// <summary>
+    /// The statement that sums a site's counted page views, visits and first visitors over the given hours (their
+    /// <see cref="PeriodKeys.HourKey"/>s): three figures, in that order.
+    /// </summary>
+    public NpgsqlBatchCommand HoursCommand(string siteId, IReadOnlyCollection<string> hourKeys)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT coalesce(sum(page_views), 0), coalesce(sum(visits), 0), coalesce(sum(first_visitors), 0) FROM {Qualified}
+            WHERE scope = $1 AND dimension = $2 AND key = '' AND period = 'hour' AND period_key = ANY($3)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = CountKey.SiteDimension });
+        command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.ToArray() });
         return command;
     }
 

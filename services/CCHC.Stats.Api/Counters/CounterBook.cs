@@ -12,8 +12,9 @@ namespace CCHC.Stats.Api.Counters;
 /// <remarks>
 /// A view counts for its site in the five periods of its local day and in its local hour. In the day's periods: a page
 /// view, the change in visits (a late view can start a visit earlier or join two), and a visitor the first time the
-/// visitor is seen that day. In the hour: a page view, a visitor the first time the visitor is seen in that hour, and
-/// each visit in the hour of its first view (so a visit whose start moves, moves hour).
+/// visitor is seen that day. In the hour: a page view, a visitor the first time the visitor is seen in that hour, each
+/// visit in the hour of its first view (so a visit whose start moves, moves hour), and each of the day's visitors in the
+/// hour of their first view of the day (<see cref="Counts.FirstVisitors"/>).
 /// </remarks>
 public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorDays)
 {
@@ -69,6 +70,18 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
         }
 
         Add(HourOf(view.SiteId, view.OccurredAt), new Counts(PageViews: 1, Visitors: seenThisHour ? 0 : 1));
+        if (effect.FirstViewBefore != effect.FirstViewNow)
+        {
+            // The visitor is new today, or their first view of the day moved earlier (a late view): the hour that adds
+            // them to the day's visitors may change.
+            if (effect.FirstViewBefore is { } before)
+            {
+                Add(HourOf(view.SiteId, before), new Counts(FirstVisitors: -1));
+            }
+
+            Add(HourOf(view.SiteId, effect.FirstViewNow), new Counts(FirstVisitors: 1));
+        }
+
         foreach (var (start, change) in new[] { (effect.VisitStarted, 1), (effect.VisitEnded, -1), (effect.SecondEnded, -1) })
         {
             if (start is { } at)

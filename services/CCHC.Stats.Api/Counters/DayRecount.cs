@@ -13,10 +13,17 @@ public readonly record struct DayView(long Sequence, string VisitorHash, DateTim
 /// history export's <c>startedVisit</c>. Pure: no clock, no I/O.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Which view starts a visit: the first, in the order views are added, at its visit's first moment. Added in sequence
 /// order that is the earliest view (ties: the one recorded first), whatever order the views occurred in.
+/// </para>
+/// <para>
+/// A recount from a moment (<c>countFrom</c>: the open hour of an <c>asOf</c>) is given the views from a visit gap
+/// before it as context: they decide whether a view after it continues a visit, and are not counted themselves.
+/// </para>
 /// </remarks>
-public sealed class DayRecount
+/// <param name="countFrom">Count only views, visit starts and visitors from this moment on; earlier views are context.</param>
+public sealed class DayRecount(DateTimeOffset? countFrom = null)
 {
     private readonly Dictionary<string, VisitorDay> _visitors = [];
 
@@ -27,9 +34,14 @@ public sealed class DayRecount
 
     public long PageViews { get; private set; }
 
-    public long Visits => _visitStarts.Count;
+    /// <summary>Visits that start at or after the moment counted from.</summary>
+    public long Visits => countFrom is { } from ? _visitStarts.Keys.Count(k => k.Start >= from) : _visitStarts.Count;
 
-    public long Visitors => _visitors.Count;
+    /// <summary>Visitors with a view at or after the moment counted from.</summary>
+    public long Visitors => CountedVisitors.Count();
+
+    /// <summary>The visitor hashes that <see cref="Visitors"/> counts.</summary>
+    public IEnumerable<string> CountedVisitors => _visitors.Where(v => !(v.Value.LastSeen < countFrom)).Select(v => v.Key);
 
     public static DayRecount Of(IEnumerable<DayView> views)
     {
@@ -50,7 +62,11 @@ public sealed class DayRecount
         }
 
         var effect = day.Add(view.At);
-        PageViews++;
+        if (!(view.At < countFrom))
+        {
+            PageViews++;
+        }
+
         if (effect.VisitEnded is { } ended)
         {
             _visitStarts.Remove((view.VisitorHash, ended));

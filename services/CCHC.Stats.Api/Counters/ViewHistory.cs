@@ -22,7 +22,13 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
     /// <param name="After">Only views after this moment.</param>
     /// <param name="UpTo">Only views at or before this moment.</param>
     /// <param name="UpToSequence">Only views recorded at or before this sequence.</param>
-    public sealed record Range(string SiteId, DateOnly First, DateOnly Last, DateTimeOffset? After = null, DateTimeOffset? UpTo = null, long? UpToSequence = null)
+    /// <param name="FromLocalHour">
+    /// Only views from this local hour of the day on, as the index keeps it (<c>2026-11-29T14</c>, see
+    /// <see cref="Hosting.EventStore.SiteDayIndex"/>): what lets a read of an hour skip the day's earlier hours.
+    /// Narrows no further than <paramref name="After"/> should; it is the index's way in.
+    /// </param>
+    public sealed record Range(string SiteId, DateOnly First, DateOnly Last, DateTimeOffset? After = null, DateTimeOffset? UpTo = null, long? UpToSequence = null,
+        string? FromLocalHour = null)
     {
         public static Range Day(string siteId, DateOnly day) => new(siteId, day, day);
 
@@ -44,6 +50,7 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
               AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
               AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
               AND ($6::bigint IS NULL OR seq_id <= $6)
+              AND ($7::text IS NULL OR left(data ->> 'occurredAt', 13) >= $7)
             ORDER BY data ->> 'day', seq_id
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = range.SiteId });
@@ -52,6 +59,7 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.After?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.UpTo?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)range.UpToSequence ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)range.FromLocalHour ?? DBNull.Value });
         return command;
     }
 
@@ -59,17 +67,18 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
     /// Recounts the views of a statement made by <see cref="Command"/> a day at a time, handing each day's recount to
     /// <paramref name="recounted"/> when its last view is read: one day's visitors in memory, whatever the range.
     /// </summary>
-    public static async Task ReadAsync(NpgsqlDataReader reader, Action<DateOnly, DayRecount> recounted, CancellationToken ct)
+    /// <param name="countFrom">Count from this moment on, the earlier views as context (<see cref="DayRecount"/>).</param>
+    public static async Task ReadAsync(NpgsqlDataReader reader, Action<DateOnly, DayRecount> recounted, CancellationToken ct, DateTimeOffset? countFrom = null)
     {
         string? dayKey = null;
-        var day = new DayRecount();
+        var day = new DayRecount(countFrom);
         while (await reader.ReadAsync(ct))
         {
             var key = reader.GetString(0);
             if (key != dayKey)
             {
                 Close();
-                (dayKey, day) = (key, new DayRecount());
+                (dayKey, day) = (key, new DayRecount(countFrom));
             }
 
             day.Add(new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));

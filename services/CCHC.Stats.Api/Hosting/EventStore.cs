@@ -24,11 +24,13 @@ public static class EventStore
     /// created by <see cref="DatabaseSetup"/> and Marten is told to leave it alone.
     /// </summary>
     /// <remarks>
-    /// The key is (site, day) without the sequence: every view of a site-day then has the same key, and
+    /// The key is (site, day, local hour) without the sequence: every view of a site-hour then has the same key, and
     /// PostgreSQL's B-tree deduplication keeps one key per list of row pointers (about 6 bytes a view instead of
-    /// the ~88 of a unique key). Readers that want sequence order sort one site-day's rows.
+    /// the ~88 of a unique key). Readers that want sequence order sort the rows they read. The local hour is the first
+    /// 13 characters of the view's <c>occurredAt</c>, which events write in the site's local offset
+    /// (<c>2026-11-29T14</c>): an <c>asOf</c> reads its open hour without the day's earlier ones.
     /// </remarks>
-    public const string SiteDayIndex = "ix_mt_events_site_day_v4";
+    public const string SiteDayIndex = "ix_mt_events_site_day_hour_v5";
 
     /// <summary>
     /// Index for a site's baselines (every <c>asOf</c> read applies them): without it the site-day index served the
@@ -193,8 +195,9 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
             $"""
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v2;
-            CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'))
+            CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), left(data ->> 'occurredAt', 13))
                 WHERE type IN ({Audit.HistoryRow.Kinds});
+            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v4;
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v3;
             CREATE INDEX IF NOT EXISTS {EventStore.BaselineIndex} ON {events} ((data ->> 'siteId'), seq_id)
                 WHERE type IN ('baseline_recorded', 'baseline_withdrawn');
