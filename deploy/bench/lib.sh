@@ -105,7 +105,8 @@ load_figures() {
   echo "${views:--} ${p50:--} ${p99:--} ${lag:--}"
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# The median; of an even count, the mean of the middle two (of two rounds: their mean, not the lower).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # The 20 sites bulk-views.sql writes views for (bench-0 … bench-19), registered as a portal's operator would: the
 # counter and asOf reads are of these sites, and an unregistered site answers 404.
