@@ -23,7 +23,7 @@ namespace CCHC.Stats.Api.Audit;
 public static class ExportHistory
 {
     public static async Task Handle(string siteId, string? from, string? to, string? format, HttpContext http,
-        SiteDirectory sites, IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CancellationToken ct)
+        SiteDirectory sites, IDocumentStore store, NpgsqlDataSource database, ViewHistory history, EventProgress events, CancellationToken ct)
     {
         var site = Sites.PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
         if (site is null)
@@ -49,7 +49,7 @@ public static class ExportHistory
         http.Response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{siteId}-events.{format}\"";
         await using var command = database.CreateCommand(Sql(store.Options.Events.DatabaseSchemaName));
-        var ceiling = await NewestSequenceAsync(database, store, ct);
+        var ceiling = await events.NewestAsync(ct);
         command.Parameters.AddWithValue("site", siteId);
         command.Parameters.AddWithValue("ceiling", ceiling);
         command.Parameters.Add(new NpgsqlParameter("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.From?.ToUniversalTime() ?? DBNull.Value });
@@ -88,12 +88,6 @@ public static class ExportHistory
     }
 
     private static string DayText(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    private static async Task<long> NewestSequenceAsync(NpgsqlDataSource database, IDocumentStore store, CancellationToken ct)
-    {
-        await using var command = database.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Options.Events.DatabaseSchemaName}.mt_events");
-        return (long)(await command.ExecuteScalarAsync(ct))!;
-    }
 
     /// <summary>The site's facts in sequence order, up to the ceiling.</summary>
     private static string Sql(string schema) =>

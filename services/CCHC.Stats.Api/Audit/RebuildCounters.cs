@@ -30,6 +30,16 @@ public sealed class RebuildStatus
     public long ProgressAtStart { get; set; }
 
     public string? Error { get; set; }
+
+    /// <summary>The statement that reads 1 while a rebuild runs, else 0 (for reads that batch it with others).</summary>
+    public static NpgsqlBatchCommand RunningCommand(IDocumentStore store)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"SELECT count(*) FROM {store.Options.Schema.For<RebuildStatus>()} WHERE id = $1 AND data ->> 'state' = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = SingletonId });
+        command.Parameters.Add(new NpgsqlParameter { Value = Running });
+        return command;
+    }
 }
 
 /// <summary>
@@ -210,11 +220,7 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
 
     private Task<long> CounterProgressAsync(CancellationToken ct) => CounterProjection.ProgressAsync(store, ct);
 
-    private async Task<long> NewestEventAsync(CancellationToken ct)
-    {
-        await using var command = database.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Options.Events.DatabaseSchemaName}.mt_events");
-        return (long)(await command.ExecuteScalarAsync(ct))!;
-    }
+    private Task<long> NewestEventAsync(CancellationToken ct) => services.GetRequiredService<EventProgress>().NewestAsync(ct);
 }
 
 /// <summary>

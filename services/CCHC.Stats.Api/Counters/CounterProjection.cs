@@ -46,7 +46,7 @@ public sealed class CounterProjection(VisitorDayCache cache) : IProjection
 
         if (cache.Enabled)
         {
-            var (progress, lastBefore) = await SequenceAroundAsync(operations, events[0].Sequence, cancellation);
+            var (progress, lastBefore) = await EventProgress.AroundAsync(operations, events[0].Sequence, cancellation);
             cache.Reconcile(events[0].Sequence, progress, lastBefore);
         }
 
@@ -82,21 +82,6 @@ public sealed class CounterProjection(VisitorDayCache cache) : IProjection
 
         operations.QueueSqlCommand(CountStore.IncrementSql(operations.DocumentStore.Options.DatabaseSchemaName, _ => "?"), CountStore.IncrementValues(book.Changes));
         StoreVisitorDays(operations, book.VisitorDays.ToLookup(d => stored.ContainsKey(d.Id)));
-    }
-
-    /// <summary>
-    /// The projection's stored mark, and the last event stored before <paramref name="firstSequence"/>: what the
-    /// cache needs to know whether its pending page committed and whether any event passed it by.
-    /// </summary>
-    private static async Task<(long Progress, long LastBefore)> SequenceAroundAsync(
-        IDocumentOperations operations, long firstSequence, CancellationToken ct)
-    {
-        var schema = operations.DocumentStore.Options.Events.DatabaseSchemaName;
-        var values = await operations.QueryAsync<long>(
-            $"SELECT v FROM (VALUES (1, coalesce((SELECT last_seq_id FROM {schema}.mt_event_progression WHERE name = ?), 0)), " +
-            $"(2, coalesce((SELECT max(seq_id) FROM {schema}.mt_events WHERE seq_id < ?), 0))) AS x(k, v) ORDER BY k",
-            ct, ShardName, firstSequence);
-        return (values[0], values[1]);
     }
 
     /// <summary>

@@ -125,9 +125,9 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             await truncate.ExecuteNonQueryAsync(ct);
         }
 
-        await using (var progress = new NpgsqlCommand(ProgressSql, connection, transaction))
+        await using (var progress = new NpgsqlCommand(EventProgress.SetCountersSql(EventSchema), connection, transaction))
         {
-            progress.Parameters.AddRange(ProgressParameters(0));
+            progress.Parameters.AddRange(EventProgress.SetCountersParameters(0));
             await progress.ExecuteNonQueryAsync(ct);
         }
 
@@ -203,8 +203,8 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 batch.BatchCommands.Add(Command(CountStore.IncrementSql(DocumentSchema, n => $"${n}"), CountStore.IncrementValues(set.Counts)));
             }
 
-            var progress = new NpgsqlBatchCommand(ProgressSql);
-            progress.Parameters.AddRange(ProgressParameters(set.Progress));
+            var progress = new NpgsqlBatchCommand(EventProgress.SetCountersSql(EventSchema));
+            progress.Parameters.AddRange(EventProgress.SetCountersParameters(set.Progress));
             batch.BatchCommands.Add(progress);
             await batch.ExecuteNonQueryAsync(ct);
             await transaction.CommitAsync(ct);
@@ -218,16 +218,6 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             return command;
         }
     }
-
-    /// <summary>Sets the projection's progress mark, as the daemon keeps it (<c>mt_event_progression</c>).</summary>
-    private string ProgressSql =>
-        $"""
-        INSERT INTO {EventSchema}.mt_event_progression (name, last_seq_id, last_updated) VALUES ($1, $2, now())
-        ON CONFLICT (name) DO UPDATE SET last_seq_id = excluded.last_seq_id, last_updated = now()
-        """;
-
-    private static NpgsqlParameter[] ProgressParameters(long sequence) =>
-        [new() { Value = CounterProjection.ShardName }, new() { Value = sequence }];
 
     /// <summary>Loads visitor-days the replay no longer holds (a late view for an evicted site-day).</summary>
     private async Task<IReadOnlyList<VisitorDay>> LoadAsync(IReadOnlyCollection<string> visitorDayIds, CancellationToken ct)

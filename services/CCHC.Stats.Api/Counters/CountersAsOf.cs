@@ -25,8 +25,8 @@ namespace CCHC.Stats.Api.Counters;
 /// projection has applied every event recorded before the request, so the closed days and hours are exact too: three
 /// round trips in all when the projection is caught up.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CountStore counts, SiteBaselines siteBaselines,
-    TimeProvider clock)
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CountStore counts, EventProgress events,
+    SiteBaselines siteBaselines, TimeProvider clock)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
@@ -180,18 +180,19 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
     /// </summary>
     private async Task<(long Newest, long Applied, bool Rebuilding)> ProjectionStateAsync(CancellationToken ct)
     {
-        var schema = store.Options.Events.DatabaseSchemaName;
-        await using var command = database.CreateCommand(
-            $"""
-            SELECT coalesce((SELECT max(seq_id) FROM {schema}.mt_events), 0),
-                   coalesce((SELECT last_seq_id FROM {schema}.mt_event_progression WHERE name = @shard), 0),
-                   EXISTS (SELECT 1 FROM {store.Options.Schema.For<RebuildStatus>()} WHERE id = @rebuild AND data ->> 'state' = @running)
-            """);
-        command.Parameters.AddWithValue("shard", CounterProjection.ShardName);
-        command.Parameters.AddWithValue("rebuild", RebuildStatus.SingletonId);
-        command.Parameters.AddWithValue("running", RebuildStatus.Running);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetBoolean(2));
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(events.NewestCommand());
+        batch.BatchCommands.Add(events.CountersCommand());
+        batch.BatchCommands.Add(RebuildStatus.RunningCommand(store));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        var values = new long[3];
+        for (var i = 0; i < values.Length; i++)
+        {
+            await reader.ReadAsync(ct);
+            values[i] = reader.GetInt64(0);
+            await reader.NextResultAsync(ct);
+        }
+
+        return (values[0], values[1], values[2] > 0);
     }
 }

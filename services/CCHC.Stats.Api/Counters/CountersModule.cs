@@ -13,6 +13,7 @@ public static class CountersModule
         services.AddSingleton<CountersAsOf>();
         services.AddSingleton<ViewHistory>();
         services.AddSingleton<CountStore>();
+        services.AddSingleton<EventProgress>();
         services.AddSingleton<SiteBaselines>();
         return services;
     }

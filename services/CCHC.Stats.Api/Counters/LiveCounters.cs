@@ -29,11 +29,15 @@ public sealed class LiveCounters
 
     public IReadOnlyCollection<Snapshot> All => _snapshots.Values.ToArray();
 
+    /// <summary>
+    /// Shows a site's new snapshot, unless one taken at a later moment is shown already (two refreshes of a site may
+    /// finish out of order: the figures never go back). Answers the snapshot shown.
+    /// </summary>
     public Snapshot Publish(CountersResponse counters)
     {
         var snapshot = Render(counters);
-        _snapshots[counters.SiteId] = snapshot;
-        return snapshot;
+        return _snapshots.AddOrUpdate(counters.SiteId, snapshot,
+            (_, shown) => shown.Counters.AsOf > snapshot.Counters.AsOf ? shown : snapshot);
     }
 
     /// <summary>The body and ETag of a response; the ETag covers the figures, not the moment they were read.</summary>

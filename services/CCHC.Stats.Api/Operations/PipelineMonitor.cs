@@ -15,7 +15,7 @@ namespace CCHC.Stats.Api.Operations;
 /// Lag is measured against the newest committed event, not the sequence's value: rolled-back appends leave
 /// numbers that no event holds, and the daemon skips them.
 /// </remarks>
-public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource database, ViewBatcher batcher, ProjectionRole role,
+public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource database, EventProgress events, ViewBatcher batcher, ProjectionRole role,
     TimeProvider clock, ILogger<PipelineMonitor> logger) : BackgroundService
 {
     /// <summary>The projection counts as stopped when it is behind and has not moved for this long.</summary>
@@ -52,9 +52,8 @@ public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource datab
         var now = clock.GetUtcNow();
         var schema = store.Options.Events.DatabaseSchemaName;
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT coalesce(max(seq_id), 0) FROM {schema}.mt_events"));
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(
-            $"SELECT coalesce((SELECT last_seq_id FROM {schema}.mt_event_progression WHERE name = '{CounterProjection.ShardName}'), 0)"));
+        batch.BatchCommands.Add(events.NewestCommand());
+        batch.BatchCommands.Add(events.CountersCommand());
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             $"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name = 'wolverine_dead_letters'"));
         long newest, progress, deadLetterTable;
@@ -70,9 +69,8 @@ public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource datab
         var lagSeconds = 0.0;
         if (newest > progress)
         {
-            await using var oldest = database.CreateCommand(
-                $"SELECT timestamp FROM {schema}.mt_events WHERE seq_id > @progress AND type <> 'tombstone' ORDER BY seq_id LIMIT 1");
-            oldest.Parameters.AddWithValue("progress", progress);
+            await using var oldest = database.CreateBatch();
+            oldest.BatchCommands.Add(events.StoredAfterCommand(progress));
             if (await oldest.ExecuteScalarAsync(ct) is DateTime waitingSince)
             {
                 lagSeconds = Math.Max(0, (now - new DateTimeOffset(DateTime.SpecifyKind(waitingSince, DateTimeKind.Utc))).TotalSeconds);
