@@ -22,6 +22,39 @@ public sealed class SiteTests(StatsApp app)
         Assert.Equal(["bacgiang.gov.vn"], got.AllowedHosts);
     }
 
+    /// <summary>Every route that names a site looks it up at the door: 404 problem+json for an unknown one, after the key check.</summary>
+    [Theory]
+    [InlineData("GET", "/api/v1/sites/{0}", StatsApp.AdminKey)]
+    [InlineData("GET", "/api/v1/sites/{0}/counters", null)]
+    [InlineData("GET", "/api/v1/sites/{0}/counter.svg", null)]
+    [InlineData("POST", "/api/v1/sites/{0}/views", null)]
+    [InlineData("POST", "/api/v1/sites/{0}/views:batch", StatsApp.IngestKey)]
+    [InlineData("POST", "/api/v1/sites/{0}/baseline", StatsApp.AdminKey)]
+    [InlineData("POST", "/api/v1/sites/{0}/baseline/1:withdraw", StatsApp.AdminKey)]
+    [InlineData("GET", "/api/v1/sites/{0}/events", StatsApp.AuditorKey)]
+    [InlineData("GET", "/api/v1/sites/{0}/verify", StatsApp.AuditorKey)]
+    public async Task a_route_of_an_unknown_site_answers_404_after_the_key_check(string method, string route, string? key)
+    {
+        using var caller = key is null ? app.Browser() : app.WithKey(key);
+        using var anonymous = app.Browser();
+        foreach (var id in new[] { "no-such-site", "Not A Site!" })
+        {
+            var path = string.Format(route, Uri.EscapeDataString(id));
+            using var request = new HttpRequestMessage(new HttpMethod(method), path)
+            {
+                Content = method == "POST" ? new StringContent("{}", Encoding.UTF8, "application/json") : null,
+            };
+            var response = await caller.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            if (key is not null)
+            {
+                Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(new HttpRequestMessage(new HttpMethod(method), path))).StatusCode);
+            }
+        }
+    }
+
     [Fact]
     public async Task a_site_is_updated_in_place()
     {

@@ -1,5 +1,6 @@
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
+using CCHC.Stats.Api.Sites;
 
 namespace CCHC.Stats.Api.Audit;
 
@@ -18,11 +19,11 @@ public static class AuditModule
 
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/sites/{siteId}/events", ExportHistory.Handle).RequireKey(KeyRole.Auditor)
+        app.MapGet("/api/v1/sites/{siteId}/events", ExportHistory.Handle).RequireKey(KeyRole.Auditor).RequireSite()
             .WithTags("Audit").WithSummary("The recorded history in sequence order, streamed (format=ndjson|csv; from inclusive, to exclusive).")
             .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson", additionalContentTypes: "text/csv")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
-        app.MapGet("/api/v1/sites/{siteId}/verify", VerifyCounters.Handle).RequireKey(KeyRole.Auditor)
+        app.MapGet("/api/v1/sites/{siteId}/verify", VerifyCounters.Handle).RequireKey(KeyRole.Auditor).RequireSite()
             .WithTags("Audit").WithSummary("Recount every period in the range from the raw events, compare with the live counters, re-check the day seals.")
             .Produces<VerifyCounters.Report>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);

@@ -22,15 +22,10 @@ namespace CCHC.Stats.Api.Audit;
 /// </remarks>
 public static class ExportHistory
 {
-    public static async Task Handle(string siteId, string? from, string? to, string? format, HttpContext http,
-        SiteDirectory sites, IDocumentStore store, NpgsqlDataSource database, ViewHistory history, EventProgress events, CancellationToken ct)
+    public static async Task Handle(KnownSite? site, string? from, string? to, string? format, HttpContext http,
+        IDocumentStore store, NpgsqlDataSource database, ViewHistory history, EventProgress events, CancellationToken ct)
     {
-        var site = Sites.PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
-        if (site is null)
-        {
-            await SiteProblems.NotFound(siteId).ExecuteAsync(http);
-            return;
-        }
+        var siteId = site!.Id;
 
         var range = AuditRange.Parse(from, to);
         if (range.Problem is not null)
@@ -56,7 +51,7 @@ public static class ExportHistory
         command.Parameters.Add(new NpgsqlParameter("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.To?.ToUniversalTime() ?? DBNull.Value });
 
         // Seals are selected by the day they seal (a month's export holds that month's seals), the other facts by their moment.
-        var zone = sites.ZoneOf(site);
+        var zone = site.Zone;
         command.Parameters.Add(new NpgsqlParameter("fromDay", NpgsqlTypes.NpgsqlDbType.Text)
             { Value = (object?)(range.From is { } f ? DayText(SiteCalendar.LocalDay(f, zone)) : null) ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("toDay", NpgsqlTypes.NpgsqlDbType.Text)

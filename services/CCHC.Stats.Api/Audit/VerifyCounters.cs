@@ -23,14 +23,10 @@ public static class VerifyCounters
 
     public sealed record Report(bool Healthy, IReadOnlyList<Difference> Differences, IReadOnlyList<BrokenSeal> BrokenSeals);
 
-    public static async Task<IResult> Handle(string siteId, string? from, string? to, SiteDirectory sites, CountStore counts,
+    public static async Task<IResult> Handle(KnownSite? site, string? from, string? to, CountStore counts,
         ViewHistory history, SiteBaselines baselines, DaySeals seals, TimeProvider clock, CancellationToken ct)
     {
-        var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
-        if (site is null)
-        {
-            return SiteProblems.NotFound(siteId);
-        }
+        var siteId = site!.Id;
 
         var range = AuditRange.Parse(from, to);
         if (range.Problem is not null)
@@ -38,7 +34,7 @@ public static class VerifyCounters
             return range.Problem;
         }
 
-        var zone = sites.ZoneOf(site);
+        var zone = site.Zone;
         var firstDay = range.From is { } f ? SiteCalendar.LocalDay(f, zone) : DateOnly.MinValue;
         var lastDay = range.To is { } t ? SiteCalendar.LocalDay(t.AddTicks(-1), zone) : SiteCalendar.LocalDay(clock.GetUtcNow(), zone);
 

@@ -18,10 +18,9 @@ public static class GetCounters
     public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
 
     public static async Task<IResult> Handle(
-        string siteId,
+        KnownSite? site,
         string? asOf,
         HttpContext http,
-        SiteDirectory sites,
         LiveCounters live,
         LiveCounterRefresher refresher,
         CountersAsOf history,
@@ -29,22 +28,17 @@ public static class GetCounters
         TimeProvider clock,
         CancellationToken ct)
     {
-        if (asOf is null && live.TryGet(siteId, out var cached))
+        var (known, zone) = (site!.Site, site.Zone);
+        if (asOf is null && live.TryGet(known.Id, out var cached))
         {
             metrics.CounterRead(fromMemory: true);
             return Serve(http, cached);
         }
 
-        var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
-        if (site is null)
-        {
-            return SiteProblems.NotFound(siteId);
-        }
-
         metrics.CounterRead(fromMemory: false);
         if (asOf is null)
         {
-            var fresh = await refresher.RefreshOneAsync(site, ct);
+            var fresh = await refresher.RefreshOneAsync(known, ct);
             return fresh is null ? CatchingUp(http) : Serve(http, fresh);
         }
 
@@ -59,7 +53,7 @@ public static class GetCounters
                 detail: "'asOf' is in the future; figures exist only for moments that have passed.");
         }
 
-        var counters = await history.ComputeAsync(site, sites.ZoneOf(site), moment, ct);
+        var counters = await history.ComputeAsync(known, zone, moment, ct);
         if (counters is null)
         {
             return CatchingUp(http);

@@ -103,14 +103,10 @@ public static class RecordBaseline
         }
     }
 
-    public static async Task<IResult> Handle(string siteId, HttpContext http, SiteDirectory sites, SiteBaselines baselines,
+    public static async Task<IResult> Handle(KnownSite? known, HttpContext http, SiteBaselines baselines,
         IDocumentSession session, TimeProvider clock, CancellationToken ct)
     {
-        var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
-        if (site is null)
-        {
-            return SiteProblems.NotFound(siteId);
-        }
+        var (site, siteId) = (known!.Site, known.Id);
 
         var body = await JsonBody.ReadAsync<BaselineRequest>(http.Request, 16 * 1024, ct, keepRaw: true);
         if (body.Problem is not null)
@@ -132,7 +128,7 @@ public static class RecordBaseline
         }
 
         var request = body.Value!;
-        var zone = sites.ZoneOf(site);
+        var zone = known.Zone;
         var asOf = SiteCalendar.ToLocal(request.AsOf!.Value, zone);
         var recorded = new BaselineRecorded(siteId, asOf, DateOnly.FromDateTime(asOf.DateTime),
             Counts(request.PageViews!), Counts(request.Visits!), SiteCalendar.ToLocal(now, zone));

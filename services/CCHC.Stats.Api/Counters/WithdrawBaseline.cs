@@ -19,14 +19,10 @@ public static class WithdrawBaseline
     /// <summary>Optional body: why the baseline is withdrawn, kept in the history for auditors.</summary>
     public sealed record Request(string? Reason);
 
-    public static async Task<IResult> Handle(string siteId, string sequence, HttpContext http, SiteDirectory sites, SiteBaselines baselines,
+    public static async Task<IResult> Handle(KnownSite? known, string sequence, HttpContext http, SiteBaselines baselines,
         IDocumentSession session, TimeProvider clock, CancellationToken ct)
     {
-        var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
-        if (site is null)
-        {
-            return SiteProblems.NotFound(siteId);
-        }
+        var (site, siteId) = (known!.Site, known.Id);
 
         if (!long.TryParse(sequence, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
         {
@@ -61,7 +57,7 @@ public static class WithdrawBaseline
         }
 
         var now = clock.GetUtcNow();
-        var zone = sites.ZoneOf(site);
+        var zone = known.Zone;
         return await Idempotency.RecordOnceAsync(session, key, now, async () =>
         {
             var target = (await baselines.OfSiteAsync(siteId, ct)).FirstOrDefault(b => b.Sequence == number);

@@ -29,9 +29,8 @@ public static class ImportViews
     public const int MaxVisitorIdLength = 256;
 
     public static async Task<IResult> Handle(
-        string siteId,
+        KnownSite? known,
         HttpContext http,
-        SiteDirectory sites,
         VisitorIdentity identity,
         IMessageBus bus,
         ViewTransport transport,
@@ -40,11 +39,7 @@ public static class ImportViews
         TimeProvider clock,
         CancellationToken ct)
     {
-        var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
-        if (site is null)
-        {
-            return SiteProblems.NotFound(siteId);
-        }
+        var (site, siteId) = (known!.Site, known.Id);
 
         var (body, bodyProblem) = await ReadBodyAsync(http.Request, ct);
         if (bodyProblem is not null)
@@ -65,7 +60,7 @@ public static class ImportViews
         }
 
         var now = clock.GetUtcNow();
-        var zone = sites.ZoneOf(site);
+        var zone = known.Zone;
         var latest = now + MaxClockSkew;
         var rejected = new List<RejectedItem>();
         var views = new List<PageViewed>(items!.Count);

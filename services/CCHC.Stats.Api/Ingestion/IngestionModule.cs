@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Operations;
+using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -55,6 +56,7 @@ public static class IngestionModule
     public static IEndpointRouteBuilder MapIngestion(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/v1/sites/{siteId}/views", RecordPageView.Handle)
+            .RequireSite(viewRefused: true)
             .RequireCors(PublicCors)
             .RequireRateLimiting(PerClientLimit)
             .WithTags("Ingestion").WithSummary("Record one page view (public; what the widget sends).")
@@ -66,6 +68,7 @@ public static class IngestionModule
             .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         app.MapPost("/api/v1/sites/{siteId}/views:batch", ImportViews.Handle)
             .RequireKey(KeyRole.Ingest)
+            .RequireSite()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(ImportViews.MaxBodyBytes))
             .WithTags("Ingestion").WithSummary("Import views recorded elsewhere (server-side senders, log imports).")
             .WithDescription("A JSON array or NDJSON of at most 10,000 items. Each item is checked alone: a malformed or refused item is rejected with its index and reason, the rest are recorded.")

@@ -15,9 +15,8 @@ public static class RecordPageView
     public const int RetryAfterSeconds = 5;
 
     public static async Task<IResult> Handle(
-        string siteId,
+        KnownSite? known,
         HttpContext http,
-        SiteDirectory sites,
         VisitorIdentity identity,
         ViewBatcher batcher,
         StatsMetrics metrics,
@@ -25,17 +24,7 @@ public static class RecordPageView
         CancellationToken ct)
     {
         var started = clock.GetTimestamp();
-        if (!PutSite.IsValidSiteId(siteId))
-        {
-            return SiteProblems.NotFound(siteId);
-        }
-
-        var site = await sites.FindAsync(siteId, ct);
-        if (site is null)
-        {
-            metrics.Refused(siteId, RefusalReason.UnknownSite);
-            return SiteProblems.NotFound(siteId);
-        }
+        var (site, siteId) = (known!.Site, known.Id);
 
         var body = await JsonBody.ReadAsync<PageViewRequest>(http.Request, MaxBodyBytes, ct);
         if (body.Problem is not null)
@@ -63,7 +52,7 @@ public static class RecordPageView
             return Results.Accepted();
         }
 
-        var now = SiteCalendar.ToLocal(clock.GetUtcNow(), sites.ZoneOf(site));
+        var now = SiteCalendar.ToLocal(clock.GetUtcNow(), known.Zone);
         var day = DateOnly.FromDateTime(now.DateTime);
         var clientIp = http.Connection.RemoteIpAddress?.ToString() ?? "";
         try

@@ -5,11 +5,7 @@ namespace CCHC.Stats.Api.Sites;
 /// <summary><c>GET /api/v1/sites/{siteId}</c>: read a site (admin).</summary>
 public static class GetSite
 {
-    public static async Task<IResult> Handle(string siteId, SiteDirectory sites, CancellationToken ct)
-    {
-        var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
-        return site is null ? SiteProblems.NotFound(siteId) : Results.Ok(ToResponse(site));
-    }
+    public static IResult Handle(KnownSite? site) => Results.Ok(ToResponse(site!.Site));
 
     public static SiteResponse ToResponse(Site site) =>
         new(site.Id, site.Name, site.TimeZone, site.AllowedHosts, site.OnlineWindowMinutes, site.CreatedAt, site.UpdatedAt);

@@ -22,7 +22,7 @@ public static class SitesModule
             .WithDescription("siteId: 1–64 of a-z 0-9 - _. timeZone: an IANA id (default Asia/Ho_Chi_Minh); onlineWindowMinutes 1–60 (default 5).")
             .Accepts<SiteRequest>("application/json").Produces<SiteResponse>()
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        sites.MapGet("", GetSite.Handle).WithSummary("Read a site.").Produces<SiteResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        sites.MapGet("", GetSite.Handle).RequireSite().WithSummary("Read a site.").Produces<SiteResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 }

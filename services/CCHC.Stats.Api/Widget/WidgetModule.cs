@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Reflection;
 using CCHC.Stats.Api.Hosting;
+using CCHC.Stats.Api.Sites;
 using System.Security.Cryptography;
 using CCHC.Stats.Api.Ingestion;
 
@@ -16,7 +17,7 @@ public static class WidgetModule
             .WithTags("Widget").WithSummary("The embeddable counter: <script async src=\".../widget.js\" data-site=\"…\"></script>.")
             .Produces(StatusCodes.Status200OK, contentType: "text/javascript").Produces(StatusCodes.Status304NotModified);
 
-        app.MapGet("/api/v1/sites/{siteId}/counter.svg", CounterBadge.Handle).RequireCors(IngestionModule.PublicCors)
+        app.MapGet("/api/v1/sites/{siteId}/counter.svg", CounterBadge.Handle).RequireCors(IngestionModule.PublicCors).RequireSite()
             .WithTags("Widget").WithSummary("One figure as an SVG badge, for pages without script (period, metric, lang).")
             .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
