@@ -46,13 +46,12 @@ public sealed class AbuseTests(StatsApp app)
             .ToList();
 
         // The exporter caches a scrape briefly; wait for one taken after the views above.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        var metrics = await browser.GetStringAsync("/metrics");
-        while (!patterns.All(p => p.IsMatch(metrics)) && DateTime.UtcNow < deadline)
+        var metrics = "";
+        await Eventually.Until(async () =>
         {
-            await Task.Delay(200);
             metrics = await browser.GetStringAsync("/metrics");
-        }
+            return patterns.All(p => p.IsMatch(metrics));
+        }, TimeSpan.FromSeconds(10), "a scrape should show every refusal");
 
         foreach (var pattern in patterns)
         {

@@ -25,12 +25,11 @@ public sealed partial class DeployTests(StatsApp app)
         await client.GetAsync("/api/v1/sites/deploy/counters");
 
         var exported = "";
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (wanted.Any(m => !exported.Contains(m)) && DateTime.UtcNow < deadline)
+        await Eventually.Until(async () =>
         {
-            await Task.Delay(250);
             exported = await client.GetStringAsync("/metrics");
-        }
+            return wanted.All(exported.Contains);
+        }, TimeSpan.FromSeconds(20), "every wanted metric should be exported");
 
         Assert.NotEmpty(wanted);
         Assert.All(wanted, metric => Assert.Contains(metric, exported));

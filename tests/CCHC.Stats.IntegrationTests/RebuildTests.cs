@@ -205,19 +205,13 @@ public sealed class RebuildTests(StatsApp app)
     /// <summary>Live figures once two refreshes in a row agree (the refresher publishes every 200 ms here).</summary>
     private static async Task<CountersResponse> StableLiveAsync(HttpClient reader)
     {
-        var previous = await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/rb/counters");
-        for (var i = 0; i < 50; i++)
+        // Each look is one poll interval of Eventually (200 ms) after the last: a refresh apart.
+        CountersResponse? previous = null, current = null;
+        await Eventually.Until(async () =>
         {
-            await Task.Delay(300);
-            var current = await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/rb/counters");
-            if (Figures(current!).Equals(Figures(previous!)))
-            {
-                return current!;
-            }
-
-            previous = current;
-        }
-
-        return previous!;
+            (previous, current) = (current, await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/rb/counters"));
+            return previous is not null && Figures(current!).Equals(Figures(previous));
+        }, TimeSpan.FromSeconds(15), "two refreshes in a row should agree");
+        return current!;
     }
 }

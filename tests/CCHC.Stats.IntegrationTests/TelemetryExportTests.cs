@@ -46,11 +46,8 @@ public sealed class TelemetryExportTests(StatsApp app)
         client.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.203");
         (await client.PostAsJsonAsync("/api/v1/sites/otlp/views", new PageViewRequest("https://portal.test/traced"))).EnsureSuccessStatusCode();
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!(Has("/v1/traces", "/api/v1/sites/{siteId}/views") && Has("/v1/metrics", "cchc.views.accepted")) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200);
-        }
+        await Eventually.Until(() => Task.FromResult(Has("/v1/traces", "/api/v1/sites/{siteId}/views") && Has("/v1/metrics", "cchc.views.accepted")),
+            TimeSpan.FromSeconds(30), "the view's span and metric should reach the collector");
 
         Assert.True(Has("/v1/traces", "/api/v1/sites/{siteId}/views"), "no span of the view reached the collector");
         Assert.True(Has("/v1/metrics", "cchc.views.accepted"), "no metric reached the collector");
