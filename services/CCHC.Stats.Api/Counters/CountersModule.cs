@@ -21,7 +21,7 @@ public static class CountersModule
 
     public static IEndpointRouteBuilder MapCounters(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/sites/{siteId}/counters", GetCounters.Handle).RequireCors(IngestionModule.PublicCors).RequireSite()
+        app.MapGet("/api/v1/sites/{siteId}/counters", GetCounters.Handle).RequireCors(IngestionModule.PublicCors)
             .WithTags("Counters").WithSummary("The figures a widget shows: online now, day, week, month, year, all time (public).")
             .WithDescription("asOf (optional, ISO-8601 with offset): the figures exactly as they stood at that moment. ETag / If-None-Match (304), Cache-Control: public, max-age=5.")
             .Produces<Contracts.CountersResponse>().Produces(StatusCodes.Status304NotModified)

@@ -23,8 +23,8 @@ public static class CounterBadge
     };
 
     public static async Task<IResult> Handle(
-        KnownSite? site, string? period, string? metric, string? lang, HttpContext http,
-        LiveCounters live, LiveCounterRefresher refresher, CancellationToken ct)
+        string siteId, string? period, string? metric, string? lang, HttpContext http,
+        SiteDirectory sites, LiveCounters live, LiveCounterRefresher refresher, CancellationToken ct)
     {
         period ??= "total";
         metric ??= "visits";
@@ -34,9 +34,15 @@ public static class CounterBadge
                 detail: "period is online, day, week, month, year or total; metric is visits or pageViews (visitors for day).");
         }
 
-        if (!live.TryGet(site!.Id, out var snapshot))
+        if (!live.TryGet(siteId, out var snapshot))
         {
-            var fresh = await refresher.RefreshOneAsync(site.Site, ct);
+            var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
+            if (site is null)
+            {
+                return SiteProblems.NotFound(siteId);
+            }
+
+            var fresh = await refresher.RefreshOneAsync(site, ct);
             if (fresh is null)
             {
                 return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.");

@@ -17,7 +17,7 @@ public static class WidgetModule
             .WithTags("Widget").WithSummary("The embeddable counter: <script async src=\".../widget.js\" data-site=\"…\"></script>.")
             .Produces(StatusCodes.Status200OK, contentType: "text/javascript").Produces(StatusCodes.Status304NotModified);
 
-        app.MapGet("/api/v1/sites/{siteId}/counter.svg", CounterBadge.Handle).RequireCors(IngestionModule.PublicCors).RequireSite()
+        app.MapGet("/api/v1/sites/{siteId}/counter.svg", CounterBadge.Handle).RequireCors(IngestionModule.PublicCors)
             .WithTags("Widget").WithSummary("One figure as an SVG badge, for pages without script (period, metric, lang).")
             .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
