@@ -5,7 +5,9 @@ namespace CCHC.Stats.Contracts;
 /// <param name="TimeZone">IANA time zone the site's days, weeks, months and years are counted in; default <c>Asia/Ho_Chi_Minh</c>.</param>
 /// <param name="AllowedHosts">Hosts whose pages may send views: <c>example.gov.vn</c> or <c>*.example.gov.vn</c> (sub-domains).</param>
 /// <param name="OnlineWindowMinutes">How far back "online now" looks, 1–60; default 5.</param>
-public sealed record SiteRequest(string? Name, string? TimeZone, IReadOnlyList<string>? AllowedHosts, int? OnlineWindowMinutes);
+/// <param name="PublishStats">Whether anyone may read the site's most-read list, traffic and statistics page; default false
+/// (then only the admin and auditor keys may).</param>
+public sealed record SiteRequest(string? Name, string? TimeZone, IReadOnlyList<string>? AllowedHosts, int? OnlineWindowMinutes, bool? PublishStats = null);
 
 /// <summary>A stored site, as <c>PUT</c> and <c>GET /api/v1/sites/{siteId}</c> answer it.</summary>
 public sealed record SiteResponse(
@@ -15,7 +17,8 @@ public sealed record SiteResponse(
     IReadOnlyList<string> AllowedHosts,
     int OnlineWindowMinutes,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    bool PublishStats = false);
 
 /// <summary>Body of <c>POST /api/v1/sites/{siteId}/baseline</c>: a legacy counter's totals carried over.</summary>
 public sealed record BaselineRequest(DateTimeOffset? AsOf, BaselineFigures? PageViews, BaselineFigures? Visits);

@@ -43,7 +43,8 @@ public sealed class CountingEngineTests
             var (zone, views) = history;
             var book = new CounterBook(new Dictionary<string, VisitorDay>());
             book.ApplyAll(views.Select(v => (object)ViewOf(v, zone)));
-            var counted = book.Changes.Where(c => c.Value != default).ToDictionary(c => (c.Key.Period, c.Key.PeriodKey), c => c.Value);
+            var counted = book.Changes.Where(c => c.Value != default && c.Key.Dimension == CountKey.SiteDimension)
+                .ToDictionary(c => (c.Key.Period, c.Key.PeriodKey), c => c.Value);
             var firstSeen = Reference(views, zone, firstVisitors: true);
 
             var expected = Reference(views, zone);
@@ -53,6 +54,57 @@ public sealed class CountingEngineTests
                 Assert.Equal(figures, (counted[period].PageViews, counted[period].Visits, counted[period].Visitors));
                 Assert.Equal(period.Item1 == PeriodKind.Hour ? firstSeen[period].Visitors : 0, counted[period].FirstVisitors);
             }
+        });
+    }
+
+    /// <summary>Ways one page is linked to: another host, a trailing slash, share buttons' tracking, a fragment.</summary>
+    private static readonly string[] Spellings = ["https://example.gov.vn/p{0}", "https://www.example.gov.vn/p{0}/", "http://example.gov.vn/p{0}?utm_source=zalo&zarsrc=30",
+        "https://example.gov.vn/p{0}?fbclid=x#top"];
+
+    [Fact]
+    public void each_page_counts_its_views_in_every_period_and_the_pages_add_up_to_the_site_less_its_baselines()
+    {
+        var pageViews = Gen.Select(Histories, Gen.Select(Gen.Int[0, 4], Gen.Int[0, Spellings.Length - 1]).List[60], Gen.Int[0, 60], Gen.Long[0, 1000]);
+        pageViews.Sample(sample =>
+        {
+            var ((zone, views), links, baselineAt, baselineViews) = sample;
+            var facts = new List<object>();
+            var expected = new Dictionary<(PeriodKind, string, string), long>();
+            for (var i = 0; i < views.Count; i++)
+            {
+                var (page, spelling) = links[i];
+                var view = ViewOf(views[i], zone) with { Url = string.Format(CultureInfo.InvariantCulture, Spellings[spelling], page) };
+                facts.Add(view);
+                foreach (var (kind, key) in PeriodKeys.AllKinds.Select(k => (k, new PeriodKeys(view.Day).Key(k)))
+                             .Append((PeriodKind.Hour, PeriodKeys.HourKey(PeriodKeys.HourOf(view.OccurredAt).Start))))
+                {
+                    expected[(kind, key, $"/p{page}")] = expected.GetValueOrDefault((kind, key, $"/p{page}")) + 1;
+                }
+
+                if (i == baselineAt)
+                {
+                    // Baselines, of the site and of a page, anywhere in the history: they change no page's counted views.
+                    var figures = new BaselineCounts(baselineViews, baselineViews, baselineViews, baselineViews, baselineViews);
+                    facts.Add(new BaselineRecorded("site", view.OccurredAt, view.Day, figures, figures, view.OccurredAt));
+                    facts.Add(new CCHC.Stats.Api.Pages.PageBaselineRecorded("site", view.OccurredAt, view.Day, view.Url, "/p0", baselineViews, null, view.OccurredAt));
+                }
+            }
+
+            var book = new CounterBook(new Dictionary<string, VisitorDay>());
+            book.ApplyAll(facts);
+
+            var pages = book.Changes.Where(c => c.Key.Dimension == CountKey.PageDimension && c.Value.PageViews != 0)
+                .ToDictionary(c => (c.Key.Period, c.Key.PeriodKey, c.Key.Key), c => c.Value.PageViews);
+            Assert.Equal(expected.OrderBy(e => e.Key), pages.OrderBy(e => e.Key));
+            foreach (var site in book.Changes.Where(c => c.Key.Dimension == CountKey.SiteDimension))
+            {
+                var ofPages = book.Changes.Where(c => c.Key.Dimension == CountKey.PageDimension && c.Key.Period == site.Key.Period
+                                                       && c.Key.PeriodKey == site.Key.PeriodKey).Sum(c => c.Value.PageViews);
+                Assert.Equal(site.Value.ShownPageViews - site.Value.BaselinePageViews, ofPages);
+            }
+
+            var pageBaselines = book.Changes.Where(c => c.Key.Dimension == CountKey.PageDimension && c.Value.BaselinePageViews != 0).ToList();
+            Assert.All(pageBaselines, c => Assert.Equal((PeriodKind.Total, "/p0", baselineViews), (c.Key.Period, c.Key.Key, c.Value.BaselinePageViews)));
         });
     }
 

@@ -50,7 +50,7 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
     public static readonly string Genesis = new('0', 64);
 
     /// <summary>The facts a seal's chain covers, as SQL literals.</summary>
-    private const string SealedKinds = "'page_viewed', 'baseline_recorded', 'baseline_withdrawn'";
+    private const string SealedKinds = "'page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'page_baseline_recorded'";
 
     private string Events => $"{store.Options.Events.DatabaseSchemaName}.mt_events";
 

@@ -136,13 +136,14 @@ internal sealed class RecountedDays(ViewHistory history, string siteId, long cei
 public sealed record HistoryRow(long Sequence, string Type, string Data, bool? StartedVisit)
 {
     /// <summary>The event types that change a number, as SQL literals.</summary>
-    public const string Kinds = "'page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'day_sealed'";
+    public const string Kinds = "'page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'page_baseline_recorded', 'day_sealed'";
 
     public string Kind => Type switch
     {
         "page_viewed" => "pageView",
         "baseline_recorded" => "baseline",
         "baseline_withdrawn" => "baselineWithdrawn",
+        "page_baseline_recorded" => "pageBaseline",
         "day_sealed" => "daySealed",
         _ => Type,
     };

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Pages;
 using CCHC.Stats.Api.Sites;
 using Marten;
 
@@ -13,18 +14,20 @@ namespace CCHC.Stats.Api.Audit;
 /// Days in the range are compared one by one; a week, month or year that overlaps the range is recounted
 /// whole (all its days), and the all-time total always. Counted views and baselines are compared apart (the counters
 /// keep them apart): a period's baseline figures must be those of the site's baselines that stand (not withdrawn),
-/// metrics <c>baselinePageViews</c> and <c>baselineVisits</c>.
+/// metrics <c>baselinePageViews</c> and <c>baselineVisits</c>. Pages are recounted the same way, each view given its
+/// page by <see cref="PageIdentity"/>: a difference names its <c>page</c> (null for the site's own figures), and a page's
+/// all-time baseline must be the sum of its page baselines.
 /// </remarks>
 public static class VerifyCounters
 {
-    public sealed record Difference(string Period, string Key, string Metric, long Live, long Recount);
+    public sealed record Difference(string Period, string Key, string Metric, long Live, long Recount, string? Page = null);
 
     public sealed record BrokenSeal(string Day, string Reason);
 
     public sealed record Report(bool Healthy, IReadOnlyList<Difference> Differences, IReadOnlyList<BrokenSeal> BrokenSeals);
 
     public static async Task<IResult> Handle(KnownSite? site, string? from, string? to, CountStore counts,
-        ViewHistory history, SiteBaselines baselines, DaySeals seals, TimeProvider clock, CancellationToken ct)
+        ViewHistory history, SiteBaselines baselines, PageBaselines pageBaselines, DaySeals seals, TimeProvider clock, CancellationToken ct)
     {
         var siteId = site!.Id;
 
@@ -72,6 +75,8 @@ public static class VerifyCounters
             Compare(differences, period, key, "baselineVisits", counter.BaselineVisits, applying.Sum(b => b.Visits.For(kind)));
         }
 
+        await ComparePagesAsync(differences, siteId, periodsInRange, counts, history, pageBaselines, clock, ct);
+
         var broken = new List<BrokenSeal>();
         var knownHashes = await seals.AllSealHashesAsync(siteId, ct);
         foreach (var (day, (_, seal)) in (await seals.CurrentSealsAsync(siteId, ct)).Where(s => s.Key >= firstDay && s.Key <= lastDay))
@@ -95,11 +100,53 @@ public static class VerifyCounters
         return Results.Ok(new Report(differences.Count == 0 && broken.Count == 0, differences, broken));
     }
 
-    private static void Compare(List<Difference> differences, string period, string key, string metric, long live, long recount)
+    /// <summary>
+    /// Recounts the site's pages from the raw views for the periods in range (all time always) and compares them with
+    /// the stored page counts, the pages' all-time baselines with their recorded baselines.
+    /// </summary>
+    private static async Task ComparePagesAsync(List<Difference> differences, string siteId, HashSet<(PeriodKind, string)> periodsInRange,
+        CountStore counts, ViewHistory history, PageBaselines pageBaselines, TimeProvider clock, CancellationToken ct)
+    {
+        var recount = new Dictionary<(PeriodKind Kind, string Key, string Page), long>();
+        var pages = new Dictionary<string, string>(StringComparer.Ordinal);
+        await history.ReadUrlsAsync(ViewHistory.Range.All(siteId), (day, url) =>
+        {
+            if (!pages.TryGetValue(url, out var page))
+            {
+                pages[url] = page = PageIdentity.Of(url);
+            }
+
+            var periods = new PeriodKeys(day);
+            foreach (var kind in PeriodKeys.AllKinds)
+            {
+                var key = periods.Key(kind);
+                if (kind == PeriodKind.Total || periodsInRange.Contains((kind, key)))
+                {
+                    recount[(kind, key, page)] = recount.GetValueOrDefault((kind, key, page)) + 1;
+                }
+            }
+        }, ct);
+
+        var live = (await counts.PagesOfSiteAsync(siteId, ct))
+            .Where(c => c.Key.Period == PeriodKind.Total || periodsInRange.Contains((c.Key.Period, c.Key.PeriodKey)))
+            .ToDictionary(c => (c.Key.Period, c.Key.PeriodKey, c.Key.Key), c => c.Value);
+        var baselines = await pageBaselines.SumsAsync(siteId, clock.GetUtcNow() + GetCounters.FutureTolerance, ct);
+        foreach (var (kind, key, page) in live.Keys.Concat(recount.Keys).Concat(baselines.Keys.Select(p => (PeriodKind.Total, PeriodKeys.TotalKey, p)))
+                     .Distinct().OrderBy(k => k.Item1).ThenBy(k => k.Item2, StringComparer.Ordinal).ThenBy(k => k.Item3, StringComparer.Ordinal))
+        {
+            var stored = live.GetValueOrDefault((kind, key, page));
+            var period = CountStore.PeriodName(kind);
+            Compare(differences, period, key, "pageViews", stored.PageViews, recount.GetValueOrDefault((kind, key, page)), page);
+            Compare(differences, period, key, "baselinePageViews", stored.BaselinePageViews,
+                kind == PeriodKind.Total ? baselines.GetValueOrDefault(page) : 0, page);
+        }
+    }
+
+    private static void Compare(List<Difference> differences, string period, string key, string metric, long live, long recount, string? page = null)
     {
         if (live != recount)
         {
-            differences.Add(new Difference(period, key, metric, live, recount));
+            differences.Add(new Difference(period, key, metric, live, recount, page));
         }
     }
 }

@@ -1,16 +1,22 @@
 namespace CCHC.Stats.Api.Counters;
 
 /// <summary>
-/// What one stored count is kept for: a scope (the site), a dimension and its key, and a period (kind and key). Today
-/// the one dimension is the site itself (<see cref="SiteDimension"/>, key empty), counted by hour, day, week, month, year
-/// and all time; pages, sources and groups are further dimensions or scopes of the same counts.
+/// What one stored count is kept for: a scope (the site), a dimension and its key, and a period (kind and key). The
+/// dimensions are the site itself (<see cref="SiteDimension"/>, key empty) and its pages (<see cref="PageDimension"/>),
+/// counted by hour, day, week, month, year and all time; sources and groups are further dimensions or scopes of the same
+/// counts.
 /// </summary>
 public readonly record struct CountKey(string Scope, string Dimension, string Key, PeriodKind Period, string PeriodKey)
 {
     /// <summary>The site's own figures: what the counters show.</summary>
     public const string SiteDimension = "site";
 
+    /// <summary>One page of the site (<see cref="Pages.PageIdentity"/>): its page views, and its baselines in all time.</summary>
+    public const string PageDimension = "page";
+
     public static CountKey Site(string siteId, PeriodKind period, string periodKey) => new(siteId, SiteDimension, "", period, periodKey);
+
+    public static CountKey Page(string siteId, string page, PeriodKind period, string periodKey) => new(siteId, PageDimension, page, period, periodKey);
 }
 
 /// <summary>

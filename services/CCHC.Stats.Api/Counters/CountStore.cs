@@ -13,6 +13,9 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 {
     public const string Table = "cchc_counts";
 
+    /// <summary>The pages' titles: one row per page that was ever given one.</summary>
+    public const string TitlesTable = "cchc_page_titles";
+
     private string Qualified => QualifiedIn(store.Options.DatabaseSchemaName);
 
     private static string QualifiedIn(string schema) => $"{schema}.{Table}";
@@ -33,10 +36,40 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             baseline_visits bigint NOT NULL,
             first_visitors bigint NOT NULL,
             PRIMARY KEY (scope, dimension, key, period, period_key));
+        CREATE INDEX IF NOT EXISTS ix_cchc_counts_pages_by_period ON {QualifiedIn(schema)}
+            (scope, period, period_key, (page_views + baseline_page_views) DESC, key) WHERE dimension = '{CountKey.PageDimension}';
+        CREATE TABLE IF NOT EXISTS {schema}.{TitlesTable} (
+            scope varchar NOT NULL,
+            page varchar NOT NULL,
+            title varchar NOT NULL,
+            title_at timestamptz NOT NULL,
+            PRIMARY KEY (scope, page));
         """;
 
-    /// <summary>Empties the table (a rebuild starts from nothing).</summary>
-    public static string TruncateSql(string schema) => $"TRUNCATE {QualifiedIn(schema)}";
+    /// <summary>Empties the tables (a rebuild starts from nothing).</summary>
+    public static string TruncateSql(string schema) => $"TRUNCATE {QualifiedIn(schema)}, {schema}.{TitlesTable}";
+
+    /// <summary>
+    /// Keeps the titles of a page of facts (<see cref="CounterBook.Titles"/>): a page's stored title is replaced only by a
+    /// newer one. Parameters as for <see cref="IncrementSql"/>.
+    /// </summary>
+    public static string TitlesSql(string schema, Func<int, string> parameter) =>
+        $"""
+        INSERT INTO {schema}.{TitlesTable} AS t (scope, page, title, title_at)
+        SELECT * FROM unnest({parameter(1)}::varchar[], {parameter(2)}::varchar[], {parameter(3)}::varchar[], {parameter(4)}::timestamptz[])
+        ON CONFLICT (scope, page) DO UPDATE SET title = excluded.title, title_at = excluded.title_at WHERE t.title_at <= excluded.title_at
+        """;
+
+    /// <summary>The values for <see cref="TitlesSql"/>, the rows in key order.</summary>
+    public static object[] TitlesValues(IReadOnlyDictionary<(string SiteId, string Page), PageTitle> titles)
+    {
+        var rows = titles.OrderBy(t => t.Key.SiteId, StringComparer.Ordinal).ThenBy(t => t.Key.Page, StringComparer.Ordinal).ToList();
+        return
+        [
+            rows.Select(r => r.Key.SiteId).ToArray(), rows.Select(r => r.Key.Page).ToArray(), rows.Select(r => r.Value.Title).ToArray(),
+            rows.Select(r => r.Value.At.ToUniversalTime()).ToArray(),
+        ];
+    }
 
     /// <summary>
     /// Adds a page's changes to the counts, creating the rows they lack. <paramref name="parameter"/> names the n-th
@@ -104,6 +137,20 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         return command;
     }
 
+    /// <summary>The statement that reads every count of a site's pages by day, week, month, year and all time (not by hour).</summary>
+    public NpgsqlBatchCommand PagesOfSiteCommand(string siteId)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}
+            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period <> 'hour'
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        return command;
+    }
+
+    public Task<Dictionary<CountKey, Counts>> PagesOfSiteAsync(string siteId, CancellationToken ct) => RunAsync(PagesOfSiteCommand(siteId), ct);
+
     public static async Task<Dictionary<CountKey, Counts>> ReadAsync(NpgsqlDataReader reader, CancellationToken ct)
     {
         var counts = new Dictionary<CountKey, Counts>();
@@ -162,6 +209,87 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         command.Parameters.Add(new NpgsqlParameter { Value = CountKey.SiteDimension });
         command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.ToArray() });
         return command;
+    }
+
+    /// <summary>
+    /// The statement for a site's most-read pages of one period: the index on pages by period
+    /// (<c>ix_cchc_counts_pages_by_period</c>) gives them in order, so it reads <paramref name="limit"/> rows whatever the
+    /// number of pages. Two columns: the page and its shown page views.
+    /// </summary>
+    public NpgsqlBatchCommand TopPagesCommand(string siteId, PeriodKind period, string periodKey, int limit)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT key, page_views + baseline_page_views FROM {Qualified}
+            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period = '{PeriodName(period)}' AND period_key = $2
+            ORDER BY page_views + baseline_page_views DESC, key LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = periodKey });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        return command;
+    }
+
+    /// <summary>
+    /// The statement that sums the counted page views of a site's pages (or of one, <paramref name="page"/>) over its days
+    /// in [<paramref name="from"/>, <paramref name="day"/>): per page, those from <paramref name="week"/>, from
+    /// <paramref name="month"/>, from <paramref name="year"/>, and all (five columns: the page, then the four sums).
+    /// </summary>
+    public NpgsqlBatchCommand PageDaysBeforeCommand(string siteId, string? page, DateOnly from, DateOnly day, DateOnly week, DateOnly month, DateOnly year)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT key, coalesce(sum(page_views) FILTER (WHERE period_key >= $5), 0), coalesce(sum(page_views) FILTER (WHERE period_key >= $6), 0),
+                   coalesce(sum(page_views) FILTER (WHERE period_key >= $7), 0), sum(page_views)
+            FROM {Qualified}
+            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND ($2::varchar IS NULL OR key = $2) AND period = 'day'
+              AND period_key >= $3 AND period_key < $4
+            GROUP BY key
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Varchar, Value = (object?)page ?? DBNull.Value });
+        foreach (var d in new[] { from, day, week, month, year })
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = d == DateOnly.MinValue ? "" : new PeriodKeys(d).Key(PeriodKind.Day) });
+        }
+
+        return command;
+    }
+
+    /// <summary>The statement that sums the counted page views of a site's pages (or of one) over the given hours: the page and its sum.</summary>
+    public NpgsqlBatchCommand PageHoursCommand(string siteId, string? page, IReadOnlyCollection<string> hourKeys)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT key, sum(page_views) FROM {Qualified}
+            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND ($2::varchar IS NULL OR key = $2) AND period = 'hour' AND period_key = ANY($3)
+            GROUP BY key
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Varchar, Value = (object?)page ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.ToArray() });
+        return command;
+    }
+
+    /// <summary>The statement for the titles of some of a site's pages: the page and its title.</summary>
+    public NpgsqlBatchCommand TitlesCommand(string siteId, IReadOnlyCollection<string> pages)
+    {
+        var command = new NpgsqlBatchCommand($"SELECT page, title FROM {store.Options.DatabaseSchemaName}.{TitlesTable} WHERE scope = $1 AND page = ANY($2)");
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = pages.ToArray() });
+        return command;
+    }
+
+    /// <summary>Reads a statement of two columns, a text and a number, into a dictionary (the sums by page above).</summary>
+    public static async Task<Dictionary<string, long>> ReadSumsAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var sums = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            sums[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return sums;
     }
 
     /// <summary>The site-days among <paramref name="siteDays"/> that have counts stored (their visitor-days may be stored too).</summary>

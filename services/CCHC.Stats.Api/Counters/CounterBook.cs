@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Ingestion;
+using CCHC.Stats.Api.Pages;
 
 namespace CCHC.Stats.Api.Counters;
 
@@ -14,7 +15,9 @@ namespace CCHC.Stats.Api.Counters;
 /// view, the change in visits (a late view can start a visit earlier or join two), and a visitor the first time the
 /// visitor is seen that day. In the hour: a page view, a visitor the first time the visitor is seen in that hour, each
 /// visit in the hour of its first view (so a visit whose start moves, moves hour), and each of the day's visitors in the
-/// hour of their first view of the day (<see cref="Counts.FirstVisitors"/>).
+/// hour of their first view of the day (<see cref="Counts.FirstVisitors"/>). A view counts for its page
+/// (<see cref="PageIdentity"/>) as it counts for its site, page views only: in the same five periods and the hour. A page
+/// baseline adds to its page's all-time figure alone; a page's title is the newest non-empty one (<see cref="Titles"/>).
 /// </remarks>
 public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorDays)
 {
@@ -25,8 +28,17 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
     /// thousands of views of a few site-days, and their keys are worth working out once.</summary>
     private readonly Dictionary<(string SiteId, DateOnly Day), CountKey[]> _siteDays = [];
 
+    /// <summary>The page of each URL met so far: a busy article is viewed many times in a page of events.</summary>
+    private readonly Dictionary<string, string> _pages = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<(string SiteId, string Page), PageTitle> _titles = [];
+
     /// <summary>The change to each count the facts applied so far touched.</summary>
     public IReadOnlyDictionary<CountKey, Counts> Changes => _changes;
+
+    /// <summary>The newest non-empty title of each page the facts gave one, and its moment: the store keeps a title unless
+    /// this one is newer (<see cref="CountStore.TitlesSql"/>).</summary>
+    public IReadOnlyDictionary<(string SiteId, string Page), PageTitle> Titles => _titles;
 
     /// <summary>The visitor-days the facts touched, as they stand now.</summary>
     public IEnumerable<VisitorDay> VisitorDays => _visitorDays.Values;
@@ -46,6 +58,9 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
                     break;
                 case BaselineWithdrawn withdrawal:
                     Apply(withdrawal);
+                    break;
+                case PageBaselineRecorded pageBaseline:
+                    Apply(pageBaseline);
                     break;
             }
         }
@@ -69,7 +84,18 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
             Add(key, new Counts(PageViews: 1, Visits: effect.VisitDelta, Visitors: key.Period == PeriodKind.Day && effect.NewVisitor ? 1 : 0));
         }
 
-        Add(HourOf(view.SiteId, view.OccurredAt), new Counts(PageViews: 1, Visitors: seenThisHour ? 0 : 1));
+        var hourKey = PeriodKeys.HourKey(hour.Start);
+        Add(CountKey.Site(view.SiteId, PeriodKind.Hour, hourKey), new Counts(PageViews: 1, Visitors: seenThisHour ? 0 : 1));
+
+        var page = PageOf(view.Url);
+        var one = new Counts(PageViews: 1);
+        foreach (var key in PeriodsOf(view.SiteId, view.Day))
+        {
+            Add(CountKey.Page(view.SiteId, page, key.Period, key.PeriodKey), one);
+        }
+
+        Add(CountKey.Page(view.SiteId, page, PeriodKind.Hour, hourKey), one);
+        KeepTitle(view.SiteId, page, view.Title, view.OccurredAt);
         if (effect.FirstViewBefore != effect.FirstViewNow)
         {
             // The visitor is new today, or their first view of the day moved earlier (a late view): the hour that adds
@@ -109,6 +135,13 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
         }
     }
 
+    /// <summary>A page baseline adds to its page's all-time figure only (the page it was recorded for).</summary>
+    public void Apply(PageBaselineRecorded baseline)
+    {
+        Add(CountKey.Page(baseline.SiteId, baseline.Page, PeriodKind.Total, PeriodKeys.TotalKey), new Counts(BaselinePageViews: baseline.PageViews));
+        KeepTitle(baseline.SiteId, baseline.Page, baseline.Title, baseline.AsOf);
+    }
+
     /// <summary>The keys of a site's five periods that contain a local day.</summary>
     public static CountKey[] PeriodKeysOf(string siteId, DateOnly day)
     {
@@ -128,5 +161,27 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
         return keys;
     }
 
+    private string PageOf(string url)
+    {
+        if (!_pages.TryGetValue(url, out var page))
+        {
+            _pages[url] = page = PageIdentity.Of(url);
+        }
+
+        return page;
+    }
+
+    /// <summary>Keeps a title unless the page has a newer one (the later fact wins a tie).</summary>
+    private void KeepTitle(string siteId, string page, string? title, DateTimeOffset at)
+    {
+        if (!string.IsNullOrWhiteSpace(title) && !(_titles.TryGetValue((siteId, page), out var kept) && kept.At > at))
+        {
+            _titles[(siteId, page)] = new PageTitle(title, at);
+        }
+    }
+
     private void Add(CountKey key, Counts change) => _changes[key] = _changes.GetValueOrDefault(key) + change;
 }
+
+/// <summary>A page's title and the moment of the fact that gave it.</summary>
+public readonly record struct PageTitle(string Title, DateTimeOffset At);

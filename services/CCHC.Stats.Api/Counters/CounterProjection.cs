@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Ingestion;
+using CCHC.Stats.Api.Pages;
 using JasperFx.Events;
 using Marten;
 using Marten.Events.Projections;
@@ -51,7 +52,7 @@ public sealed class CounterProjection(VisitorDayCache cache) : IProjection
         }
 
         // Filter by type: the daemon may also hand over tombstones of failed appends.
-        var facts = events.Select(e => e.Data).Where(d => d is PageViewed or BaselineRecorded or BaselineWithdrawn).ToList();
+        var facts = events.Select(e => e.Data).Where(d => d is PageViewed or BaselineRecorded or BaselineWithdrawn or PageBaselineRecorded).ToList();
         var touched = new TouchedDocuments().Of(facts);
 
         var (stored, toLoad) = cache.Enabled
@@ -80,7 +81,13 @@ public sealed class CounterProjection(VisitorDayCache cache) : IProjection
             return;
         }
 
-        operations.QueueSqlCommand(CountStore.IncrementSql(operations.DocumentStore.Options.DatabaseSchemaName, _ => "?"), CountStore.IncrementValues(book.Changes));
+        var schema = operations.DocumentStore.Options.DatabaseSchemaName;
+        operations.QueueSqlCommand(CountStore.IncrementSql(schema, _ => "?"), CountStore.IncrementValues(book.Changes));
+        if (book.Titles.Count > 0)
+        {
+            operations.QueueSqlCommand(CountStore.TitlesSql(schema, _ => "?"), CountStore.TitlesValues(book.Titles));
+        }
+
         StoreVisitorDays(operations, book.VisitorDays.ToLookup(d => stored.ContainsKey(d.Id)));
     }
 

@@ -146,7 +146,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 await using var command = new NpgsqlCommand(
                     $"""
                     SELECT seq_id, type, data::text FROM {EventSchema}.mt_events
-                    WHERE seq_id > @after AND seq_id <= @ceiling AND type IN ('page_viewed', 'baseline_recorded', 'baseline_withdrawn')
+                    WHERE seq_id > @after AND seq_id <= @ceiling AND type IN ('page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'page_baseline_recorded')
                     ORDER BY seq_id LIMIT {PageSize}
                     """, connection);
                 command.Parameters.AddWithValue("after", after);
@@ -161,6 +161,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                         {
                             "page_viewed" => JsonSerializer.Deserialize<PageViewed>(reader.GetString(2), StoredJson.Options)!,
                             "baseline_recorded" => JsonSerializer.Deserialize<BaselineRecorded>(reader.GetString(2), StoredJson.Options)!,
+                            "page_baseline_recorded" => JsonSerializer.Deserialize<Pages.PageBaselineRecorded>(reader.GetString(2), StoredJson.Options)!,
                             _ => JsonSerializer.Deserialize<BaselineWithdrawn>(reader.GetString(2), StoredJson.Options)!,
                         });
                     }
@@ -203,6 +204,11 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 batch.BatchCommands.Add(Command(CountStore.IncrementSql(DocumentSchema, n => $"${n}"), CountStore.IncrementValues(set.Counts)));
             }
 
+            if (set.Titles.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(CountStore.TitlesSql(DocumentSchema, n => $"${n}"), CountStore.TitlesValues(set.Titles)));
+            }
+
             var progress = new NpgsqlBatchCommand(EventProgress.SetCountersSql(EventSchema));
             progress.Parameters.AddRange(EventProgress.SetCountersParameters(set.Progress));
             batch.BatchCommands.Add(progress);
@@ -229,11 +235,13 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     private sealed record Page(IReadOnlyList<object> Facts, long LastSequence);
 
     /// <summary>One page's writes, serialised when the page was applied (the visitor-days change again later).</summary>
-    private sealed record WriteSet(VisitorDayRows Created, VisitorDayRows Changed, IReadOnlyDictionary<CountKey, Counts> Counts, long Progress)
+    private sealed record WriteSet(VisitorDayRows Created, VisitorDayRows Changed, IReadOnlyDictionary<CountKey, Counts> Counts,
+        IReadOnlyDictionary<(string SiteId, string Page), PageTitle> Titles, long Progress)
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public static WriteSet ProgressOnly(long progress) => new(VisitorDayRows.None, VisitorDayRows.None, new Dictionary<CountKey, Counts>(), progress);
+        public static WriteSet ProgressOnly(long progress) =>
+            new(VisitorDayRows.None, VisitorDayRows.None, new Dictionary<CountKey, Counts>(), new Dictionary<(string, string), PageTitle>(), progress);
     }
 
     /// <summary>The visitor-days in memory and the site-days whose visitor-days are only in the database.</summary>
@@ -292,7 +300,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 Keep(visitorDay, visitorDayIds[visitorDay.Id]);
             }
 
-            var set = new WriteSet(VisitorDayRows.Of(created, serializer), VisitorDayRows.Of(changed, serializer), book.Changes, page.LastSequence);
+            var set = new WriteSet(VisitorDayRows.Of(created, serializer), VisitorDayRows.Of(changed, serializer), book.Changes, book.Titles, page.LastSequence);
             Evict(siteDays);
             return set;
         }

@@ -112,7 +112,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
     }
 
     /// <summary>The keys of the local hours of <paramref name="day"/> that begin before <paramref name="end"/>.</summary>
-    private static List<string> ClosedHours(DateOnly day, DateTimeOffset end, TimeZoneInfo zone)
+    public static List<string> ClosedHours(DateOnly day, DateTimeOffset end, TimeZoneInfo zone)
     {
         var hours = new List<string>();
         for (var hour = PeriodKeys.HourOf(SiteCalendar.StartOf(day, zone)).Start; hour < end;
@@ -147,7 +147,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
     /// within <see cref="CatchUpTimeout"/>, or while a rebuild runs: the closed days come from the projection's
     /// documents, which a rebuild replaces, so they are not exact until it is done.
     /// </summary>
-    private async Task<bool> WaitForProjectionAsync(CancellationToken ct)
+    public async Task<bool> WaitForProjectionAsync(CancellationToken ct)
     {
         var deadline = clock.GetUtcNow() + CatchUpTimeout;
         long? target = null;

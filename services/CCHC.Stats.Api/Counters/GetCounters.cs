@@ -1,7 +1,6 @@
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Operations;
 using CCHC.Stats.Api.Sites;
-using Microsoft.Net.Http.Headers;
 
 namespace CCHC.Stats.Api.Counters;
 
@@ -71,27 +70,15 @@ public static class GetCounters
         return Serve(http, snapshot);
     }
 
-    private static IResult CatchingUp(HttpContext http)
+    public static IResult CatchingUp(HttpContext http)
     {
         http.Response.Headers.RetryAfter = "5";
         return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.",
             detail: "The counters are being rebuilt or are behind the recorded events; ask again in a few seconds.");
     }
 
-    private static IResult Serve(HttpContext http, LiveCounters.Snapshot snapshot)
-    {
-        var etag = snapshot.ETag;
-        var headers = http.Response.Headers;
-        headers.ETag = etag;
-        headers.Vary = "Accept-Encoding";
-        headers.CacheControl = $"public, max-age={MaxAgeSeconds}";
-        var requested = http.Request.Headers.IfNoneMatch;
-        if (requested.Count > 0 && EntityTagHeaderValue.TryParseList(requested, out var tags)
-            && tags.Any(t => t.Tag == "*" || t.Compare(EntityTagHeaderValue.Parse(etag), useStrongComparison: false)))
-        {
-            return Results.StatusCode(StatusCodes.Status304NotModified);
-        }
-
-        return Results.Bytes(snapshot.Body.Negotiate(http), "application/json; charset=utf-8");
-    }
+    private static IResult Serve(HttpContext http, LiveCounters.Snapshot snapshot) =>
+        CacheableJson.NotModified(http, snapshot.ETag, MaxAgeSeconds)
+            ? Results.StatusCode(StatusCodes.Status304NotModified)
+            : Results.Bytes(snapshot.Body.Negotiate(http), "application/json; charset=utf-8");
 }

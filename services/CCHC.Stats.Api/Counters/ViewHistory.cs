@@ -40,18 +40,47 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
     /// The statement for a range's views, by day, each day's in sequence order (the site-day index gives the days in
     /// order; PostgreSQL sorts each day's rows); read it with <see cref="ReadAsync"/>. To run alone or in a batch.
     /// </summary>
-    public NpgsqlBatchCommand Command(Range range)
+    public NpgsqlBatchCommand Command(Range range) =>
+        Select("data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz", range, "ORDER BY data ->> 'day', seq_id");
+
+    /// <summary>
+    /// The statement for the local day and URL of a range's views (two columns), in no order: what the pages' figures
+    /// are recounted from (<c>asOf</c> a moment, verify).
+    /// </summary>
+    public NpgsqlBatchCommand UrlsCommand(Range range) => Select("data ->> 'day', data ->> 'url'", range, "");
+
+    /// <summary>Hands the local day and URL of each of a range's views to <paramref name="viewed"/>, in no order.</summary>
+    public async Task ReadUrlsAsync(Range range, Action<DateOnly, string> viewed, CancellationToken ct)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(UrlsCommand(range));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        string? dayKey = null;
+        var day = default(DateOnly);
+        while (await reader.ReadAsync(ct))
+        {
+            var key = reader.GetString(0);
+            if (key != dayKey)
+            {
+                (dayKey, day) = (key, DateOnly.ParseExact(key, "yyyy-MM-dd", CultureInfo.InvariantCulture));
+            }
+
+            viewed(day, reader.GetString(1));
+        }
+    }
+
+    private NpgsqlBatchCommand Select(string columns, Range range, string orderBy)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz
+            SELECT {columns}
             FROM {store.Options.Events.DatabaseSchemaName}.mt_events
             WHERE type = 'page_viewed' AND data ->> 'siteId' = $1 AND data ->> 'day' >= $2 AND data ->> 'day' <= $3
               AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
               AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
               AND ($6::bigint IS NULL OR seq_id <= $6)
               AND ($7::text IS NULL OR left(data ->> 'occurredAt', 13) >= $7)
-            ORDER BY data ->> 'day', seq_id
+            {orderBy}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = range.SiteId });
         command.Parameters.Add(new NpgsqlParameter { Value = DayKey(range.First) });

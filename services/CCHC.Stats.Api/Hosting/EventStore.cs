@@ -30,7 +30,7 @@ public static class EventStore
     /// 13 characters of the view's <c>occurredAt</c>, which events write in the site's local offset
     /// (<c>2026-11-29T14</c>): an <c>asOf</c> reads its open hour without the day's earlier ones.
     /// </remarks>
-    public const string SiteDayIndex = "ix_mt_events_site_day_hour_v5";
+    public const string SiteDayIndex = "ix_mt_events_site_day_hour_v6";
 
     /// <summary>
     /// Index for a site's baselines (every <c>asOf</c> read applies them): without it the site-day index served the
@@ -38,9 +38,12 @@ public static class EventStore
     /// </summary>
     public const string BaselineIndex = "ix_mt_events_site_baselines_v2";
 
+    /// <summary>Index for the baselines of a site's pages, by page (a page's figures <c>asOf</c> a moment add them).</summary>
+    public const string PageBaselineIndex = "ix_mt_events_page_baselines_v1";
+
     /// <summary>The event types of the store; each is read back by its alias (the <c>type</c> column).</summary>
     private static readonly Type[] EventTypes =
-        [typeof(PageViewed), typeof(BaselineRecorded), typeof(BaselineWithdrawn), typeof(CCHC.Stats.Api.Audit.DaySealed)];
+        [typeof(PageViewed), typeof(BaselineRecorded), typeof(BaselineWithdrawn), typeof(Pages.PageBaselineRecorded), typeof(CCHC.Stats.Api.Audit.DaySealed)];
 
     public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder, string connectionString)
     {
@@ -79,6 +82,7 @@ public static class EventStore
 
                 opts.Events.IgnoreIndex(SiteDayIndex);
                 opts.Events.IgnoreIndex(BaselineIndex);
+                opts.Events.IgnoreIndex(PageBaselineIndex);
 
                 // No last-modified, version or .NET type columns on documents: the projection rewrites a
                 // visitor-day per view, and those columns were work on every upsert that nothing reads.
@@ -108,6 +112,7 @@ public static class EventStore
                     o.BatchSize = CounterProjection.PageSize;
                     o.DeleteViewTypeOnTeardown<VisitorDay>();
                     o.DeleteDataInTableOnTeardown($"{opts.DatabaseSchemaName}.{CountStore.Table}");
+                    o.DeleteDataInTableOnTeardown($"{opts.DatabaseSchemaName}.{CountStore.TitlesTable}");
                 });
                 opts.Projections.AsyncListeners.Add(counterCommits);
                 opts.Projections.Errors.SkipApplyErrors = false;
@@ -188,7 +193,8 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
         var schema = store.Options.DatabaseSchemaName;
         await using var before = new NpgsqlCommand(
-            $"SELECT to_regclass('{schema}.{CountStore.Table}') IS NULL AND EXISTS (SELECT 1 FROM {events} WHERE type IN ({Audit.HistoryRow.Kinds}))",
+            $"SELECT (to_regclass('{schema}.{CountStore.Table}') IS NULL OR to_regclass('{schema}.{CountStore.TitlesTable}') IS NULL) " +
+            $"AND EXISTS (SELECT 1 FROM {events} WHERE type IN ({Audit.HistoryRow.Kinds}))",
             schemaLock.Connection);
         var countsMissing = (bool)(await before.ExecuteScalarAsync(cancellationToken))!;
         await using var command = new NpgsqlCommand(
@@ -197,11 +203,14 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v2;
             CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), left(data ->> 'occurredAt', 13))
                 WHERE type IN ({Audit.HistoryRow.Kinds});
+            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_hour_v5;
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v4;
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v3;
             CREATE INDEX IF NOT EXISTS {EventStore.BaselineIndex} ON {events} ((data ->> 'siteId'), seq_id)
                 WHERE type IN ('baseline_recorded', 'baseline_withdrawn');
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_baselines;
+            CREATE INDEX IF NOT EXISTS {EventStore.PageBaselineIndex} ON {events} ((data ->> 'siteId'), (data ->> 'page'), seq_id)
+                WHERE type = 'page_baseline_recorded';
             {VisitorDaySql(store.Options.DatabaseSchemaName)}
             {CountStore.CreateSql(schema)}
             DROP TABLE IF EXISTS {schema}.mt_doc_period_counter;
@@ -210,9 +219,9 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         await command.ExecuteNonQueryAsync(cancellationToken);
         if (countsMissing)
         {
-            // A store from before the counts table (its counters were JSON documents, dropped above): the counts are
-            // rebuilt from the history once, by the node that runs the projections, as an admin's rebuild would be.
-            logger.LogWarning("The counts table is new on a store with history: rebuilding every counter from the events");
+            // A store from before the counts table (its counters were JSON documents, dropped above), or from before pages
+            // were counted (no titles table): the counts are rebuilt from the history once, as an admin's rebuild would be.
+            logger.LogWarning("The counts tables are new on a store with history: rebuilding every counter from the events");
             await services.GetRequiredService<Audit.RebuildCounters>().StartAsync(cancellationToken);
         }
 

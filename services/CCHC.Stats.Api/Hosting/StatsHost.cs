@@ -2,6 +2,7 @@ using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Operations;
+using CCHC.Stats.Api.Pages;
 using CCHC.Stats.Api.Retries;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Api.Widget;
@@ -37,7 +38,7 @@ public static class StatsHost
         services.Configure<ForwardedHeadersOptions>(forwarded => TrustedProxies.Configure(forwarded, builder.Configuration));
 
         builder.AddEventStore(connectionString);
-        services.AddSites().AddIngestion().AddCounters().AddRetries().AddAudit().AddOperations(builder.Configuration);
+        services.AddSites().AddIngestion().AddCounters().AddPages().AddRetries().AddAudit().AddOperations(builder.Configuration);
         services.AddHostedService<DemoSite>();
         return builder;
     }
@@ -57,6 +58,7 @@ public static class StatsHost
         app.MapSites();
         app.MapIngestion();
         app.MapCounters();
+        app.MapPages();
         app.MapWidget();
         app.MapAudit();
         app.MapOperations();

@@ -8,7 +8,7 @@ public static class GetSite
     public static IResult Handle(KnownSite? site) => Results.Ok(ToResponse(site!.Site));
 
     public static SiteResponse ToResponse(Site site) =>
-        new(site.Id, site.Name, site.TimeZone, site.AllowedHosts, site.OnlineWindowMinutes, site.CreatedAt, site.UpdatedAt);
+        new(site.Id, site.Name, site.TimeZone, site.AllowedHosts, site.OnlineWindowMinutes, site.CreatedAt, site.UpdatedAt, site.PublishStats);
 }
 
 public static class SiteProblems

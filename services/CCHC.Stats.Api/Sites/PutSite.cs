@@ -88,6 +88,7 @@ public static partial class PutSite
         site.TimeZone = request.TimeZone ?? Site.DefaultTimeZone;
         site.AllowedHosts = request.AllowedHosts!.Select(h => h.ToLowerInvariant()).Distinct().ToList();
         site.OnlineWindowMinutes = request.OnlineWindowMinutes ?? Site.DefaultOnlineWindowMinutes;
+        site.PublishStats = request.PublishStats ?? false;
         site.UpdatedAt = now;
         session.Store(site);
         await session.SaveChangesAsync(ct);

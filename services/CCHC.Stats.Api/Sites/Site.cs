@@ -16,6 +16,9 @@ public sealed class Site
 
     public int OnlineWindowMinutes { get; set; } = DefaultOnlineWindowMinutes;
 
+    /// <summary>Whether anyone may read the most-read list, traffic and statistics page (otherwise the admin and auditor keys).</summary>
+    public bool PublishStats { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

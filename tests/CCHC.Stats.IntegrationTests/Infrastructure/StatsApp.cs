@@ -74,12 +74,12 @@ public sealed class StatsApp : IAsyncLifetime
     }
 
     /// <summary>Registers a site of the test's own, allowed on <c>portal.test</c> and its sub-domains.</summary>
-    public async Task<string> NewSiteAsync(string timeZone = "Asia/Ho_Chi_Minh", int onlineWindowMinutes = 5)
+    public async Task<string> NewSiteAsync(string timeZone = "Asia/Ho_Chi_Minh", int onlineWindowMinutes = 5, bool publishStats = false)
     {
         var siteId = $"t-{Guid.NewGuid():N}"[..20];
         using var admin = WithKey(AdminKey);
         var response = await admin.PutAsJsonAsync($"/api/v1/sites/{siteId}",
-            new SiteRequest("Test portal", timeZone, ["portal.test", "*.portal.test"], onlineWindowMinutes));
+            new SiteRequest("Test portal", timeZone, ["portal.test", "*.portal.test"], onlineWindowMinutes, publishStats));
         response.EnsureSuccessStatusCode();
         return siteId;
     }

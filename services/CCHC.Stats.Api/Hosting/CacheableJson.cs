@@ -1,0 +1,34 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Net.Http.Headers;
+
+namespace CCHC.Stats.Api.Hosting;
+
+/// <summary>
+/// How the public reads answer: a weak ETag over the figures (not the moment they were read), 304 when the client holds
+/// them, and a short <c>Cache-Control</c> (public, or private for an answer given to a key).
+/// </summary>
+public static class CacheableJson
+{
+    /// <summary>A weak ETag over a value's JSON.</summary>
+    public static string ETagOf<T>(T figures) =>
+        $"W/\"{Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options)).AsSpan(0, 8))}\"";
+
+    /// <summary>Sets the caching headers; true when the request's <c>If-None-Match</c> holds <paramref name="etag"/> (answer 304).</summary>
+    public static bool NotModified(HttpContext http, string etag, int maxAgeSeconds, bool isPublic = true)
+    {
+        var headers = http.Response.Headers;
+        headers.ETag = etag;
+        headers.Vary = "Accept-Encoding";
+        headers.CacheControl = $"{(isPublic ? "public" : "private")}, max-age={maxAgeSeconds}";
+        var requested = http.Request.Headers.IfNoneMatch;
+        return requested.Count > 0 && EntityTagHeaderValue.TryParseList(requested, out var tags)
+            && tags.Any(t => t.Tag == "*" || t.Compare(EntityTagHeaderValue.Parse(etag), useStrongComparison: false));
+    }
+
+    /// <summary>The value as JSON, or 304, with the headers above.</summary>
+    public static IResult Serve<T>(HttpContext http, T body, string etag, int maxAgeSeconds, bool isPublic = true) =>
+        NotModified(http, etag, maxAgeSeconds, isPublic)
+            ? Results.StatusCode(StatusCodes.Status304NotModified)
+            : Results.Json(body, JsonBody.Options, "application/json; charset=utf-8");
+}

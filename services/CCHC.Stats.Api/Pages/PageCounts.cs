@@ -1,0 +1,217 @@
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Sites;
+using CCHC.Stats.Contracts;
+using Microsoft.Extensions.Caching.Memory;
+using Npgsql;
+
+namespace CCHC.Stats.Api.Pages;
+
+/// <summary>
+/// The figures of a site's pages, live or as they stood at a moment, read from the counts the engine stored
+/// (<see cref="CounterBook"/> counts a view for its page as for its site).
+/// </summary>
+/// <remarks>
+/// <para>Live: one page's figures are one read by primary key, the most-read list one read of the index on pages by
+/// period (its first <c>limit</c> rows, whatever the number of pages); both are kept in memory for
+/// <see cref="LiveFor"/>, so a popular article read by every visitor costs the database one read a second.</para>
+/// <para><c>asOf</c> a moment T, as the site's counters: the local day D containing T is its closed hours' stored counts
+/// plus the open hour's raw views up to T, each given its page by <see cref="PageIdentity"/>; a longer period adds the
+/// stored counts of its days before D; all time adds the page baselines that count at T (<see cref="PageBaselines"/>).
+/// The day is read from at most an hour of raw events; the most-read list of a long period sums the period's day
+/// counts of every page (a range of the same index).</para>
+/// </remarks>
+public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, ViewHistory history, PageBaselines baselines, CountersAsOf asOf,
+    TimeProvider clock) : IDisposable
+{
+    /// <summary>The live reads kept (<see cref="LiveFor"/>): each entry is one page's or one list's answer.</summary>
+    public const int KeptReads = 50_000;
+
+    private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = KeptReads });
+
+    /// <summary>How long a live read is kept: well under the responses' max-age, so a reader sees a view within a few seconds.</summary>
+    public static readonly TimeSpan LiveFor = TimeSpan.FromSeconds(1);
+
+    private static readonly PeriodKind[] Periods = PeriodKeys.AllKinds;
+
+    /// <summary>One page's live figures.</summary>
+    public async Task<PageViewsResponse> LiveAsync(KnownSite site, string page, CancellationToken ct) =>
+        (await cache.GetOrCreateAsync(("page", site.Id, page), async entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = LiveFor;
+            entry.Size = 1;
+            var now = clock.GetUtcNow();
+            var keys = CounterBook.PeriodKeysOf(site.Id, SiteCalendar.LocalDay(now, site.Zone)).Select(k => CountKey.Page(site.Id, page, k.Period, k.PeriodKey)).ToList();
+            await using var batch = database.CreateBatch();
+            batch.BatchCommands.Add(counts.ReadCommand(keys));
+            batch.BatchCommands.Add(counts.TitlesCommand(site.Id, [page]));
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            var stored = await CountStore.ReadAsync(reader, ct);
+            await reader.NextResultAsync(ct);
+            var titles = await ReadTitlesAsync(reader, ct);
+            return Response(site, page, titles.GetValueOrDefault(page), now, keys.Select(k => (k.PeriodKey, stored.GetValueOrDefault(k).ShownPageViews)).ToList());
+        }))!;
+
+    /// <summary>One page's figures as they stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
+    public async Task<PageViewsResponse?> AsOfAsync(KnownSite site, string page, DateTimeOffset moment, CancellationToken ct)
+    {
+        if (!await asOf.WaitForProjectionAsync(ct))
+        {
+            return null;
+        }
+
+        var figures = await FiguresAsOfAsync(site, page, moment, PeriodKind.Total, ct);
+        var periods = new PeriodKeys(SiteCalendar.LocalDay(moment, site.Zone));
+        var mine = figures.GetValueOrDefault(page) ?? new long[Periods.Length];
+        string? title;
+        await using (var batch = database.CreateBatch())
+        {
+            batch.BatchCommands.Add(counts.TitlesCommand(site.Id, [page]));
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            title = (await ReadTitlesAsync(reader, ct)).GetValueOrDefault(page);
+        }
+
+        return Response(site, page, title, moment, Periods.Select(kind => (periods.Key(kind), mine[(int)kind])).ToList());
+    }
+
+    /// <summary>The live most-read list of a period.</summary>
+    public async Task<TopPagesResponse> TopAsync(KnownSite site, PeriodKind period, int limit, CancellationToken ct) =>
+        (await cache.GetOrCreateAsync(("top", site.Id, period, limit), async entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = LiveFor;
+            entry.Size = 1;
+            var key = new PeriodKeys(SiteCalendar.LocalDay(clock.GetUtcNow(), site.Zone)).Key(period);
+            await using var batch = database.CreateBatch();
+            batch.BatchCommands.Add(counts.TopPagesCommand(site.Id, period, key, limit));
+            List<(string Page, long Views)> top;
+            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            {
+                top = [];
+                while (await reader.ReadAsync(ct))
+                {
+                    top.Add((reader.GetString(0), reader.GetInt64(1)));
+                }
+            }
+
+            return await WithTitlesAsync(site, period, key, top, ct);
+        }))!;
+
+    /// <summary>The most-read list of a period as it stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
+    public async Task<TopPagesResponse?> TopAsOfAsync(KnownSite site, PeriodKind period, int limit, DateTimeOffset moment, CancellationToken ct)
+    {
+        if (!await asOf.WaitForProjectionAsync(ct))
+        {
+            return null;
+        }
+
+        var figures = await FiguresAsOfAsync(site, null, moment, period, ct);
+        var top = figures.Select(f => (Page: f.Key, Views: f.Value[(int)period])).Where(f => f.Views > 0)
+            .OrderByDescending(f => f.Views).ThenBy(f => f.Page, StringComparer.Ordinal).Take(limit).ToList();
+        return await WithTitlesAsync(site, period, new PeriodKeys(SiteCalendar.LocalDay(moment, site.Zone)).Key(period), top, ct);
+    }
+
+    /// <summary>
+    /// The figures at <paramref name="moment"/> of one page, or of every page, by <see cref="PeriodKind"/> (see the remarks),
+    /// for the periods up to <paramref name="longest"/>: one batch of four statements.
+    /// </summary>
+    private async Task<Dictionary<string, long[]>> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind longest, CancellationToken ct)
+    {
+        var zone = site.Zone;
+        var day = SiteCalendar.LocalDay(moment, zone);
+        var periods = new PeriodKeys(day);
+        var openHour = PeriodKeys.HourOf(SiteCalendar.ToLocal(moment, zone));
+        var open = new ViewHistory.Range(site.Id, day, day, After: openHour.Start.AddTicks(-1), UpTo: moment,
+            FromLocalHour: PeriodKeys.HourKey(openHour.Start)[..13]);
+
+        var figures = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        long[] Of(string p) => figures.TryGetValue(p, out var f) ? f : figures[p] = new long[Periods.Length];
+
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(history.UrlsCommand(open));
+        batch.BatchCommands.Add(counts.PageHoursCommand(site.Id, page, CountersAsOf.ClosedHours(day, openHour.Start, zone)));
+        var from = longest == PeriodKind.Total ? DateOnly.MinValue : periods.FirstDay(longest);
+        batch.BatchCommands.Add(counts.PageDaysBeforeCommand(site.Id, page, from, day, periods.FirstDay(PeriodKind.Week),
+            periods.FirstDay(PeriodKind.Month), periods.FirstDay(PeriodKind.Year)));
+        if (longest == PeriodKind.Total)
+        {
+            batch.BatchCommands.Add(baselines.Command(site.Id, page));
+        }
+
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var viewed = PageIdentity.Of(reader.GetString(1));
+            if (page is null || viewed == page)
+            {
+                Of(viewed)[(int)PeriodKind.Day]++;
+            }
+        }
+
+        await reader.NextResultAsync(ct);
+        foreach (var (p, views) in await CountStore.ReadSumsAsync(reader, ct))
+        {
+            Of(p)[(int)PeriodKind.Day] += views;
+        }
+
+        // Every longer period holds the day.
+        foreach (var f in figures.Values)
+        {
+            f[(int)PeriodKind.Week] = f[(int)PeriodKind.Month] = f[(int)PeriodKind.Year] = f[(int)PeriodKind.Total] = f[(int)PeriodKind.Day];
+        }
+
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var f = Of(reader.GetString(0));
+            f[(int)PeriodKind.Week] += reader.GetInt64(1);
+            f[(int)PeriodKind.Month] += reader.GetInt64(2);
+            f[(int)PeriodKind.Year] += reader.GetInt64(3);
+            f[(int)PeriodKind.Total] += reader.GetInt64(4);
+        }
+
+        if (longest == PeriodKind.Total)
+        {
+            await reader.NextResultAsync(ct);
+            foreach (var (p, views) in await PageBaselines.ReadSumsAsync(reader, moment, ct))
+            {
+                Of(p)[(int)PeriodKind.Total] += views;
+            }
+        }
+
+        return figures;
+    }
+
+    private async Task<TopPagesResponse> WithTitlesAsync(KnownSite site, PeriodKind period, string key, IReadOnlyList<(string Page, long Views)> top,
+        CancellationToken ct)
+    {
+        var titles = new Dictionary<string, string>();
+        if (top.Count > 0)
+        {
+            await using var batch = database.CreateBatch();
+            batch.BatchCommands.Add(counts.TitlesCommand(site.Id, top.Select(t => t.Page).ToList()));
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            titles = await ReadTitlesAsync(reader, ct);
+        }
+
+        return new TopPagesResponse(new TopPagesPeriod(CountStore.PeriodName(period), key),
+            top.Select(t => new TopPage(t.Page, titles.GetValueOrDefault(t.Page), t.Views)).ToList());
+    }
+
+    private static async Task<Dictionary<string, string>> ReadTitlesAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var titles = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            titles[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return titles;
+    }
+
+    public void Dispose() => cache.Dispose();
+
+    private static PageViewsResponse Response(KnownSite site, string page, string? title, DateTimeOffset moment, IReadOnlyList<(string Key, long Views)> periods)
+    {
+        PagePeriodFigures F(int i) => new(periods[i].Key, periods[i].Views);
+        return new PageViewsResponse(site.Id, page, title, SiteCalendar.ToLocal(moment, site.Zone), F(0), F(1), F(2), F(3), F(4));
+    }
+}

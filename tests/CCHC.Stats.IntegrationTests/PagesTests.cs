@@ -1,0 +1,303 @@
+using System.Text;
+using System.Text.Json;
+
+namespace CCHC.Stats.IntegrationTests;
+
+/// <summary>The contract's Pages section, through the public endpoints.</summary>
+public sealed class PagesTests(StatsApp app)
+{
+    private static readonly TimeSpan Hanoi = TimeSpan.FromHours(7);
+    private static readonly DateTimeOffset Morning = new(2026, 11, 10, 9, 10, 0, Hanoi);
+
+    private async Task ImportAsync(string site, params (string Url, string? Title, DateTimeOffset At)[] views)
+    {
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        var response = await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch",
+            views.Select((v, i) => new BatchViewItem(v.Url, null, v.Title, v.At, $"visitor-{i % 3}", null)).ToList());
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static string Query(string url, DateTimeOffset? asOf = null) =>
+        $"url={Uri.EscapeDataString(url)}" + (asOf is null ? "" : $"&asOf={Uri.EscapeDataString(asOf.Value.ToString("O"))}");
+
+    private async Task<PageViewsResponse> PageAsync(string site, string url, DateTimeOffset? asOf = null)
+    {
+        using var browser = app.Browser();
+        var response = await browser.GetAsync($"/api/v1/sites/{site}/pages/views?{Query(url, asOf)}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<PageViewsResponse>())!;
+    }
+
+    [Fact]
+    public async Task a_page_counts_the_views_of_every_url_that_names_it_and_shows_its_newest_title()
+    {
+        var site = await app.NewSiteAsync();
+        const string article = "https://portal.test/tin-tức/cchc-123";
+        await ImportAsync(site,
+            (article, "Tiêu đề cũ", Morning),
+            ("https://www.portal.test/tin-t%E1%BB%A9c/cchc-123/?utm_source=zalo&zarsrc=30#binh-luan", null, Morning.AddHours(1)),
+            ("http://portal.test/tin-tức/cchc-123?fbclid=abc", "Tiêu đề mới", Morning.AddHours(1).AddMinutes(5)),
+            ("https://portal.test/tin-tức/cchc-123".Normalize(NormalizationForm.FormD), "", Morning.AddHours(1).AddMinutes(20)),
+            ("https://portal.test/tin-tức/khac", "Khác", Morning.AddHours(1).AddMinutes(21)),
+            (article, null, Morning.AddDays(-20)));
+        await app.CatchUpAsync();
+
+        var live = await PageAsync(site, article + "?utm_medium=social");
+        Assert.Equal("/tin-tức/cchc-123", live.Page);
+        Assert.Equal("Tiêu đề mới", live.Title);
+        Assert.Equal(5, live.Total.PageViews);
+
+        // As it stood in the open hour (10:00–11:00): the day's closed hour and the open hour's views up to the moment.
+        var during = await PageAsync(site, article, Morning.AddHours(1).AddMinutes(10));
+        Assert.Equal(new PagePeriodFigures("2026-11-10", 3), during.Day);
+        Assert.Equal(new PagePeriodFigures("2026-W46", 3), during.Week);
+        Assert.Equal(new PagePeriodFigures("2026-11", 3), during.Month);
+        Assert.Equal(new PagePeriodFigures("2026", 4), during.Year);
+        Assert.Equal(new PagePeriodFigures("all", 4), during.Total);
+        Assert.Equal(5, (await PageAsync(site, article, Morning.AddDays(1))).Total.PageViews);
+        Assert.Equal(0, (await PageAsync(site, article, Morning.AddDays(-30))).Total.PageViews);
+    }
+
+    [Fact]
+    public async Task a_page_never_viewed_answers_zeros_cacheable_by_anyone()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sites/{site}/pages/views?{Query("https://portal.test/chua-ai-doc")}");
+        request.Headers.Add("Origin", "https://portal.test");
+
+        var response = await browser.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var page = (await response.Content.ReadFromJsonAsync<PageViewsResponse>())!;
+        Assert.Equal(("/chua-ai-doc", (string?)null, 0L, 0L), (page.Page, page.Title, page.Day.PageViews, page.Total.PageViews));
+        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.True(response.Headers.CacheControl!.Public);
+        Assert.InRange(response.Headers.CacheControl.MaxAge!.Value.TotalSeconds, 1, 30);
+
+        var again = new HttpRequestMessage(HttpMethod.Get, request.RequestUri);
+        again.Headers.IfNoneMatch.Add(response.Headers.ETag!);
+        Assert.Equal(HttpStatusCode.NotModified, (await browser.SendAsync(again)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("https://elsewhere.test/a", HttpStatusCode.Forbidden)]
+    [InlineData("/relative", HttpStatusCode.BadRequest)]
+    [InlineData("ftp://portal.test/a", HttpStatusCode.BadRequest)]
+    [InlineData("", HttpStatusCode.BadRequest)]
+    public async Task a_url_that_is_not_the_sites_is_refused(string url, HttpStatusCode expected)
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+
+        var response = await browser.GetAsync($"/api/v1/sites/{site}/pages/views?{Query(url)}");
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task page_reads_of_an_unknown_site_or_with_a_bad_asOf_are_problems()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync($"/api/v1/sites/no-such-site/pages/views?{Query("https://portal.test/a")}")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.GetAsync($"/api/v1/sites/{site}/pages/views?url=https://portal.test/a&asOf=2026-11-10T10:00:00")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.GetAsync($"/api/v1/sites/{site}/pages/views?url=https://portal.test/a&asOf=2999-01-01T00:00:00Z")).StatusCode);
+    }
+
+    [Fact]
+    public async Task the_most_read_list_ranks_a_periods_pages_by_views_then_page()
+    {
+        var site = await app.NewSiteAsync(publishStats: true);
+        await ImportAsync(site,
+            ("https://portal.test/b", "Bài B", Morning), ("https://portal.test/b", null, Morning.AddMinutes(1)),
+            ("https://portal.test/a", "Bài <A> & \"trích\"", Morning.AddMinutes(2)), ("https://portal.test/a", null, Morning.AddMinutes(3)),
+            ("https://portal.test/c", null, Morning.AddMinutes(4)),
+            ("https://portal.test/c", null, Morning.AddDays(-40)), ("https://portal.test/c", null, Morning.AddDays(-41)));
+        await app.CatchUpAsync();
+        using var browser = app.Browser();
+
+        var total = (await browser.GetFromJsonAsync<TopPagesResponse>($"/api/v1/sites/{site}/pages/top?period=total&limit=2"))!;
+        Assert.Equal(new TopPagesPeriod("total", "all"), total.Period);
+        Assert.Equal([new TopPage("/c", null, 3), new TopPage("/a", "Bài <A> & \"trích\"", 2)], total.Pages);
+
+        var asOf = Uri.EscapeDataString(Morning.AddMinutes(30).ToString("O"));
+        var day = (await browser.GetFromJsonAsync<TopPagesResponse>($"/api/v1/sites/{site}/pages/top?period=day&asOf={asOf}"))!;
+        Assert.Equal(new TopPagesPeriod("day", "2026-11-10"), day.Period);
+        Assert.Equal(["/a", "/b", "/c"], day.Pages.Select(p => p.Page));
+        Assert.Equal([2L, 2, 1], day.Pages.Select(p => p.PageViews));
+
+        var month = (await browser.GetFromJsonAsync<TopPagesResponse>($"/api/v1/sites/{site}/pages/top?period=month&asOf={asOf}"))!;
+        Assert.Equal([2L, 2, 1], month.Pages.Select(p => p.PageViews));
+        var year = (await browser.GetFromJsonAsync<TopPagesResponse>($"/api/v1/sites/{site}/pages/top?period=year&limit=1&asOf={asOf}"))!;
+        Assert.Equal([new TopPage("/c", null, 3)], year.Pages);
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Forbidden)]
+    [InlineData(StatsApp.AdminKey, HttpStatusCode.OK)]
+    [InlineData(StatsApp.AuditorKey, HttpStatusCode.OK)]
+    [InlineData(StatsApp.IngestKey, HttpStatusCode.Forbidden)]
+    [InlineData("not-a-key", HttpStatusCode.Unauthorized)]
+    public async Task the_most_read_list_of_a_site_that_does_not_publish_needs_the_admin_or_auditor_key(string? key, HttpStatusCode expected)
+    {
+        var site = await app.NewSiteAsync(publishStats: false);
+        using var client = key is null ? app.Browser() : app.WithKey(key);
+
+        var response = await client.GetAsync($"/api/v1/sites/{site}/pages/top");
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.True(response.Headers.CacheControl!.Private);
+            Assert.Equal(new TopPagesPeriod("week", PeriodKeyOfThisWeek()), (await response.Content.ReadFromJsonAsync<TopPagesResponse>())!.Period);
+        }
+        else
+        {
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
+    [Theory]
+    [InlineData("limit=0")]
+    [InlineData("limit=101")]
+    [InlineData("limit=ten")]
+    [InlineData("limit=-1")]
+    [InlineData("period=hour")]
+    [InlineData("period=WEEK")]
+    [InlineData("asOf=yesterday")]
+    public async Task a_bad_most_read_query_is_400(string query)
+    {
+        var site = await app.NewSiteAsync(publishStats: true);
+        using var browser = app.Browser();
+
+        var response = await browser.GetAsync($"/api/v1/sites/{site}/pages/top?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task page_baselines_add_to_their_pages_all_time_figure_from_their_moment_and_never_to_the_sites()
+    {
+        var site = await app.NewSiteAsync(publishStats: true);
+        await ImportAsync(site, ("https://portal.test/tin/1", null, Morning));
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        var asOf = Morning.AddHours(2);
+        var body = $$"""
+            {"asOf":"{{asOf:O}}","pages":[
+              {"url":"https://portal.test/tin/1/?utm_source=x","pageViews":5432,"title":"Tin một"},
+              {"url":"https://elsewhere.test/tin/2","pageViews":10},
+              {"url":"https://portal.test/tin/3","pageViews":-1},
+              {"url":"https://portal.test/tin/4","pageViews":"many"},
+              {"url":"https://portal.test/tin/5"},
+              "not an object",
+              {"url":"https://portal.test/tin/6","pageViews":7}
+            ]}
+            """;
+
+        var response = await admin.PostAsync($"/api/v1/sites/{site}/pages:baseline", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = (await response.Content.ReadFromJsonAsync<PageBaselineResult>())!;
+        Assert.Equal(2, result.Accepted);
+        Assert.Equal([1, 2, 3, 4, 5], result.Rejected.Select(r => r.Index));
+        Assert.All(result.Rejected, r => Assert.False(string.IsNullOrWhiteSpace(r.Reason)));
+
+        await app.CatchUpAsync();
+        Assert.Equal(5433, (await PageAsync(site, "https://portal.test/tin/1")).Total.PageViews);
+        var before = await PageAsync(site, "https://portal.test/tin/1", asOf.AddMinutes(-1));
+        Assert.Equal(1, before.Total.PageViews);
+        var after = await PageAsync(site, "https://portal.test/tin/1", asOf);
+        Assert.Equal((1L, 1L, 5433L, "Tin một"), (after.Day.PageViews, after.Year.PageViews, after.Total.PageViews, after.Title));
+        Assert.Equal(7, (await PageAsync(site, "https://portal.test/tin/6", asOf.AddDays(1))).Total.PageViews);
+
+        Assert.Equal(1, (await app.CountersAsync(site)).Total.PageViews);
+        Assert.Equal(1, (await app.CountersAsync(site, asOf.AddHours(1))).Total.PageViews);
+        using var browser = app.Browser();
+        var top = (await browser.GetFromJsonAsync<TopPagesResponse>($"/api/v1/sites/{site}/pages/top?period=total"))!;
+        Assert.Equal([("/tin/1", 5433L), ("/tin/6", 7L)], top.Pages.Select(p => (p.Page, p.PageViews)));
+
+        using var auditor = app.WithKey(StatsApp.AuditorKey);
+        var history = (await auditor.GetStringAsync($"/api/v1/sites/{site}/events")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => JsonDocument.Parse(line).RootElement).Where(e => e.GetProperty("kind").GetString() == "pageBaseline").ToList();
+        Assert.Equal(["https://portal.test/tin/1/?utm_source=x", "https://portal.test/tin/6"], history.Select(e => e.GetProperty("url").GetString()));
+        Assert.Equal(5432, history[0].GetProperty("details").GetProperty("pageViews").GetInt64());
+    }
+
+    [Fact]
+    public async Task a_retried_page_baseline_is_recorded_once_and_a_reused_key_with_another_body_is_409()
+    {
+        var site = await app.NewSiteAsync();
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        var request = new PageBaselineRequest(Morning, [new PageBaselineItem("https://portal.test/tin/1", 100)]);
+
+        HttpResponseMessage Send(PageBaselineRequest body)
+        {
+            var message = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/sites/{site}/pages:baseline") { Content = JsonContent.Create(body) };
+            message.Headers.Add("Idempotency-Key", "nukeviet-2026-11-10");
+            return admin.SendAsync(message).GetAwaiter().GetResult();
+        }
+
+        var first = Send(request);
+        var second = Send(request);
+        var other = Send(request with { Pages = [new PageBaselineItem("https://portal.test/tin/1", 200)] });
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.Conflict), (first.StatusCode, second.StatusCode, other.StatusCode));
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+        Assert.Equal(100, (await PageAsync(site, "https://portal.test/tin/1", Morning.AddDays(1))).Total.PageViews);
+    }
+
+    [Theory]
+    [InlineData("""{"pages":[{"url":"https://portal.test/a","pageViews":1}]}""")]
+    [InlineData("""{"asOf":"2026-11-10T10:00:00","pages":[{"url":"https://portal.test/a","pageViews":1}]}""")]
+    [InlineData("""{"asOf":"2999-01-01T00:00:00Z","pages":[{"url":"https://portal.test/a","pageViews":1}]}""")]
+    [InlineData("""{"asOf":"2026-11-10T10:00:00+07:00","pages":[]}""")]
+    [InlineData("""{"asOf":"2026-11-10T10:00:00+07:00"}""")]
+    [InlineData("""[1,2,3]""")]
+    public async Task a_page_baseline_request_that_is_not_one_is_400_and_records_nothing(string body)
+    {
+        var site = await app.NewSiteAsync();
+        using var admin = app.WithKey(StatsApp.AdminKey);
+
+        var response = await admin.PostAsync($"/api/v1/sites/{site}/pages:baseline", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(0, (await PageAsync(site, "https://portal.test/a")).Total.PageViews);
+    }
+
+    [Fact]
+    public async Task only_the_admin_key_records_page_baselines()
+    {
+        var site = await app.NewSiteAsync();
+        var request = new PageBaselineRequest(Morning, [new PageBaselineItem("https://portal.test/a", 1)]);
+        using var auditor = app.WithKey(StatsApp.AuditorKey);
+        using var browser = app.Browser();
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await auditor.PostAsJsonAsync($"/api/v1/sites/{site}/pages:baseline", request)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.PostAsJsonAsync($"/api/v1/sites/{site}/pages:baseline", request)).StatusCode);
+    }
+
+    [Fact]
+    public async Task a_view_sent_now_is_counted_for_its_page_within_seconds()
+    {
+        var site = await app.NewSiteAsync();
+        using var browser = app.Browser();
+        var view = await browser.PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest("https://portal.test/tin/moi?utm_source=fb", null, "Tin mới"));
+        Assert.Equal(HttpStatusCode.Accepted, view.StatusCode);
+
+        PageViewsResponse? page = null;
+        await Eventually.Until(async () => (page = await PageAsync(site, "https://portal.test/tin/moi")).Day.PageViews == 1, TimeSpan.FromSeconds(30),
+            "the view should reach its page's counters");
+        Assert.Equal((1L, 1L, "Tin mới"), (page!.Week.PageViews, page.Total.PageViews, page.Title));
+    }
+
+    private static string PeriodKeyOfThisWeek()
+    {
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Asia/Ho_Chi_Minh")).DateTime);
+        var date = today.ToDateTime(TimeOnly.MinValue);
+        return $"{System.Globalization.ISOWeek.GetYear(date):D4}-W{System.Globalization.ISOWeek.GetWeekOfYear(date):D2}";
+    }
+}
