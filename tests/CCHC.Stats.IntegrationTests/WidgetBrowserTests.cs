@@ -90,6 +90,57 @@ public sealed class WidgetBrowserTests(StatsApp app)
     }
 
     [Fact]
+    public async Task the_widget_fills_an_articles_views_and_the_most_read_list()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("widgetpages");
+        await using var service = await ServiceProcess.StartAsync(connection);
+        using var api = service.Client(StatsApp.AdminKey);
+        (await api.PutAsJsonAsync("/api/v1/sites/portal", new SiteRequest("Portal", null, ["localhost"], null, PublishStats: true))).EnsureSuccessStatusCode();
+        var widget = new Uri(service.Address, "/widget.js");
+        await using var portal = await PortalPages.StartAsync(new Dictionary<string, string>
+        {
+            ["/tin/cchc-123"] = $"""
+                <article><h2>Chú trọng công tác tuyên truyền CCHC</h2><p>Lượt xem: <span data-cchc="page-views">–</span></p></article>
+                <section><h3>Tin đọc nhiều</h3><div data-cchc="top-pages" data-period="week"></div></section>
+                <script async src="{widget}" data-site="portal"></script>
+                """,
+        });
+        var article = portal.Url("/tin/cchc-123");
+        var baseline = new PageBaselineRequest(DateTimeOffset.UtcNow.AddMinutes(-1), [new PageBaselineItem(article, 15432, "Bài cũ")]);
+        (await api.PostAsJsonAsync("/api/v1/sites/portal/pages:baseline", baseline)).EnsureSuccessStatusCode();
+        using var ingest = service.Client(StatsApp.IngestKey);
+        var earlier = new[] { ("/tin/khac", "Tin <b>khác</b> & \"mới\"", 3), ("/tin/cchc-123", "Chú trọng công tác tuyên truyền CCHC", 1) }
+            .SelectMany(p => Enumerable.Range(0, p.Item3).Select(i => new BatchViewItem(portal.Url(p.Item1), null, p.Item2, DateTimeOffset.UtcNow.AddSeconds(-30 - i), $"r{i}", null)))
+            .ToList();
+        (await ingest.PostAsJsonAsync("/api/v1/sites/portal/views:batch", earlier)).EnsureSuccessStatusCode();
+        await Eventually.Until(async () => (await api.GetFromJsonAsync<PageViewsResponse>(
+            $"/api/v1/sites/portal/pages/views?url={Uri.EscapeDataString(article)}"))!.Total.PageViews == 15433);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        await using var _ = browser;
+        using var __ = playwright;
+        var page = await (await browser.NewContextAsync(new BrowserNewContextOptions { UserAgent = Browser.UserAgent })).NewPageAsync();
+
+        await page.GotoAsync(article + "?utm_source=zalo");
+
+        // This view included, grouped the vi-VN way: 15,432 carried over, one earlier view, and this one.
+        await Assertions.Expect(page.Locator("[data-cchc=page-views]")).ToHaveTextAsync("15.434");
+        var items = page.Locator("[data-cchc=top-pages] li");
+        await Assertions.Expect(items).ToHaveCountAsync(2);
+        await Assertions.Expect(items.Nth(0).Locator("a")).ToHaveTextAsync("Tin <b>khác</b> & \"mới\"");
+        Assert.Equal(0, await page.Locator("[data-cchc=top-pages] b").CountAsync());
+        Assert.Equal(portal.Url("/tin/khac"), await items.Nth(0).Locator("a").GetAttributeAsync("href"));
+        await Assertions.Expect(items.Nth(1).Locator("a")).ToHaveTextAsync("Chú trọng công tác tuyên truyền CCHC");
+        await Assertions.Expect(items.Nth(0).Locator(".cchc-views")).ToHaveTextAsync(new Regex(@"^\s*\(3\)$"));
+
+        // The view it sent is counted for its page, and the figure stays.
+        await Eventually.Until(async () => (await api.GetFromJsonAsync<PageViewsResponse>(
+            $"/api/v1/sites/portal/pages/views?url={Uri.EscapeDataString(article)}"))!.Total.PageViews == 15434);
+        await page.WaitForTimeoutAsync(3500);
+        await Assertions.Expect(page.Locator("[data-cchc=page-views]")).ToHaveTextAsync("15.434");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "widget-pages.png") });
+    }
+
+    [Fact]
     public async Task the_badge_shows_one_figure_as_svg()
     {
         var site = await app.NewSiteAsync();
@@ -110,6 +161,18 @@ public sealed class WidgetBrowserTests(StatsApp app)
         Assert.Contains("All time", english);
         Assert.Contains("1,234,567", english);
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch", Enumerable.Range(0, 3).Select(i =>
+            new BatchViewItem("https://portal.test/tin/1", null, null, DateTimeOffset.UtcNow.AddMinutes(-i), $"b{i}", null)))).EnsureSuccessStatusCode();
+        await app.CatchUpAsync();
+        var url = Uri.EscapeDataString("https://portal.test/tin/1?utm_source=x");
+        string pageBadge = "";
+        await Eventually.Until(async () => (pageBadge = await client.GetStringAsync($"/api/v1/sites/{site}/counter.svg?url={url}")).Contains(">3<"));
+        Assert.Contains("Lượt xem", pageBadge);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync($"/api/v1/sites/{site}/counter.svg?url={url}&metric=visits")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden,
+            (await client.GetAsync($"/api/v1/sites/{site}/counter.svg?url={Uri.EscapeDataString("https://elsewhere.test/a")}")).StatusCode);
     }
 
 

@@ -17,6 +17,8 @@ public sealed class PageIdentityTests
     [InlineData("https://bacgiang.gov.vn/?", "/")]
     [InlineData("https://bacgiang.gov.vn/a//", "/a")]
     [InlineData("https://bacgiang.gov.vn/a/./b/../c", "/a/c")]
+    [InlineData("https://bacgiang.gov.vn//evil.test/a", "/evil.test/a")]
+    [InlineData("https://bacgiang.gov.vn/a//b", "/a/b")]
     // Tracking parameters dropped, others sorted by name then value.
     [InlineData("https://bacgiang.gov.vn/a?utm_source=zalo&utm_medium=social&id=5", "/a?id=5")]
     [InlineData("https://bacgiang.gov.vn/a?fbclid=IwAR0abc", "/a")]

@@ -9,7 +9,7 @@ namespace CCHC.Stats.Api.Pages;
 /// the page reads and the page baselines alike. A page is a URL without its scheme, host and fragment; its path and
 /// query are decoded, put in Unicode NFC (a Vietnamese path typed with decomposed diacritics is the page typed with
 /// composed ones) and written back in one form; tracking parameters (<see cref="TrackingParameters"/>) are dropped, the
-/// others sorted; a trailing <c>/</c> is dropped except from the root.
+/// others sorted; a trailing <c>/</c> is dropped except from the root, and so is a doubled one.
 /// </summary>
 /// <remarks>
 /// The form written back keeps letters as they are (the page reads as typed: <c>/tin-tức/abc</c>) and percent-encodes only
@@ -50,12 +50,10 @@ public static class PageIdentity
 
     public static string Of(Uri uri)
     {
-        var path = string.Join('/', uri.AbsolutePath.Split('/').Select(segment => Canonical(Decode(segment, plusIsSpace: false), Reserved.Segment)));
-        path = path.TrimEnd('/');
-        if (path.Length == 0 || path[0] != '/')
-        {
-            path = "/" + path;
-        }
+        // Empty segments go (a doubled or trailing slash): "//host/x" would read as another host's address where the
+        // page is written as a link.
+        var path = "/" + string.Join('/', uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries)
+            .Select(segment => Canonical(Decode(segment, plusIsSpace: false), Reserved.Segment)));
 
         var parameters = new List<(string Name, string Value)>();
         var query = uri.Query.TrimStart('?');

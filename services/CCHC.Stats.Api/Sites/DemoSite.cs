@@ -28,6 +28,7 @@ public sealed class DemoSite(IDocumentStore store, IOptions<StatsOptions> option
             Id = Id,
             Name = "Cổng thông tin điện tử (demo)",
             AllowedHosts = ["localhost", "127.0.0.1"],
+            PublishStats = true,
             CreatedAt = now,
             UpdatedAt = now,
         });

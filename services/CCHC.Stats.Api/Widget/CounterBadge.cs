@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Pages;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
 
@@ -8,7 +9,8 @@ namespace CCHC.Stats.Api.Widget;
 
 /// <summary>
 /// <c>GET /api/v1/sites/{siteId}/counter.svg?period=total&amp;metric=visits[&amp;lang=en]</c>: one live figure as an
-/// SVG badge, for pages that run no script. Served from the same memory as the counters.
+/// SVG badge, for pages that run no script. Served from the same memory as the counters. With <c>url=</c>, the views of
+/// that page (<see cref="PageCounts"/>) in the period (all time by default).
 /// </summary>
 public static class CounterBadge
 {
@@ -23,9 +25,14 @@ public static class CounterBadge
     };
 
     public static async Task<IResult> Handle(
-        string siteId, string? period, string? metric, string? lang, HttpContext http,
-        SiteDirectory sites, LiveCounters live, LiveCounterRefresher refresher, CancellationToken ct)
+        string siteId, string? period, string? metric, string? lang, string? url, HttpContext http,
+        SiteDirectory sites, LiveCounters live, LiveCounterRefresher refresher, PageCounts pages, CancellationToken ct)
     {
+        if (url is not null)
+        {
+            return await PageBadgeAsync(siteId, period, metric, lang, url, http, sites, pages, ct);
+        }
+
         period ??= "total";
         metric ??= "visits";
         if (!Labels.ContainsKey(period) || metric is not ("visits" or "pageViews" or "visitors") || (metric == "visitors" && period is not ("day" or "online")))
@@ -57,6 +64,41 @@ public static class CounterBadge
         var number = value.ToString("N0", CultureInfo.GetCultureInfo(english ? "en-US" : "vi-VN"));
         http.Response.Headers.CacheControl = $"public, max-age={GetCounters.MaxAgeSeconds}";
         return Results.Text(Svg(label, number), "image/svg+xml; charset=utf-8");
+    }
+
+    /// <summary>A page's views: "Lượt xem" in a period (page views are the one figure a page has).</summary>
+    private static async Task<IResult> PageBadgeAsync(string siteId, string? period, string? metric, string? lang, string url, HttpContext http,
+        SiteDirectory sites, PageCounts pages, CancellationToken ct)
+    {
+        var site = PutSite.IsValidSiteId(siteId) ? await sites.FindAsync(siteId, ct) : null;
+        if (site is null)
+        {
+            return SiteProblems.NotFound(siteId);
+        }
+
+        period ??= "total";
+        if (period is "online" || !Labels.ContainsKey(period) || metric is not (null or "pageViews"))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid badge.",
+                detail: "A page's badge shows its page views: period is day, week, month, year or total; metric is pageViews.");
+        }
+
+        var known = new KnownSite(site, sites.ZoneOf(site));
+        var (page, problem) = GetPageViews.PageOfQuery(known, url);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var figures = await pages.LiveAsync(known, page!, ct);
+        var value = period switch
+        {
+            "day" => figures.Day, "week" => figures.Week, "month" => figures.Month, "year" => figures.Year, _ => figures.Total,
+        };
+        var english = lang == "en";
+        var label = (english ? "Views" : "Lượt xem") + (period == "total" ? "" : $" · {(english ? Labels[period].En : Labels[period].Vi)}");
+        http.Response.Headers.CacheControl = $"public, max-age={GetCounters.MaxAgeSeconds}";
+        return Results.Text(Svg(label, value.PageViews.ToString("N0", CultureInfo.GetCultureInfo(english ? "en-US" : "vi-VN"))), "image/svg+xml; charset=utf-8");
     }
 
     private static long Figure(CountersResponse c, string period, string metric)

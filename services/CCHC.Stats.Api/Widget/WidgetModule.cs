@@ -18,9 +18,9 @@ public static class WidgetModule
             .Produces(StatusCodes.Status200OK, contentType: "text/javascript").Produces(StatusCodes.Status304NotModified);
 
         app.MapGet("/api/v1/sites/{siteId}/counter.svg", CounterBadge.Handle).RequireCors(IngestionModule.PublicCors)
-            .WithTags("Widget").WithSummary("One figure as an SVG badge, for pages without script (period, metric, lang).")
+            .WithTags("Widget").WithSummary("One figure as an SVG badge, for pages without script (period, metric, lang; url= for one page's views).")
             .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
         var demo = Resource("demo.html");
         app.MapGet("/demo", () => Results.Bytes(demo, "text/html; charset=utf-8"))

@@ -2,7 +2,9 @@
  *   <script async src="https://stats.example.gov.vn/widget.js" data-site="bacgiang"></script>
  * Options: data-lang="en" (default Vietnamese), data-metric="pageViews" (default visits),
  * data-track="false" (show only, record no view), data-theme="dark" | "light" (default: the reader's setting).
- * No cookie, nothing loaded from third parties; styles live in a shadow root and leave the page's alone. */
+ * On the same page it also fills every element with data-cchc="page-views" with this page's all-time views ("Lượt xem"),
+ * and an element with data-cchc="top-pages" with the most-read list (its data-period, default week; data-limit, default
+ * 10) when the site publishes it. No cookie, nothing loaded from third parties; styles live in a shadow root and leave the page's alone. */
 (function () {
   var script = document.currentScript;
   if (!script || !script.getAttribute("data-site")) return;
@@ -58,7 +60,51 @@
       .catch(function () {});
   }
 
-  if (script.getAttribute("data-track") !== "false") {
+  var tracked = script.getAttribute("data-track") !== "false";
+  var pageViews = document.querySelectorAll('[data-cchc="page-views"]');
+  var shownViews = 0;
+
+  // This page's views. Right after the beacon the pipeline has not counted this view yet (it takes about a second):
+  // the first figure adds it, and a figure never goes back, so a later one that already holds it shows the same.
+  function refreshPage(fresh, first) {
+    if (!pageViews.length) return;
+    fetch(api + "/pages/views?url=" + encodeURIComponent(location.href), { credentials: "omit", cache: fresh === true ? "no-cache" : "default" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (p) {
+        if (!p) return;
+        shownViews = Math.max(shownViews, p.total.pageViews + (first && tracked ? 1 : 0));
+        pageViews.forEach(function (el) { el.textContent = format.format(shownViews); });
+      })
+      .catch(function () {});
+  }
+
+  // The most-read list, as links on this site; titles are set as text, never as markup.
+  document.querySelectorAll('[data-cchc="top-pages"]').forEach(function (el) {
+    var query = "?period=" + encodeURIComponent(el.getAttribute("data-period") || "week") + "&limit=" + encodeURIComponent(el.getAttribute("data-limit") || "10");
+    fetch(api + "/pages/top" + query, { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (top) {
+        if (!top) return;
+        var list = document.createElement("ol");
+        list.className = "cchc-top-pages";
+        top.pages.forEach(function (p) {
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = location.origin + p.page;
+          link.textContent = p.title || p.page;
+          var views = document.createElement("span");
+          views.className = "cchc-views";
+          views.textContent = " (" + format.format(p.pageViews) + ")";
+          item.appendChild(link);
+          item.appendChild(views);
+          list.appendChild(item);
+        });
+        el.replaceChildren(list);
+      })
+      .catch(function () {});
+  });
+
+  if (tracked) {
     // text/plain keeps the beacon a simple request: no CORS preflight.
     var body = JSON.stringify({ url: location.href, referrer: document.referrer || null, title: document.title || null });
     var sent = navigator.sendBeacon && navigator.sendBeacon(api + "/views", new Blob([body], { type: "text/plain" }));
@@ -67,9 +113,10 @@
     }
     // The view needs a moment to reach the counters; show what is there now, then again shortly — from the
     // service, not from the cached figures of the first fetch, or the visitor would not see the view counted.
-    setTimeout(function () { refresh(true); }, 3000);
+    setTimeout(function () { refresh(true); refreshPage(true); }, 3000);
   }
 
   refresh();
-  setInterval(refresh, 30000);
+  refreshPage(false, true);
+  setInterval(function () { refresh(); refreshPage(); }, 30000);
 })();
