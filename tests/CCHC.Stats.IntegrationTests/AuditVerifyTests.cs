@@ -61,6 +61,39 @@ public sealed class AuditVerifyTests(StatsApp app)
         Assert.Empty(ranged.BrokenSeals);
     }
 
+    [Fact]
+    public async Task verify_recounts_the_pages_and_names_a_page_whose_count_was_changed()
+    {
+        var site = await app.NewSiteAsync();
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch", Enumerable.Range(0, 12).Select(i =>
+            new BatchViewItem($"https://portal.test/tin/{i % 3}?utm_source=fb", null, null, First.AddHours(i * 5), $"v{i}", null)))).EnsureSuccessStatusCode();
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        (await admin.PostAsJsonAsync($"/api/v1/sites/{site}/pages:baseline",
+            new PageBaselineRequest(First, [new PageBaselineItem("https://portal.test/tin/1", 500)]))).EnsureSuccessStatusCode();
+        await app.CatchUpAsync();
+        Assert.True((await VerifyAsync(site)).Healthy);
+
+        await using (var db = new NpgsqlConnection(app.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var tamper = new NpgsqlCommand(
+                $"""
+                UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET page_views = page_views + 1 WHERE scope = @site AND dimension = 'page' AND key = '/tin/2' AND period = 'month';
+                UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET baseline_page_views = 5 WHERE scope = @site AND dimension = 'page' AND key = '/tin/1' AND period = 'total';
+                """, db);
+            tamper.Parameters.AddWithValue("site", site);
+            await tamper.ExecuteNonQueryAsync();
+        }
+
+        var report = await VerifyAsync(site);
+
+        Assert.False(report.Healthy);
+        Assert.Equal([("month", "2026-10", "/tin/2", "pageViews", 5L, 4L), ("total", "all", "/tin/1", "baselinePageViews", 5L, 500L)],
+            report.Differences.Select(d => (d.GetProperty("period").GetString(), d.GetProperty("key").GetString(), d.GetProperty("page").GetString(),
+                d.GetProperty("metric").GetString(), d.GetProperty("live").GetInt64(), d.GetProperty("recount").GetInt64())));
+    }
+
     private async Task ImportAsync(string site, IEnumerable<(DateTimeOffset At, string Visitor)> views)
     {
         using var ingest = app.WithKey(StatsApp.IngestKey);

@@ -29,7 +29,7 @@ public sealed class CountingInvariantTests(StatsApp app)
         var connection = await app.Database.CreateDatabaseAsync("invariants");
         await using var host = app.Create(connection, new Dictionary<string, string?>());
         using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
-        (await admin.PutAsJsonAsync("/api/v1/sites/gen", new SiteRequest("Generated", timeZone, ["portal.test"], 10))).EnsureSuccessStatusCode();
+        (await admin.PutAsJsonAsync("/api/v1/sites/gen", new SiteRequest("Generated", timeZone, ["portal.test"], 10, PublishStats: true))).EnsureSuccessStatusCode();
         var zone = TimeZoneInfo.FindSystemTimeZoneById(timeZone);
         var views = Generate(DateTimeOffset.Parse(start, CultureInfo.InvariantCulture), seed);
 
@@ -38,7 +38,7 @@ public sealed class CountingInvariantTests(StatsApp app)
         foreach (var chunk in views.OrderBy(_ => random.Next()).Chunk(150))
         {
             var response = await ingest.PostAsJsonAsync("/api/v1/sites/gen/views:batch",
-                chunk.Select(v => new BatchViewItem("https://portal.test/", null, null, v.At, v.Visitor, null)));
+                chunk.Select(v => new BatchViewItem(v.Url, null, null, v.At, v.Visitor, null)));
             Assert.Equal(chunk.Length, (await response.Content.ReadFromJsonAsync<BatchResult>())!.Accepted);
         }
 
@@ -55,6 +55,7 @@ public sealed class CountingInvariantTests(StatsApp app)
         await daemon.RebuildProjectionAsync(CounterProjection.Name, TimeSpan.FromMinutes(2), CancellationToken.None);
         await CheckDayCountersAsync(host, views, zone);
         await CheckAsync(reader, views, zone, moments.Take(6).ToList());
+        await CheckVerifiedAsync(host);
 
         // ...and the service's (POST /admin/rebuild: the pipelined replay), over views stored in random day order,
         // so that site-days are evicted from its memory and met again. Then the live projection carries on.
@@ -63,6 +64,7 @@ public sealed class CountingInvariantTests(StatsApp app)
             TimeSpan.FromSeconds(60), "the rebuild should complete");
         await CheckDayCountersAsync(host, views, zone);
         await CheckAsync(reader, views, zone, moments.Take(6).ToList());
+        await CheckVerifiedAsync(host);
         var late = new View("visitor-late", views.Max(v => v.At));
         var added = await ingest.PostAsJsonAsync("/api/v1/sites/gen/views:batch",
             new[] { new BatchViewItem("https://portal.test/", null, null, late.At, late.Visitor, null) });
@@ -71,7 +73,13 @@ public sealed class CountingInvariantTests(StatsApp app)
         await CheckDayCountersAsync(host, [.. views, late], zone);
     }
 
-    private sealed record View(string Visitor, DateTimeOffset At);
+    private sealed record View(string Visitor, DateTimeOffset At)
+    {
+        /// <summary>Each visitor reads one of four articles, linked in several ways (pages are counted by <c>/pN</c>).</summary>
+        public string Url => $"https://portal.test/p{Visitor.Length % 4}/" + (At.Minute % 3 == 0 ? "?utm_source=zalo" : "");
+
+        public string Page => $"/p{Visitor.Length % 4}";
+    }
 
     /// <summary>Six days of views by 30 visitors, each in bursts, so that gaps fall on both sides of 30 minutes.</summary>
     private static List<View> Generate(DateTimeOffset start, int seed)
@@ -133,6 +141,19 @@ public sealed class CountingInvariantTests(StatsApp app)
             Assert.Equal(expected.Total, actual.Total);
             Assert.True(expected.Online == actual.Online, $"online as of {moment:O}: expected {expected.Online}, got {actual.Online}");
 
+            // Every period's pages add up to the site's views (no baselines here), and each page is the reference's.
+            foreach (var (kind, figures) in new[] { ("day", actual.Day), ("week", actual.Week), ("month", actual.Month), ("year", actual.Year), ("total", actual.Total) })
+            {
+                var top = (await reader.GetFromJsonAsync<TopPagesResponse>(
+                    $"/api/v1/sites/gen/pages/top?period={kind}&limit=100&asOf={Uri.EscapeDataString(moment.ToString("O"))}"))!;
+                Assert.True(figures.PageViews == top.Pages.Sum(p => p.PageViews), $"{kind} pages as of {moment:O}: {top.Pages.Sum(p => p.PageViews)} of {figures.PageViews}");
+            }
+
+            var page = views[0].Page;
+            var ofPage = (await reader.GetFromJsonAsync<PageViewsResponse>(
+                $"/api/v1/sites/gen/pages/views?url={Uri.EscapeDataString("https://portal.test" + page)}&asOf={Uri.EscapeDataString(moment.ToString("O"))}"))!;
+            Assert.Equal(views.Count(v => v.Page == page && v.At <= moment), ofPage.Total.PageViews);
+
             Assert.InRange(actual.Day.Visitors!.Value, 0, actual.Day.Visits);
             Assert.InRange(actual.Day.Visits, 0, actual.Day.PageViews);
             foreach (var (small, large) in new[] { (actual.Day, actual.Week), (actual.Day, actual.Month), (actual.Month, actual.Year), (actual.Year, actual.Total) })
@@ -140,6 +161,14 @@ public sealed class CountingInvariantTests(StatsApp app)
                 Assert.True(small.PageViews <= large.PageViews && small.Visits <= large.Visits, $"{small} exceeds {large} as of {moment:O}");
             }
         }
+    }
+
+    /// <summary>Verify finds nothing to say: every period of the site and of its pages, recounted from the raw views, is stored.</summary>
+    private static async Task CheckVerifiedAsync(WebApplicationFactory<Program> host)
+    {
+        using var auditor = StatsApp.ClientOf(host, StatsApp.AuditorKey);
+        var report = await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/gen/verify");
+        Assert.True(report.GetProperty("healthy").GetBoolean(), report.ToString());
     }
 
     /// <summary>The stored day counts equal the reference, and each day's hours add up to it (visitors: each hour's at most the day's).</summary>

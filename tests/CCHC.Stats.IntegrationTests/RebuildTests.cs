@@ -165,8 +165,10 @@ public sealed class RebuildTests(StatsApp app)
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rbw/verify")).GetProperty("healthy").GetBoolean());
     }
 
-    [Fact]
-    public async Task a_store_from_before_the_counts_table_is_rebuilt_by_itself_on_start()
+    [Theory]
+    [InlineData($"DROP TABLE {CountStore.Table}")]
+    [InlineData($"DROP TABLE {CountStore.TitlesTable}; DELETE FROM {CountStore.Table} WHERE dimension = 'page'")]
+    public async Task a_store_from_before_the_counts_table_or_before_pages_is_rebuilt_by_itself_on_start(string olderVersion)
     {
         var connection = await app.Database.CreateDatabaseAsync("upgrade");
         var day = DateTimeOffset.UtcNow.AddDays(-2);
@@ -176,16 +178,16 @@ public sealed class RebuildTests(StatsApp app)
             (await admin.PutAsJsonAsync("/api/v1/sites/upg", new SiteRequest("Upgrade", null, ["portal.test"], null))).EnsureSuccessStatusCode();
             using var ingest = StatsApp.ClientOf(before, StatsApp.IngestKey);
             var items = new[] { ("a", 0), ("a", 10), ("a", 90), ("b", 5) }.Select(v =>
-                new BatchViewItem("https://portal.test/", null, null, day.AddMinutes(v.Item2), v.Item1, null));
+                new BatchViewItem("https://portal.test/", null, "Trang chủ", day.AddMinutes(v.Item2), v.Item1, null));
             (await ingest.PostAsJsonAsync("/api/v1/sites/upg/views:batch", items)).EnsureSuccessStatusCode();
             await before.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         }
 
-        // What an older version left: its counters elsewhere, no counts table.
+        // What an older version left: its counters elsewhere and no counts table, or counts without pages.
         await using (var db = new Npgsql.NpgsqlConnection(connection))
         {
             await db.OpenAsync();
-            await using var drop = new Npgsql.NpgsqlCommand($"DROP TABLE {CountStore.Table}", db);
+            await using var drop = new Npgsql.NpgsqlCommand(olderVersion, db);
             await drop.ExecuteNonQueryAsync();
         }
 
@@ -196,6 +198,8 @@ public sealed class RebuildTests(StatsApp app)
         using var reader = StatsApp.ClientOf(after, null);
         var counters = await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/upg/counters");
         Assert.Equal((4, 3), (counters!.Total.PageViews, counters.Total.Visits));
+        var page = await reader.GetFromJsonAsync<PageViewsResponse>($"/api/v1/sites/upg/pages/views?url={Uri.EscapeDataString("https://portal.test/")}");
+        Assert.Equal((4L, "Trang chủ"), (page!.Total.PageViews, page.Title));
         using var auditor = StatsApp.ClientOf(after, StatsApp.AuditorKey);
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/upg/verify")).GetProperty("healthy").GetBoolean());
     }
