@@ -1,5 +1,6 @@
 -- Appends :count page views to the event store, as the service would have written them: 20 sites, a million
--- visitors, one view every 3 seconds (so 10 million span about a year), one stream per 1,000 events.
+-- visitors, :pages pages on each site, one view every 3 seconds (so 10 million span about a year), one stream per
+-- 1,000 events.
 -- Used to make a large store quickly; the counters are then rebuilt from it by the service.
 -- The rows are the service's own to the byte: stream ids ordered by time as Guid.CreateVersion7's are, visitor
 -- hashes of 22 characters, times to 0.1 microsecond, no null referrer or title, no .NET type name.
@@ -16,7 +17,7 @@ SELECT nextval('mt_events_sequence'), gen_random_uuid(), s.id, (g % 1000) + 1,
          'occurredAt', to_char(t AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '1+07:00',
          'day', to_char(t AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD'),
          'visitorHash', left(translate(encode(decode(md5(((g::bigint * 7919) % 1000000)::text), 'hex'), 'base64'), '+/', '-_'), 22),
-         'url', 'https://bench.test/page/' || (g % 5000)),
+         'url', 'https://bench.test/page/' || ((g / 20) % :pages)),
        'page_viewed', now(), '*DEFAULT*', NULL
 FROM generate_series(0, :count - 1) g
 CROSS JOIN LATERAL (SELECT now() - interval '1 day' - ((:count - g) * interval '3 seconds') AS t) tt

@@ -65,7 +65,7 @@ grow_and_rebuild() { # $1 views to add
   local db=${BENCH_DB:-cchc_stats}
   register_bench_sites
   stop_service
-  psql -q -d "$db" -v count="$1" -f deploy/bench/bulk-views.sql
+  psql -q -d "$db" -v count="$1" -v pages="${PAGES:-5000}" -f deploy/bench/bulk-views.sql
   # The service will rebuild every counter from the store: start the projection where the store ends.
   psql -q -d "$db" -c "UPDATE mt_event_progression SET last_seq_id = (SELECT max(seq_id) FROM mt_events) WHERE name LIKE 'counters:%'"
   start_service
@@ -113,7 +113,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) 
 register_bench_sites() {
   for n in $(seq 0 19); do
     curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
-      -d "{\"name\":\"Bench $n\",\"timeZone\":\"Asia/Ho_Chi_Minh\",\"allowedHosts\":[\"bench.test\"]}" "$URL/api/v1/sites/bench-$n"
+      -d "{\"name\":\"Bench $n\",\"timeZone\":\"Asia/Ho_Chi_Minh\",\"allowedHosts\":[\"bench.test\"],\"publishStats\":true}" "$URL/api/v1/sites/bench-$n"
   done
 }
 
