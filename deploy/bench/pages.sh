@@ -35,6 +35,7 @@ wrk -t2 -c64 -d5s -s deploy/bench/page-views.lua "$URL" -- "$PAGES" >/dev/null
 UNIFORM=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency -s deploy/bench/page-views.lua "$URL" -- "$PAGES")")
 SKEWED=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency -s deploy/bench/page-views.lua "$URL" -- "$PAGES" skew)")
 TOP=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/top-pages.lua "$URL")")
+TOP_ASOF=$(wrk_ok "$(wrk -t2 -c4 -d15s --latency -s deploy/bench/top-pages-asof.lua "$URL")")
 TOP_SQL=$(psql -At -d cchc_stats -c "EXPLAIN (ANALYZE, FORMAT JSON) SELECT key, page_views + baseline_page_views FROM cchc_counts
   WHERE scope = 'bench-3' AND dimension = 'page' AND period = 'year' AND period_key = to_char(now(), 'YYYY')
   ORDER BY page_views + baseline_page_views DESC, key LIMIT 100" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)[0]["Execution Time"], 3))')
@@ -45,4 +46,5 @@ printf '| %-58s | %10s | %8s | %8s |\n' read "reads/s" p50 p99
 row "pages/views, 64 connections, pages uniform over $PAGES" "$UNIFORM"
 row "pages/views, 64 connections, pages skewed (readers' way)" "$SKEWED"
 row "pages/top, 16 connections, random site, period and limit" "$TOP"
+row "pages/top?asOf= (random moment), 4 connections" "$TOP_ASOF"
 echo "PostgreSQL's time for the top 100 of a year on bench-3 (EXPLAIN ANALYZE): $TOP_SQL ms"

@@ -41,6 +41,7 @@ public sealed class PageIdentityTests
     [InlineData("https://bacgiang.gov.vn/s?q=a%26b", "/s?q=a%26b")]
     [InlineData("https://bacgiang.gov.vn/s?q=c%E1%BA%A3i%20c%C3%A1ch", "/s?q=cải%20cách")]
     [InlineData("https://bacgiang.gov.vn/s?q=%zz", "/s?q=%25zz")]
+    [InlineData("https://bacgiang.gov.vn/%ED%A0%80", "/%25ED%25A0%2580")]
     public void A_url_has_one_page(string url, string page) => Assert.Equal(page, PageIdentity.Of(url));
 
     [Fact]

@@ -14,6 +14,13 @@ public readonly record struct CountKey(string Scope, string Dimension, string Ke
     /// <summary>One page of the site (<see cref="Pages.PageIdentity"/>): its page views, and its baselines in all time.</summary>
     public const string PageDimension = "page";
 
+    /// <summary>
+    /// The periods a page's views are stored by: day, month, year and all time. A page's week is the sum of its days (at
+    /// most seven rows) and it has no hours: every stored row is work at every view, and a page's views are spread thin
+    /// (a site of 5,000 articles touches nearly one new row per view and period). Measured: docs/BENCHMARKS.md.
+    /// </summary>
+    public static bool IsStoredForPages(PeriodKind period) => period is PeriodKind.Day or PeriodKind.Month or PeriodKind.Year or PeriodKind.Total;
+
     public static CountKey Site(string siteId, PeriodKind period, string periodKey) => new(siteId, SiteDimension, "", period, periodKey);
 
     public static CountKey Page(string siteId, string page, PeriodKind period, string periodKey) => new(siteId, PageDimension, page, period, periodKey);

@@ -256,18 +256,22 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         return command;
     }
 
-    /// <summary>The statement that sums the counted page views of a site's pages (or of one) over the given hours: the page and its sum.</summary>
-    public NpgsqlBatchCommand PageHoursCommand(string siteId, string? page, IReadOnlyCollection<string> hourKeys)
+    /// <summary>
+    /// The statement for a site's most-read pages over the days [<paramref name="first"/>, <paramref name="last"/>] (a
+    /// week: pages have no week rows), summed from their day rows, found by the same index: the page and its views.
+    /// </summary>
+    public NpgsqlBatchCommand TopPagesOverDaysCommand(string siteId, DateOnly first, DateOnly last, int limit)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT key, sum(page_views) FROM {Qualified}
-            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND ($2::varchar IS NULL OR key = $2) AND period = 'hour' AND period_key = ANY($3)
-            GROUP BY key
+            SELECT key, sum(page_views)::bigint FROM {Qualified}
+            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period = 'day' AND period_key >= $2 AND period_key <= $3
+            GROUP BY key ORDER BY 2 DESC, key LIMIT $4
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Varchar, Value = (object?)page ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(first).Key(PeriodKind.Day) });
+        command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(last).Key(PeriodKind.Day) });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
         return command;
     }
 
@@ -278,18 +282,6 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
         command.Parameters.Add(new NpgsqlParameter { Value = pages.ToArray() });
         return command;
-    }
-
-    /// <summary>Reads a statement of two columns, a text and a number, into a dictionary (the sums by page above).</summary>
-    public static async Task<Dictionary<string, long>> ReadSumsAsync(NpgsqlDataReader reader, CancellationToken ct)
-    {
-        var sums = new Dictionary<string, long>(StringComparer.Ordinal);
-        while (await reader.ReadAsync(ct))
-        {
-            sums[reader.GetString(0)] = reader.GetInt64(1);
-        }
-
-        return sums;
     }
 
     /// <summary>The site-days among <paramref name="siteDays"/> that have counts stored (their visitor-days may be stored too).</summary>

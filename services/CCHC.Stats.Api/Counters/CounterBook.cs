@@ -16,8 +16,9 @@ namespace CCHC.Stats.Api.Counters;
 /// visitor is seen that day. In the hour: a page view, a visitor the first time the visitor is seen in that hour, each
 /// visit in the hour of its first view (so a visit whose start moves, moves hour), and each of the day's visitors in the
 /// hour of their first view of the day (<see cref="Counts.FirstVisitors"/>). A view counts for its page
-/// (<see cref="PageIdentity"/>) as it counts for its site, page views only: in the same five periods and the hour. A page
-/// baseline adds to its page's all-time figure alone; a page's title is the newest non-empty one (<see cref="Titles"/>).
+/// (<see cref="PageIdentity"/>) as it counts for its site, page views only, in the periods stored for pages
+/// (<see cref="CountKey.IsStoredForPages"/>: a week is its days). A page baseline adds to its page's all-time figure
+/// alone; a page's title is the newest non-empty one (<see cref="Titles"/>).
 /// </remarks>
 public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorDays)
 {
@@ -91,10 +92,12 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
         var one = new Counts(PageViews: 1);
         foreach (var key in PeriodsOf(view.SiteId, view.Day))
         {
-            Add(CountKey.Page(view.SiteId, page, key.Period, key.PeriodKey), one);
+            if (CountKey.IsStoredForPages(key.Period))
+            {
+                Add(CountKey.Page(view.SiteId, page, key.Period, key.PeriodKey), one);
+            }
         }
 
-        Add(CountKey.Page(view.SiteId, page, PeriodKind.Hour, hourKey), one);
         KeepTitle(view.SiteId, page, view.Title, view.OccurredAt);
         if (effect.FirstViewBefore != effect.FirstViewNow)
         {

@@ -112,7 +112,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
     }
 
     /// <summary>The keys of the local hours of <paramref name="day"/> that begin before <paramref name="end"/>.</summary>
-    public static List<string> ClosedHours(DateOnly day, DateTimeOffset end, TimeZoneInfo zone)
+    private static List<string> ClosedHours(DateOnly day, DateTimeOffset end, TimeZoneInfo zone)
     {
         var hours = new List<string>();
         for (var hour = PeriodKeys.HourOf(SiteCalendar.StartOf(day, zone)).Start; hour < end;

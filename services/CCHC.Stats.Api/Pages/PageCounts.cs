@@ -11,14 +11,15 @@ namespace CCHC.Stats.Api.Pages;
 /// (<see cref="CounterBook"/> counts a view for its page as for its site).
 /// </summary>
 /// <remarks>
-/// <para>Live: one page's figures are one read by primary key, the most-read list one read of the index on pages by
-/// period (its first <c>limit</c> rows, whatever the number of pages); both are kept in memory for
-/// <see cref="LiveFor"/>, so a popular article read by every visitor costs the database one read a second.</para>
-/// <para><c>asOf</c> a moment T, as the site's counters: the local day D containing T is its closed hours' stored counts
-/// plus the open hour's raw views up to T, each given its page by <see cref="PageIdentity"/>; a longer period adds the
-/// stored counts of its days before D; all time adds the page baselines that count at T (<see cref="PageBaselines"/>).
-/// The day is read from at most an hour of raw events; the most-read list of a long period sums the period's day
-/// counts of every page (a range of the same index).</para>
+/// <para>Live: one page's figures are one read by primary key (its rows of today, of this week's days, of this month,
+/// year and all time: <see cref="CountKey.IsStoredForPages"/>); the most-read list of a day, month, year or all time is
+/// one read of the index on pages by period (its first <c>limit</c> rows, whatever the number of pages), of a week the
+/// sum of its days' rows from the same index. Both are kept in memory for <see cref="LiveFor"/>, so a popular article
+/// read by every visitor costs the database one read a second.</para>
+/// <para><c>asOf</c> a moment T: the local day D containing T is recounted from its raw views up to T, each given its
+/// page by <see cref="PageIdentity"/> (pages have no hours stored); a longer period adds the stored counts of its days
+/// before D; all time adds the page baselines that count at T (<see cref="PageBaselines"/>). The most-read list of a
+/// long period sums the period's day counts of every page (a range of the same index).</para>
 /// </remarks>
 public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, ViewHistory history, PageBaselines baselines, CountersAsOf asOf,
     TimeProvider clock) : IDisposable
@@ -33,22 +34,29 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
     private static readonly PeriodKind[] Periods = PeriodKeys.AllKinds;
 
-    /// <summary>One page's live figures.</summary>
+    /// <summary>One page's live figures: its rows of today, this week's days, this month, year and all time, in one read.</summary>
     public async Task<PageViewsResponse> LiveAsync(KnownSite site, string page, CancellationToken ct) =>
         (await cache.GetOrCreateAsync(("page", site.Id, page), async entry =>
         {
             entry.AbsoluteExpirationRelativeToNow = LiveFor;
             entry.Size = 1;
             var now = clock.GetUtcNow();
-            var keys = CounterBook.PeriodKeysOf(site.Id, SiteCalendar.LocalDay(now, site.Zone)).Select(k => CountKey.Page(site.Id, page, k.Period, k.PeriodKey)).ToList();
+            var periods = new PeriodKeys(SiteCalendar.LocalDay(now, site.Zone));
+            var week = DaysOfWeekTo(periods).Select(d => CountKey.Page(site.Id, page, PeriodKind.Day, new PeriodKeys(d).Key(PeriodKind.Day))).ToList();
+            var others = new[] { PeriodKind.Month, PeriodKind.Year, PeriodKind.Total }.Select(k => CountKey.Page(site.Id, page, k, periods.Key(k))).ToList();
             await using var batch = database.CreateBatch();
-            batch.BatchCommands.Add(counts.ReadCommand(keys));
+            batch.BatchCommands.Add(counts.ReadCommand([.. week, .. others]));
             batch.BatchCommands.Add(counts.TitlesCommand(site.Id, [page]));
             await using var reader = await batch.ExecuteReaderAsync(ct);
             var stored = await CountStore.ReadAsync(reader, ct);
             await reader.NextResultAsync(ct);
             var titles = await ReadTitlesAsync(reader, ct);
-            return Response(site, page, titles.GetValueOrDefault(page), now, keys.Select(k => (k.PeriodKey, stored.GetValueOrDefault(k).ShownPageViews)).ToList());
+            long Shown(CountKey key) => stored.GetValueOrDefault(key).ShownPageViews;
+            return Response(site, page, titles.GetValueOrDefault(page), now,
+            [
+                (periods.Key(PeriodKind.Day), Shown(week[^1])), (periods.Key(PeriodKind.Week), week.Sum(Shown)),
+                (others[0].PeriodKey, Shown(others[0])), (others[1].PeriodKey, Shown(others[1])), (others[2].PeriodKey, Shown(others[2])),
+            ]);
         }))!;
 
     /// <summary>One page's figures as they stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
@@ -79,9 +87,12 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
         {
             entry.AbsoluteExpirationRelativeToNow = LiveFor;
             entry.Size = 1;
-            var key = new PeriodKeys(SiteCalendar.LocalDay(clock.GetUtcNow(), site.Zone)).Key(period);
+            var periods = new PeriodKeys(SiteCalendar.LocalDay(clock.GetUtcNow(), site.Zone));
+            var key = periods.Key(period);
             await using var batch = database.CreateBatch();
-            batch.BatchCommands.Add(counts.TopPagesCommand(site.Id, period, key, limit));
+            batch.BatchCommands.Add(CountKey.IsStoredForPages(period)
+                ? counts.TopPagesCommand(site.Id, period, key, limit)
+                : counts.TopPagesOverDaysCommand(site.Id, periods.FirstDay(period), periods.Day, limit));
             List<(string Page, long Views)> top;
             await using (var reader = await batch.ExecuteReaderAsync(ct))
             {
@@ -111,23 +122,19 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
     /// <summary>
     /// The figures at <paramref name="moment"/> of one page, or of every page, by <see cref="PeriodKind"/> (see the remarks),
-    /// for the periods up to <paramref name="longest"/>: one batch of four statements.
+    /// for the periods up to <paramref name="longest"/>: one batch of three statements (two unless all time).
     /// </summary>
     private async Task<Dictionary<string, long[]>> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind longest, CancellationToken ct)
     {
         var zone = site.Zone;
         var day = SiteCalendar.LocalDay(moment, zone);
         var periods = new PeriodKeys(day);
-        var openHour = PeriodKeys.HourOf(SiteCalendar.ToLocal(moment, zone));
-        var open = new ViewHistory.Range(site.Id, day, day, After: openHour.Start.AddTicks(-1), UpTo: moment,
-            FromLocalHour: PeriodKeys.HourKey(openHour.Start)[..13]);
 
         var figures = new Dictionary<string, long[]>(StringComparer.Ordinal);
         long[] Of(string p) => figures.TryGetValue(p, out var f) ? f : figures[p] = new long[Periods.Length];
 
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(history.UrlsCommand(open));
-        batch.BatchCommands.Add(counts.PageHoursCommand(site.Id, page, CountersAsOf.ClosedHours(day, openHour.Start, zone)));
+        batch.BatchCommands.Add(history.UrlsCommand(new ViewHistory.Range(site.Id, day, day, UpTo: moment)));
         var from = longest == PeriodKind.Total ? DateOnly.MinValue : periods.FirstDay(longest);
         batch.BatchCommands.Add(counts.PageDaysBeforeCommand(site.Id, page, from, day, periods.FirstDay(PeriodKind.Week),
             periods.FirstDay(PeriodKind.Month), periods.FirstDay(PeriodKind.Year)));
@@ -144,12 +151,6 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             {
                 Of(viewed)[(int)PeriodKind.Day]++;
             }
-        }
-
-        await reader.NextResultAsync(ct);
-        foreach (var (p, views) in await CountStore.ReadSumsAsync(reader, ct))
-        {
-            Of(p)[(int)PeriodKind.Day] += views;
         }
 
         // Every longer period holds the day.
@@ -178,6 +179,15 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
         }
 
         return figures;
+    }
+
+    /// <summary>The days of <paramref name="periods"/>' week up to its day.</summary>
+    private static IEnumerable<DateOnly> DaysOfWeekTo(PeriodKeys periods)
+    {
+        for (var d = periods.FirstDay(PeriodKind.Week); d <= periods.Day; d = d.AddDays(1))
+        {
+            yield return d;
+        }
     }
 
     private async Task<TopPagesResponse> WithTitlesAsync(KnownSite site, PeriodKind period, string key, IReadOnlyList<(string Page, long Views)> top,

@@ -93,8 +93,17 @@ public static class PageIdentity
             text = text.Replace('+', ' ');
         }
 
-        // Invalid escapes (%zz, or bytes that are not UTF-8) stay as they are; Canonical then escapes their '%'.
-        return Uri.UnescapeDataString(text).Normalize(NormalizationForm.FormC);
+        // Invalid escapes (%zz, or bytes that are not UTF-8) stay as they are; Canonical then escapes their '%'. Text that
+        // cannot be normalised (a lone surrogate: the door refuses them, this never throws all the same) stays as decoded.
+        var decoded = Uri.UnescapeDataString(text);
+        try
+        {
+            return decoded.Normalize(NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            return decoded;
+        }
     }
 
     private static string Canonical(string text, Reserved reserved)
