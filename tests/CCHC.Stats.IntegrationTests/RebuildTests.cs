@@ -42,6 +42,9 @@ public sealed class RebuildTests(StatsApp app)
         var moment = DateTimeOffset.UtcNow.AddDays(-3);
         var beforeAsOf = await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/rb/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
         Assert.True(before.Total.PageViews > 20_000);
+        const string home = "/api/v1/sites/rb/pages/views?url=https%3A%2F%2Fportal.test%2F";
+        var homeBefore = (await reader.GetFromJsonAsync<PageViewsResponse>(home))!.Total.PageViews;
+        Assert.Equal(20_000, homeBefore);
 
         var started = await admin.PostAsync("/api/v1/admin/rebuild", null);
         var again = await admin.PostAsync("/api/v1/admin/rebuild", null);
@@ -55,6 +58,9 @@ public sealed class RebuildTests(StatsApp app)
         {
             var during = await reader.GetFromJsonAsync<CountersResponse>("/api/v1/sites/rb/counters");
             Assert.Equal(Figures(before), Figures(during!));
+            var page = await reader.GetAsync(home);
+            Assert.True(page.StatusCode == HttpStatusCode.ServiceUnavailable
+                        || (await page.Content.ReadFromJsonAsync<PageViewsResponse>())!.Total.PageViews == homeBefore, "a page read during the rebuild was half-counted");
             readsDuring++;
             progress = await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild");
             Assert.True(DateTime.UtcNow < deadline, "the rebuild did not finish");
@@ -67,6 +73,8 @@ public sealed class RebuildTests(StatsApp app)
         await host.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         var after = await StableLiveAsync(reader);
         Assert.Equal(Figures(before), Figures(after));
+        await Eventually.Until(async () => (await reader.GetAsync(home)).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
+        Assert.Equal(homeBefore, (await reader.GetFromJsonAsync<PageViewsResponse>(home))!.Total.PageViews);
         var afterAsOf = await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/rb/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
         Assert.Equal(Figures(beforeAsOf!), Figures(afterAsOf!));
         using var auditor = StatsApp.ClientOf(host, StatsApp.AuditorKey);

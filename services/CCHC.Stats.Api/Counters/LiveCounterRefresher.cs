@@ -90,7 +90,8 @@ public sealed class LiveCounterRefresher(
         var plans = targets.Select(site => Plan(site, now)).ToList();
         var stored = await counts.ReadAsync(plans.SelectMany(p => p.Keys).ToList(), ct);
         await using var session = store.QuerySession();
-        if ((await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct))?.State == RebuildStatus.Running)
+        live.Rebuilding = (await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct))?.State == RebuildStatus.Running;
+        if (live.Rebuilding)
         {
             return;
         }
@@ -145,7 +146,8 @@ public sealed class LiveCounterRefresher(
         }).ToList();
         await batch.Execute(ct);
 
-        if ((await rebuildTask)?.State == RebuildStatus.Running)
+        live.Rebuilding = (await rebuildTask)?.State == RebuildStatus.Running;
+        if (live.Rebuilding)
         {
             return plans.Select(p => live.TryGet(p.Site.Id, out var kept) ? kept : null).OfType<LiveCounters.Snapshot>().ToList();
         }

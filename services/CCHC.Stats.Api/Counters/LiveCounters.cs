@@ -25,6 +25,12 @@ public sealed class LiveCounters
         public byte[] Json => Body.Plain;
     }
 
+    /// <summary>
+    /// Whether a rebuild of the counters runs (on any node), as the refresher last read it: reads of the stored counts
+    /// (a page's figures) answer 503 meanwhile rather than half-counted figures.
+    /// </summary>
+    public bool Rebuilding { get; set; }
+
     public bool TryGet(string siteId, out Snapshot snapshot) => _snapshots.TryGetValue(siteId, out snapshot!);
 
     public IReadOnlyCollection<Snapshot> All => _snapshots.Values.ToArray();

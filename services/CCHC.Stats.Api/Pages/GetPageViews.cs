@@ -26,7 +26,9 @@ public static class GetPageViews
             return timeProblem;
         }
 
-        var figures = moment is { } at ? await pages.AsOfAsync(site!, page!, at, ct) : await pages.LiveAsync(site!, page!, ct);
+        var figures = moment is { } at ? await pages.AsOfAsync(site!, page!, at, ct)
+            : pages.Rebuilding ? null
+            : await pages.LiveAsync(site!, page!, ct);
         if (figures is null)
         {
             return GetCounters.CatchingUp(http);

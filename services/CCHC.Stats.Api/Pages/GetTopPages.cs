@@ -42,7 +42,9 @@ public static class GetTopPages
             return timeProblem;
         }
 
-        var top = moment is { } at ? await pages.TopAsOfAsync(site, kind, count, at, ct) : await pages.TopAsync(site, kind, count, ct);
+        var top = moment is { } at ? await pages.TopAsOfAsync(site, kind, count, at, ct)
+            : pages.Rebuilding ? null
+            : await pages.TopAsync(site, kind, count, ct);
         if (top is null)
         {
             return GetCounters.CatchingUp(http);

@@ -22,7 +22,7 @@ namespace CCHC.Stats.Api.Pages;
 /// long period sums the period's day counts of every page (a range of the same index).</para>
 /// </remarks>
 public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, ViewHistory history, PageBaselines baselines, CountersAsOf asOf,
-    TimeProvider clock) : IDisposable
+    LiveCounters live, Audit.RebuildCounters rebuild, TimeProvider clock) : IDisposable
 {
     /// <summary>The live reads kept (<see cref="LiveFor"/>): each entry is one page's or one list's answer.</summary>
     public const int KeptReads = 50_000;
@@ -33,6 +33,9 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     public static readonly TimeSpan LiveFor = TimeSpan.FromSeconds(1);
 
     private static readonly PeriodKind[] Periods = PeriodKeys.AllKinds;
+
+    /// <summary>Whether the stored counts are being rebuilt: live reads answer 503 meanwhile (never half-counted figures).</summary>
+    public bool Rebuilding => live.Rebuilding || rebuild.RunsHere;
 
     /// <summary>One page's live figures: its rows of today, this week's days, this month, year and all time, in one read.</summary>
     public async Task<PageViewsResponse> LiveAsync(KnownSite site, string page, CancellationToken ct) =>

@@ -90,6 +90,11 @@ public static class CounterBadge
             return problem;
         }
 
+        if (pages.Rebuilding)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.");
+        }
+
         var figures = await pages.LiveAsync(known, page!, ct);
         var value = period switch
         {
