@@ -36,8 +36,8 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             baseline_visits bigint NOT NULL,
             first_visitors bigint NOT NULL,
             PRIMARY KEY (scope, dimension, key, period, period_key));
-        CREATE INDEX IF NOT EXISTS ix_cchc_counts_pages_by_period ON {QualifiedIn(schema)}
-            (scope, period, period_key, (page_views + baseline_page_views) DESC, key) WHERE dimension = '{CountKey.PageDimension}';
+        ALTER TABLE {QualifiedIn(schema)} SET (fillfactor = 80);
+        {PagesIndexSql(schema)}
         CREATE TABLE IF NOT EXISTS {schema}.{TitlesTable} (
             scope varchar NOT NULL,
             page varchar NOT NULL,
@@ -45,6 +45,21 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             title_at timestamptz NOT NULL,
             PRIMARY KEY (scope, page));
         """;
+
+    /// <summary>
+    /// The index on pages by period that gives a most-read list in order. Every increment of a page's row rewrites its
+    /// entry, so a rebuild drops it (<see cref="DropPagesIndexSql"/>) and makes it again once the counts are written:
+    /// without it PostgreSQL updates a row in place (fillfactor 80 leaves the room), twice as fast when measured.
+    /// </summary>
+    public static string PagesIndexSql(string schema) =>
+        $"""
+        CREATE INDEX IF NOT EXISTS {PagesIndex} ON {QualifiedIn(schema)}
+            (scope, period, period_key, (page_views + baseline_page_views) DESC, key) WHERE dimension = '{CountKey.PageDimension}';
+        """;
+
+    public static string DropPagesIndexSql(string schema) => $"DROP INDEX IF EXISTS {schema}.{PagesIndex}";
+
+    private const string PagesIndex = "ix_cchc_counts_pages_by_period";
 
     /// <summary>Empties the tables (a rebuild starts from nothing).</summary>
     public static string TruncateSql(string schema) => $"TRUNCATE {QualifiedIn(schema)}, {schema}.{TitlesTable}";

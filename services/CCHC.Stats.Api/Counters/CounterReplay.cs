@@ -63,6 +63,21 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         // The daemon is paused: the live projection's cached visitor-days are about to be rewritten under it.
         liveCache.Clear();
         await TeardownAsync(ct);
+        try
+        {
+            await ReplayAsync(ceiling, ct);
+        }
+        finally
+        {
+            // Made again whether the replay succeeded or not (the live projection and the reads need it).
+            await using var index = database.CreateCommand(CountStore.PagesIndexSql(DocumentSchema));
+            index.CommandTimeout = 0;
+            await index.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task ReplayAsync(long ceiling, CancellationToken ct)
+    {
 
         var pages = Channel.CreateBounded<Page>(Lookahead);
         var writes = Channel.CreateBounded<WriteSet>(Lookahead);
@@ -119,7 +134,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var truncate = new NpgsqlCommand(
-            $"TRUNCATE {DocumentSchema}.mt_doc_{VisitorDay.DocumentAlias}; {CountStore.TruncateSql(DocumentSchema)}",
+            $"TRUNCATE {DocumentSchema}.mt_doc_{VisitorDay.DocumentAlias}; {CountStore.TruncateSql(DocumentSchema)}; {CountStore.DropPagesIndexSql(DocumentSchema)}",
             connection, transaction))
         {
             await truncate.ExecuteNonQueryAsync(ct);
