@@ -1,5 +1,5 @@
--- wrk script: the most-read list of a random bench site, period and length (5 periods x 100 lengths x 20 sites: most
--- reads miss the second-long memory and read the index).
+-- wrk script: the most-read list of a random bench site, period and length (20 sites x 5 periods: each list is read
+-- from the index at most once a second, its longest form, and shorter ones are its start).
 -- Usage: wrk -t2 -c16 -d15s --latency -s top-pages.lua http://127.0.0.1:5080
 local periods = { "day", "week", "month", "year", "total" }
 math.randomseed(os.time())

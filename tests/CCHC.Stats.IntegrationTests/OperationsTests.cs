@@ -34,6 +34,10 @@ public sealed class OperationsTests(StatsApp app)
             Assert.Contains(name, metrics);
         }
 
+        // Durations in seconds have buckets in seconds (1 ms to 10 s), not the defaults made for milliseconds.
+        Assert.Matches(@"cchc_views_ack_duration_seconds_bucket\{[^}]*le=""0\.005""", metrics);
+        Assert.DoesNotMatch(@"cchc_views_ack_duration_seconds_bucket\{[^}]*le=""5000""", metrics);
+
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/health/live")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/health/ready")).StatusCode);
     }

@@ -49,18 +49,13 @@ public static class GetCounters
             return fresh is null ? CatchingUp(http) : Serve(http, fresh);
         }
 
-        if (!ApiTime.TryParse(asOf, out var moment, out var problem))
+        var (moment, problem) = ReadAsOf(asOf, clock);
+        if (problem is not null)
         {
-            return ApiTime.Invalid("asOf", problem!);
+            return problem;
         }
 
-        if (moment > clock.GetUtcNow() + FutureTolerance)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid asOf.",
-                detail: "'asOf' is in the future; figures exist only for moments that have passed.");
-        }
-
-        var counters = await history.ComputeAsync(site, sites.ZoneOf(site), moment, ct);
+        var counters = await history.ComputeAsync(site, sites.ZoneOf(site), moment!.Value, ct);
         if (counters is null)
         {
             return CatchingUp(http);
@@ -68,6 +63,25 @@ public static class GetCounters
 
         var snapshot = LiveCounters.Render(counters);
         return Serve(http, snapshot);
+    }
+
+    /// <summary>A read's optional <c>asOf</c>: null for now; 400 when it is not a time with an offset, or is in the future.</summary>
+    public static (DateTimeOffset? Moment, IResult? Problem) ReadAsOf(string? asOf, TimeProvider clock)
+    {
+        if (asOf is null)
+        {
+            return (null, null);
+        }
+
+        if (!ApiTime.TryParse(asOf, out var moment, out var problem))
+        {
+            return (null, ApiTime.Invalid("asOf", problem!));
+        }
+
+        return moment > clock.GetUtcNow() + FutureTolerance
+            ? (null, Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid asOf.",
+                detail: "'asOf' is in the future; figures exist only for moments that have passed."))
+            : (moment, null);
     }
 
     public static IResult CatchingUp(HttpContext http)

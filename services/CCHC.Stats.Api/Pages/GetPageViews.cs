@@ -20,7 +20,7 @@ public static class GetPageViews
             return problem;
         }
 
-        var (moment, timeProblem) = Moment(asOf, clock);
+        var (moment, timeProblem) = GetCounters.ReadAsOf(asOf, clock);
         if (timeProblem is not null)
         {
             return timeProblem;
@@ -28,7 +28,7 @@ public static class GetPageViews
 
         var figures = moment is { } at ? await pages.AsOfAsync(site!, page!, at, ct)
             : pages.Rebuilding ? null
-            : await pages.LiveAsync(site!, page!, ct);
+            : await pages.LiveAsync(site!, page!);
         if (figures is null)
         {
             return GetCounters.CatchingUp(http);
@@ -47,24 +47,5 @@ public static class GetPageViews
             ViewRules.Refusal.HostNotAllowed => (null, Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Host not allowed.", detail: reason)),
             _ => (null, Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid url.", detail: reason)),
         };
-    }
-
-    /// <summary>An optional <c>asOf</c>: null for now; 400 when malformed or in the future.</summary>
-    public static (DateTimeOffset? Moment, IResult? Problem) Moment(string? asOf, TimeProvider clock)
-    {
-        if (asOf is null)
-        {
-            return (null, null);
-        }
-
-        if (!ApiTime.TryParse(asOf, out var moment, out var problem))
-        {
-            return (null, ApiTime.Invalid("asOf", problem!));
-        }
-
-        return moment > clock.GetUtcNow() + GetCounters.FutureTolerance
-            ? (null, Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid asOf.",
-                detail: "'asOf' is in the future; figures exist only for moments that have passed."))
-            : (moment, null);
     }
 }

@@ -36,7 +36,7 @@ public static class GetTopPages
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid limit.", detail: $"'limit' is a whole number from 1 to {MaxLimit}.");
         }
 
-        var (moment, timeProblem) = GetPageViews.Moment(asOf, clock);
+        var (moment, timeProblem) = GetCounters.ReadAsOf(asOf, clock);
         if (timeProblem is not null)
         {
             return timeProblem;
@@ -44,7 +44,7 @@ public static class GetTopPages
 
         var top = moment is { } at ? await pages.TopAsOfAsync(site, kind, count, at, ct)
             : pages.Rebuilding ? null
-            : await pages.TopAsync(site, kind, count, ct);
+            : await pages.TopAsync(site, kind, count);
         if (top is null)
         {
             return GetCounters.CatchingUp(http);

@@ -1,7 +1,6 @@
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
-using Microsoft.Extensions.Caching.Memory;
 using Npgsql;
 
 namespace CCHC.Stats.Api.Pages;
@@ -22,12 +21,12 @@ namespace CCHC.Stats.Api.Pages;
 /// long period sums the period's day counts of every page (a range of the same index).</para>
 /// </remarks>
 public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, ViewHistory history, PageBaselines baselines, CountersAsOf asOf,
-    LiveCounters live, Audit.RebuildCounters rebuild, TimeProvider clock) : IDisposable
+    LiveCounters live, Audit.RebuildCounters rebuild, TimeProvider clock)
 {
-    /// <summary>The live reads kept (<see cref="LiveFor"/>): each entry is one page's or one list's answer.</summary>
-    public const int KeptReads = 50_000;
+    private readonly RecentReads<(string SiteId, string Page), PageViewsResponse> _pages = new(clock, LiveFor);
 
-    private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = KeptReads });
+    /// <summary>Each site's and period's longest list (<see cref="GetTopPages.MaxLimit"/>): a shorter one is its start.</summary>
+    private readonly RecentReads<(string SiteId, PeriodKind Period), TopPagesResponse> _tops = new(clock, LiveFor);
 
     /// <summary>How long a live read is kept: well under the responses' max-age, so a reader sees a view within a few seconds.</summary>
     public static readonly TimeSpan LiveFor = TimeSpan.FromSeconds(1);
@@ -38,11 +37,11 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     public bool Rebuilding => live.Rebuilding || rebuild.RunsHere;
 
     /// <summary>One page's live figures: its rows of today, this week's days, this month, year and all time, in one read.</summary>
-    public async Task<PageViewsResponse> LiveAsync(KnownSite site, string page, CancellationToken ct) =>
-        (await cache.GetOrCreateAsync(("page", site.Id, page), async entry =>
+    /// <remarks>Readers of one page share one read: it runs to its end whoever of them gives up.</remarks>
+    public Task<PageViewsResponse> LiveAsync(KnownSite site, string page) =>
+        _pages.GetOrReadAsync((site.Id, page), async _ =>
         {
-            entry.AbsoluteExpirationRelativeToNow = LiveFor;
-            entry.Size = 1;
+            var ct = CancellationToken.None;
             var now = clock.GetUtcNow();
             var periods = new PeriodKeys(SiteCalendar.LocalDay(now, site.Zone));
             var week = DaysOfWeekTo(periods).Select(d => CountKey.Page(site.Id, page, PeriodKind.Day, new PeriodKeys(d).Key(PeriodKind.Day))).ToList();
@@ -60,7 +59,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
                 (periods.Key(PeriodKind.Day), Shown(week[^1])), (periods.Key(PeriodKind.Week), week.Sum(Shown)),
                 (others[0].PeriodKey, Shown(others[0])), (others[1].PeriodKey, Shown(others[1])), (others[2].PeriodKey, Shown(others[2])),
             ]);
-        }))!;
+        });
 
     /// <summary>One page's figures as they stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
     public async Task<PageViewsResponse?> AsOfAsync(KnownSite site, string page, DateTimeOffset moment, CancellationToken ct)
@@ -85,17 +84,17 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     }
 
     /// <summary>The live most-read list of a period.</summary>
-    public async Task<TopPagesResponse> TopAsync(KnownSite site, PeriodKind period, int limit, CancellationToken ct) =>
-        (await cache.GetOrCreateAsync(("top", site.Id, period, limit), async entry =>
+    public async Task<TopPagesResponse> TopAsync(KnownSite site, PeriodKind period, int limit)
+    {
+        var longest = await _tops.GetOrReadAsync((site.Id, period), async _ =>
         {
-            entry.AbsoluteExpirationRelativeToNow = LiveFor;
-            entry.Size = 1;
+            var ct = CancellationToken.None;
             var periods = new PeriodKeys(SiteCalendar.LocalDay(clock.GetUtcNow(), site.Zone));
             var key = periods.Key(period);
             await using var batch = database.CreateBatch();
             batch.BatchCommands.Add(CountKey.IsStoredForPages(period)
-                ? counts.TopPagesCommand(site.Id, period, key, limit)
-                : counts.TopPagesOverDaysCommand(site.Id, periods.FirstDay(period), periods.Day, limit));
+                ? counts.TopPagesCommand(site.Id, period, key, GetTopPages.MaxLimit)
+                : counts.TopPagesOverDaysCommand(site.Id, periods.FirstDay(period), periods.Day, GetTopPages.MaxLimit));
             List<(string Page, long Views)> top;
             await using (var reader = await batch.ExecuteReaderAsync(ct))
             {
@@ -107,7 +106,9 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             }
 
             return await WithTitlesAsync(site, period, key, top, ct);
-        }))!;
+        });
+        return longest.Pages.Count <= limit ? longest : longest with { Pages = longest.Pages.Take(limit).ToList() };
+    }
 
     /// <summary>The most-read list of a period as it stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
     public async Task<TopPagesResponse?> TopAsOfAsync(KnownSite site, PeriodKind period, int limit, DateTimeOffset moment, CancellationToken ct)
@@ -219,8 +220,6 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
         return titles;
     }
-
-    public void Dispose() => cache.Dispose();
 
     private static PageViewsResponse Response(KnownSite site, string page, string? title, DateTimeOffset moment, IReadOnlyList<(string Key, long Views)> periods)
     {

@@ -95,7 +95,7 @@ public static class CounterBadge
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.");
         }
 
-        var figures = await pages.LiveAsync(known, page!, ct);
+        var figures = await pages.LiveAsync(known, page!);
         var value = period switch
         {
             "day" => figures.Day, "week" => figures.Week, "month" => figures.Month, "year" => figures.Year, _ => figures.Total,
