@@ -32,8 +32,10 @@ echo "   bench-3 has $COUNTED pages counted"
 
 row() { printf '| %-58s | %10s | %8s | %8s |\n' "$1" "$(wrk_rate "$2")" "$(wrk_percentile "$2" 50%)" "$(wrk_percentile "$2" 99%)"; }
 wrk -t2 -c64 -d5s -s deploy/bench/page-views.lua "$URL" -- "$PAGES" >/dev/null
+psql -q -d cchc_stats -c "SELECT pg_stat_statements_reset()" >/dev/null
 UNIFORM=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency -s deploy/bench/page-views.lua "$URL" -- "$PAGES")")
 SKEWED=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency -s deploy/bench/page-views.lua "$URL" -- "$PAGES" skew)")
+HOT=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency -s deploy/bench/page-views.lua "$URL" -- "$PAGES" hot)")
 TOP=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/top-pages.lua "$URL")")
 TOP_ASOF=$(wrk_ok "$(wrk -t2 -c4 -d15s --latency -s deploy/bench/top-pages-asof.lua "$URL")")
 TOP_SQL=$(psql -At -d cchc_stats -c "EXPLAIN (ANALYZE, FORMAT JSON) SELECT key, page_views + baseline_page_views FROM cchc_counts
@@ -45,6 +47,10 @@ echo "== $(date -u +%F' '%H:%M) UTC: $VIEWS views, $PAGES pages a site ($COUNTED
 printf '| %-58s | %10s | %8s | %8s |\n' read "reads/s" p50 p99
 row "pages/views, 64 connections, pages uniform over $PAGES" "$UNIFORM"
 row "pages/views, 64 connections, pages skewed (readers' way)" "$SKEWED"
+row "pages/views, 64 connections, 100 pages (the day's news)" "$HOT"
 row "pages/top, 16 connections, random site, period and limit" "$TOP"
 row "pages/top?asOf= (random moment), 4 connections" "$TOP_ASOF"
 echo "PostgreSQL's time for the top 100 of a year on bench-3 (EXPLAIN ANALYZE): $TOP_SQL ms"
+echo "PostgreSQL's statements during the reads, by total time:"
+psql -At -F ' | ' -d cchc_stats -c "SELECT '| ' || calls, round(total_exec_time / 1000)::text || ' s', round(mean_exec_time::numeric, 2)::text || ' ms', rows,
+  left(regexp_replace(query, '\s+', ' ', 'g'), 110) || ' |' FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 6"

@@ -273,19 +273,26 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 
     /// <summary>
     /// The statement for a site's most-read pages over the days [<paramref name="first"/>, <paramref name="last"/>] (a
-    /// week: pages have no week rows), summed from their day rows, found by the same index: the page and its views.
+    /// week: pages have no week rows), summed from their day rows: the page and its views. The days are named one by
+    /// one, so the index on pages by period is read for each (a range of keys made PostgreSQL's generic plan read far
+    /// more: 150 ms for a week of 20,000 pages, where this takes a few).
     /// </summary>
     public NpgsqlBatchCommand TopPagesOverDaysCommand(string siteId, DateOnly first, DateOnly last, int limit)
     {
         var command = new NpgsqlBatchCommand(
             $"""
             SELECT key, sum(page_views)::bigint FROM {Qualified}
-            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period = 'day' AND period_key >= $2 AND period_key <= $3
-            GROUP BY key ORDER BY 2 DESC, key LIMIT $4
+            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period = 'day' AND period_key = ANY($2)
+            GROUP BY key ORDER BY 2 DESC, key LIMIT $3
             """);
+        var days = new List<string>();
+        for (var day = first; day <= last; day = day.AddDays(1))
+        {
+            days.Add(new PeriodKeys(day).Key(PeriodKind.Day));
+        }
+
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
-        command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(first).Key(PeriodKind.Day) });
-        command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(last).Key(PeriodKind.Day) });
+        command.Parameters.Add(new NpgsqlParameter { Value = days.ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
         return command;
     }
