@@ -42,3 +42,59 @@ public sealed class RecentReads<TKey, TValue>(TimeProvider clock, TimeSpan keptF
         public ConcurrentDictionary<TKey, Lazy<Task<TValue>>> Reads { get; } = new();
     }
 }
+
+/// <summary>
+/// Answers read again in the background once they are older than <c>keptFor</c>, the older one served meanwhile: for a
+/// few costly answers read by many (a site's most-read lists), so no reader waits for a read but the very first. The
+/// entries are never dropped: keep it to keys whose number is bounded (sites × periods).
+/// </summary>
+public sealed class RefreshedReads<TKey, TValue>(TimeProvider clock, TimeSpan keptFor) where TKey : notnull
+{
+    private readonly ConcurrentDictionary<TKey, Entry> _entries = new();
+
+    public Task<TValue> GetOrReadAsync(TKey key, Func<TKey, Task<TValue>> read)
+    {
+        var now = clock.GetTimestamp();
+        var entry = _entries.GetOrAdd(key, k => new Entry(read(k), now));
+        if (entry.Reading.IsCompletedSuccessfully && clock.GetElapsedTime(entry.ReadAt, now) >= keptFor && entry.TryStartRefresh())
+        {
+            _ = RefreshAsync(key, entry, read);
+        }
+        else if (entry.Reading.IsFaulted || entry.Reading.IsCanceled)
+        {
+            // A failed read is not kept: this reader tries again.
+            var fresh = new Entry(read(key), now);
+            _entries.TryUpdate(key, fresh, entry);
+            return fresh.Reading;
+        }
+
+        return entry.Reading;
+    }
+
+    private async Task RefreshAsync(TKey key, Entry stale, Func<TKey, Task<TValue>> read)
+    {
+        var started = clock.GetTimestamp();
+        try
+        {
+            var value = await read(key);
+            _entries.TryUpdate(key, new Entry(Task.FromResult(value), started), stale);
+        }
+        catch
+        {
+            stale.RefreshFailed(); // served as it is until a later reader tries again
+        }
+    }
+
+    private sealed class Entry(Task<TValue> reading, long readAt)
+    {
+        private int _refreshing;
+
+        public Task<TValue> Reading { get; } = reading;
+
+        public long ReadAt { get; } = readAt;
+
+        public bool TryStartRefresh() => Interlocked.Exchange(ref _refreshing, 1) == 0;
+
+        public void RefreshFailed() => Volatile.Write(ref _refreshing, 0);
+    }
+}
