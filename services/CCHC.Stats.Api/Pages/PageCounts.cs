@@ -27,10 +27,13 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
     /// <summary>
     /// Each site's and period's longest list (<see cref="GetTopPages.MaxLimit"/>; a shorter one is its start), read
-    /// again in the background once a second, the last one served meanwhile: a week's list sums its days' rows of every
-    /// page (150 ms for 100,000 pages), which no reader should wait for.
+    /// again in the background every <see cref="ListsFor"/>, the last one served meanwhile: a week's list sums its days'
+    /// rows of every page (150 ms for 100,000 pages), which no reader should wait for, nor the database do every second.
     /// </summary>
-    private readonly RefreshedReads<(string SiteId, PeriodKind Period), TopPagesResponse> _tops = new(clock, LiveFor);
+    private readonly RefreshedReads<(string SiteId, PeriodKind Period), TopPagesResponse> _tops = new(clock, ListsFor);
+
+    /// <summary>How old a most-read list may get: the responses' max-age (a list changes slowly; a page's count does not).</summary>
+    public static readonly TimeSpan ListsFor = TimeSpan.FromSeconds(GetCounters.MaxAgeSeconds);
 
     /// <summary>How long a live read is kept: well under the responses' max-age, so a reader sees a view within a few seconds.</summary>
     public static readonly TimeSpan LiveFor = TimeSpan.FromSeconds(1);
