@@ -5,6 +5,7 @@ using CCHC.Stats.Api.Operations;
 using CCHC.Stats.Api.Pages;
 using CCHC.Stats.Api.Retries;
 using CCHC.Stats.Api.Sites;
+using CCHC.Stats.Api.Traffic;
 using CCHC.Stats.Api.Widget;
 using Microsoft.AspNetCore.HttpOverrides;
 
@@ -59,6 +60,7 @@ public static class StatsHost
         app.MapIngestion();
         app.MapCounters();
         app.MapPages();
+        app.MapTraffic();
         app.MapWidget();
         app.MapAudit();
         app.MapOperations();

@@ -1,0 +1,102 @@
+using System.Globalization;
+using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
+using CCHC.Stats.Api.Sites;
+using CCHC.Stats.Contracts;
+
+namespace CCHC.Stats.Api.Traffic;
+
+/// <summary>
+/// <c>GET /api/v1/sites/{siteId}/stats/series?from=&amp;to=&amp;interval=hour|day|month</c>: a site's figures per interval of
+/// [from, to) in its time zone, every interval present (zeros included), read from the counts the engine stored (hours,
+/// days, months: never recounted from events). Readable as the site's <c>publishStats</c> says.
+/// </summary>
+public static class GetSeries
+{
+    /// <summary>The most points an answer holds, by interval (a month of hours, ten years of days, a century of months).</summary>
+    public static readonly IReadOnlyDictionary<string, int> MaxPoints = new Dictionary<string, int> { ["hour"] = 744, ["day"] = 3700, ["month"] = 1200 };
+
+    public static async Task<IResult> Handle(KnownSite? site, string? from, string? to, string? interval, HttpContext http, CountStore counts,
+        CancellationToken ct)
+    {
+        if (PublishedStats.Check(http, site!.Site) is { } denied)
+        {
+            return denied;
+        }
+
+        if (interval is null || !MaxPoints.TryGetValue(interval, out var max))
+        {
+            return Problem("Invalid interval.", "'interval' is hour, day or month.");
+        }
+
+        if (from is null || to is null)
+        {
+            return Problem("Invalid range.", $"'from' and 'to' are required, {ApiTime.ExpectedForm}.");
+        }
+
+        if (!ApiTime.TryParse(from, out var start, out var problem) || !ApiTime.TryParse(to, out var end, out problem))
+        {
+            return Problem("Invalid range.", $"'from' and 'to' {problem}.");
+        }
+
+        if (end <= start)
+        {
+            return Problem("Invalid range.", "'to' must be after 'from'.");
+        }
+
+        var intervals = Intervals(interval, start, end, site.Zone).Take(max + 1).ToList();
+        if (intervals.Count > max)
+        {
+            return Problem("Too many points.", $"At most {max:N0} {interval} points in one answer; ask for a shorter range.");
+        }
+
+        var period = interval switch { "hour" => PeriodKind.Hour, "day" => PeriodKind.Day, _ => PeriodKind.Month };
+        var stored = await counts.ReadAsync(intervals.Select(i => CountKey.Site(site.Id, period, i.StoredKey)).ToList(), ct);
+        var points = intervals.Select(i =>
+        {
+            var c = stored.GetValueOrDefault(CountKey.Site(site.Id, period, i.StoredKey));
+            return new SeriesPoint(i.Key, i.Start, c.PageViews, c.Visits, period == PeriodKind.Month ? null : c.Visitors);
+        }).ToList();
+        return CacheableJson.Serve(http, new SeriesResponse(interval, points), CacheableJson.ETagOf(points), GetCounters.MaxAgeSeconds,
+            isPublic: site.Site.PublishStats);
+    }
+
+    /// <summary>One interval: its key in the answer, its key in the counts, its first moment.</summary>
+    private sealed record Interval(string Key, string StoredKey, DateTimeOffset Start);
+
+    /// <summary>The intervals of the zone that overlap [start, end), in order.</summary>
+    private static IEnumerable<Interval> Intervals(string interval, DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone)
+    {
+        switch (interval)
+        {
+            case "hour":
+                for (var hour = PeriodKeys.HourOf(SiteCalendar.ToLocal(start, zone)).Start; hour < end;
+                     hour = PeriodKeys.HourOf(SiteCalendar.ToLocal(hour.AddHours(1), zone)).Start)
+                {
+                    yield return new Interval(hour.ToString("yyyy-MM-dd'T'HH", CultureInfo.InvariantCulture), PeriodKeys.HourKey(hour), hour);
+                }
+
+                break;
+            case "day":
+                for (var day = SiteCalendar.LocalDay(start, zone); SiteCalendar.StartOf(day, zone) < end; day = day.AddDays(1))
+                {
+                    var key = new PeriodKeys(day).Key(PeriodKind.Day);
+                    yield return new Interval(key, key, SiteCalendar.StartOf(day, zone));
+                }
+
+                break;
+            default:
+                var first = SiteCalendar.LocalDay(start, zone);
+                for (var month = new DateOnly(first.Year, first.Month, 1); SiteCalendar.StartOf(month, zone) < end; month = month.AddMonths(1))
+                {
+                    var key = new PeriodKeys(month).Key(PeriodKind.Month);
+                    yield return new Interval(key, key, SiteCalendar.StartOf(month, zone));
+                }
+
+                break;
+        }
+    }
+
+    private static IResult Problem(string title, string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
+}
