@@ -8,7 +8,7 @@
 # views spread over PAGES pages), rebuilds every counter from it, then reads: pages/views with 64 connections, the
 # pages drawn uniformly (nearly every read a page not read in the last second: the database's primary-key read) and
 # skewed as readers read; pages/top with 16 connections over random sites, periods and lengths (mostly the index's
-# read); and PostgreSQL's own time for the top-100 of a year. Prints a table for docs/BENCHMARKS.md.
+# read); stats/series of 31 days by hour; and PostgreSQL's own time for the top-100 of a year. Prints a table for docs/BENCHMARKS.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -38,6 +38,7 @@ SKEWED=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency -s deploy/bench/page-views.lua "
 HOT=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency -s deploy/bench/page-views.lua "$URL" -- "$PAGES" hot)")
 TOP=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/top-pages.lua "$URL")")
 TOP_ASOF=$(wrk_ok "$(wrk -t2 -c4 -d15s --latency -s deploy/bench/top-pages-asof.lua "$URL")")
+SERIES=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/series.lua "$URL")")
 TOP_SQL=$(psql -At -d cchc_stats -c "EXPLAIN (ANALYZE, FORMAT JSON) SELECT key, page_views + baseline_page_views FROM cchc_counts
   WHERE scope = 'bench-3' AND dimension = 'page' AND period = 'year' AND period_key = to_char(now(), 'YYYY')
   ORDER BY page_views + baseline_page_views DESC, key LIMIT 100" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)[0]["Execution Time"], 3))')
@@ -50,6 +51,7 @@ row "pages/views, 64 connections, pages skewed (readers' way)" "$SKEWED"
 row "pages/views, 64 connections, 100 pages (the day's news)" "$HOT"
 row "pages/top, 16 connections, random site, period and limit" "$TOP"
 row "pages/top?asOf= (random moment), 4 connections" "$TOP_ASOF"
+row "stats/series, 31 days by hour (744 points), 16 connections" "$SERIES"
 echo "PostgreSQL's time for the top 100 of a year on bench-3 (EXPLAIN ANALYZE): $TOP_SQL ms"
 echo "PostgreSQL's statements during the reads, by total time:"
 psql -At -F ' | ' -d cchc_stats -c "SELECT '| ' || calls, round(total_exec_time / 1000)::text || ' s', round(mean_exec_time::numeric, 2)::text || ' ms', rows,
