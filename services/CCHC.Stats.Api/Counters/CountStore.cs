@@ -166,6 +166,24 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 
     public Task<Dictionary<CountKey, Counts>> PagesOfSiteAsync(string siteId, CancellationToken ct) => RunAsync(PagesOfSiteCommand(siteId), ct);
 
+    /// <summary>
+    /// A site's own counts of one period kind whose keys lie in [<paramref name="firstKey"/>, <paramref name="lastKey"/>]
+    /// (keys begin with their date, so they sort by time): one range of the primary key, where naming hundreds of keys
+    /// one by one made PostgreSQL match each (a month of hours read 7× slower).
+    /// </summary>
+    public Task<Dictionary<CountKey, Counts>> SiteRangeAsync(string siteId, PeriodKind period, string firstKey, string lastKey, CancellationToken ct)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}
+            WHERE scope = $1 AND dimension = '{CountKey.SiteDimension}' AND key = '' AND period = '{PeriodName(period)}' AND period_key >= $2 AND period_key <= $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = firstKey });
+        command.Parameters.Add(new NpgsqlParameter { Value = lastKey });
+        return RunAsync(command, ct);
+    }
+
     public static async Task<Dictionary<CountKey, Counts>> ReadAsync(NpgsqlDataReader reader, CancellationToken ct)
     {
         var counts = new Dictionary<CountKey, Counts>();

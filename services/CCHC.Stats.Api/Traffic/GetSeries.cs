@@ -51,7 +51,10 @@ public static class GetSeries
         }
 
         var period = interval switch { "hour" => PeriodKind.Hour, "day" => PeriodKind.Day, _ => PeriodKind.Month };
-        var stored = await counts.ReadAsync(intervals.Select(i => CountKey.Site(site.Id, period, i.StoredKey)).ToList(), ct);
+        // By local time alone (an hour's key ends in its offset, and the hour a DST change repeats sorts by it): '~' sorts
+        // after every character a key holds.
+        static string Local(string key) => key[..Math.Min(13, key.Length)];
+        var stored = await counts.SiteRangeAsync(site.Id, period, Local(intervals[0].StoredKey), Local(intervals[^1].StoredKey) + "~", ct);
         var points = intervals.Select(i =>
         {
             var c = stored.GetValueOrDefault(CountKey.Site(site.Id, period, i.StoredKey));
