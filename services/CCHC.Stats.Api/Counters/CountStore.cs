@@ -18,6 +18,10 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 
     private string Qualified => QualifiedIn(store.Options.DatabaseSchemaName);
 
+    /// <summary>Every column of the counts, in the order <see cref="ReadAsync(NpgsqlDataReader, CancellationToken)"/> reads them.</summary>
+    private string SelectCounts =>
+        $"SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}";
+
     private static string QualifiedIn(string schema) => $"{schema}.{Table}";
 
     /// <summary>Creates the table if it is missing (<see cref="Hosting.DatabaseSetup"/>).</summary>
@@ -124,7 +128,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}
+            {SelectCounts}
             WHERE (scope, dimension, key, period, period_key) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[]))
             """);
         foreach (var values in new[]
@@ -144,7 +148,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}
+            {SelectCounts}
             WHERE scope = $1 AND dimension = $2 AND key = ''
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
@@ -157,7 +161,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}
+            {SelectCounts}
             WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period <> 'hour'
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
@@ -175,7 +179,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors FROM {Qualified}
+            {SelectCounts}
             WHERE scope = $1 AND dimension = '{CountKey.SiteDimension}' AND key = '' AND period = '{PeriodName(period)}' AND period_key >= $2 AND period_key <= $3
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });

@@ -26,9 +26,7 @@ public static class GetPageViews
             return timeProblem;
         }
 
-        var figures = moment is { } at ? await pages.AsOfAsync(site!, page!, at, ct)
-            : pages.Rebuilding ? null
-            : await pages.LiveAsync(site!, page!);
+        var figures = moment is { } at ? await pages.AsOfAsync(site!, page!, at, ct) : await pages.LiveAsync(site!, page!);
         if (figures is null)
         {
             return GetCounters.CatchingUp(http);

@@ -42,9 +42,7 @@ public static class GetTopPages
             return timeProblem;
         }
 
-        var top = moment is { } at ? await pages.TopAsOfAsync(site, kind, count, at, ct)
-            : pages.Rebuilding ? null
-            : await pages.TopAsync(site, kind, count);
+        var top = moment is { } at ? await pages.TopAsOfAsync(site, kind, count, at, ct) : await pages.TopAsync(site, kind, count);
         if (top is null)
         {
             return GetCounters.CatchingUp(http);

@@ -40,13 +40,15 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
     private static readonly PeriodKind[] Periods = PeriodKeys.AllKinds;
 
-    /// <summary>Whether the stored counts are being rebuilt: live reads answer 503 meanwhile (never half-counted figures).</summary>
-    public bool Rebuilding => live.Rebuilding || rebuild.RunsHere;
+    /// <summary>Whether the stored counts are being rebuilt: live reads give nothing meanwhile (never half-counted figures).</summary>
+    private bool Rebuilding => live.Rebuilding || rebuild.RunsHere;
 
-    /// <summary>One page's live figures: its rows of today, this week's days, this month, year and all time, in one read.</summary>
+    /// <summary>
+    /// One page's live figures: its rows of today, this week's days, this month, year and all time, in one read; null
+    /// while the counts are rebuilt.
+    /// </summary>
     /// <remarks>Readers of one page share one read: it runs to its end whoever of them gives up.</remarks>
-    public Task<PageViewsResponse> LiveAsync(KnownSite site, string page) =>
-        _pages.GetOrReadAsync((site.Id, page), async _ =>
+    public async Task<PageViewsResponse?> LiveAsync(KnownSite site, string page) => Rebuilding ? null : await _pages.GetOrReadAsync((site.Id, page), async _ =>
         {
             var ct = CancellationToken.None;
             var now = clock.GetUtcNow();
@@ -90,9 +92,14 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
         return Response(site, page, title, moment, Periods.Select(kind => (periods.Key(kind), mine[(int)kind])).ToList());
     }
 
-    /// <summary>The live most-read list of a period.</summary>
-    public async Task<TopPagesResponse> TopAsync(KnownSite site, PeriodKind period, int limit)
+    /// <summary>The live most-read list of a period; null while the counts are rebuilt.</summary>
+    public async Task<TopPagesResponse?> TopAsync(KnownSite site, PeriodKind period, int limit)
     {
+        if (Rebuilding)
+        {
+            return null;
+        }
+
         var longest = await _tops.GetOrReadAsync((site.Id, period), async _ =>
         {
             var ct = CancellationToken.None;

@@ -90,12 +90,12 @@ public static class CounterBadge
             return problem;
         }
 
-        if (pages.Rebuilding)
+        var figures = await pages.LiveAsync(known, page!);
+        if (figures is null)
         {
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.");
         }
 
-        var figures = await pages.LiveAsync(known, page!);
         var value = period switch
         {
             "day" => figures.Day, "week" => figures.Week, "month" => figures.Month, "year" => figures.Year, _ => figures.Total,
