@@ -21,6 +21,7 @@ public sealed class PrivacyTests(StatsApp app)
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Trace",
         });
         await service.AddSiteAsync("private", "portal.test");
+        await service.AddSiteAsync("department", "department.test");
         using var client = service.Client();
         client.DefaultRequestHeaders.UserAgent.Clear();
         client.DefaultRequestHeaders.UserAgent.ParseAdd(ProbeAgent);
@@ -31,6 +32,8 @@ public sealed class PrivacyTests(StatsApp app)
             Assert.Equal(202, (int)(await client.PostAsJsonAsync("/api/v1/sites/private/views", new PageViewRequest($"https://portal.test/{i}"))).StatusCode);
         }
 
+        Assert.Equal(202, (int)(await client.PostAsJsonAsync("/api/v1/sites/department/views", new PageViewRequest("https://department.test/"))).StatusCode);
+
         client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.IngestKey);
         await client.PostAsJsonAsync("/api/v1/sites/private/views:batch",
             new[] { new BatchViewItem("https://portal.test/b", null, null, DateTimeOffset.UtcNow, ProbeIp, ProbeAgent) });
@@ -38,6 +41,14 @@ public sealed class PrivacyTests(StatsApp app)
             $"/api/v1/sites/private/counters?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}");
 
         Assert.Equal(4, counters!.Day.PageViews);
+
+        // One pseudonym for the person on both sites (the group's "one person"), made by a keyed hash of the day's salt:
+        // neither the address nor the browser can be read back from it.
+        await Eventually.Until(async () => (await EventRows.VisitorHashesOfSiteAsync(connection, "department")).Count == 1);
+        var onPortal = await EventRows.VisitorHashesOfSiteAsync(connection, "private");
+        Assert.Equal(onPortal[0], (await EventRows.VisitorHashesOfSiteAsync(connection, "department")).Single());
+        Assert.Equal(onPortal[0], onPortal[2]);
+        Assert.NotEqual(onPortal[0], onPortal[3]); // the batch import's visitor id names a visitor of its site, hashed apart
         Assert.Empty(await TablesContainingAsync(connection, ProbeIp, "ZqxProbe"));
         Assert.DoesNotContain(ProbeIp, service.Output);
         Assert.DoesNotContain("ZqxProbe", service.Output);

@@ -32,6 +32,7 @@ public sealed class WidgetBrowserTests(StatsApp app)
             ["/vi"] = $"""<script async src="{widget}" data-site="portal"></script>""",
             ["/en"] = $"""<script async src="{widget}" data-site="portal" data-lang="en" data-track="false"></script>""",
             ["/night"] = $"""<script async src="{widget}" data-site="portal" data-theme="dark" data-track="false"></script>""",
+            ["/group"] = $"""<script async src="{widget}" data-group="province"></script>""",
         });
         var (playwright, browser) = await Browser.LaunchAsync();
         await using var _ = browser;
@@ -67,6 +68,16 @@ public sealed class WidgetBrowserTests(StatsApp app)
         var background = await page.EvaluateAsync<string>(
             "() => getComputedStyle(document.querySelector('.cchc-stats').shadowRoot.querySelector('.box')).backgroundColor");
         Assert.Equal("rgb(27, 31, 36)", background);
+
+        // data-group: the figures of the province's sites together (the district carried 1,000 visits over); a group's
+        // box records no view, since it names no site.
+        await service.AddSiteAsync("district", "district.test");
+        var district = new BaselineFigures(0, 0, 0, 0, 1000);
+        (await api.PostAsJsonAsync("/api/v1/sites/district/baseline", new BaselineRequest(DateTimeOffset.UtcNow.AddMinutes(-1), district, district))).EnsureSuccessStatusCode();
+        (await api.PutAsJsonAsync("/api/v1/groups/province", new GroupRequest("Tỉnh", null, ["portal", "district"]))).EnsureSuccessStatusCode();
+        await Eventually.Until(async () => (await api.GetFromJsonAsync<GroupCountersResponse>("/api/v1/groups/province/counters"))!.Total.Visits > 10192000);
+        await page.GotoAsync(portal.Url("/group"));
+        await Assertions.Expect(page.Locator(".cchc-stats [data-period=total] dd")).ToHaveTextAsync(new Regex(@"^10\.192\.4(69|70)$"));
 
         // The page's own styles are untouched, and the pages with data-track="false" recorded no view.
         Assert.Equal("rgb(0, 0, 255)", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('h1')).color"));

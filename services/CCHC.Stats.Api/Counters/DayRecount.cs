@@ -92,5 +92,8 @@ public sealed class DayRecount(DateTimeOffset? countFrom = null)
     /// The visitors online in <paramref name="window"/>: those whose last view is in it, as for the live counters. Add no
     /// view after the window's end (an <c>asOf</c> recount reads the views up to its moment).
     /// </summary>
-    public long OnlineIn(OnlineWindow window) => _visitors.Values.Count(v => window.Contains(v.LastSeen));
+    public long OnlineIn(OnlineWindow window) => OnlineVisitorsIn(window).Count();
+
+    /// <summary>The hashes of the visitors <see cref="OnlineIn"/> counts.</summary>
+    public IEnumerable<string> OnlineVisitorsIn(OnlineWindow window) => _visitors.Where(v => window.Contains(v.Value.LastSeen)).Select(v => v.Key);
 }

@@ -43,7 +43,7 @@ public static class EventStore
 
     /// <summary>The event types of the store; each is read back by its alias (the <c>type</c> column).</summary>
     private static readonly Type[] EventTypes =
-        [typeof(PageViewed), typeof(BaselineRecorded), typeof(BaselineWithdrawn), typeof(Pages.PageBaselineRecorded), typeof(CCHC.Stats.Api.Audit.DaySealed)];
+        [typeof(PageViewed), typeof(BaselineRecorded), typeof(BaselineWithdrawn), typeof(Pages.PageBaselineRecorded), typeof(CCHC.Stats.Api.Audit.DaySealed), typeof(Groups.GroupDefined)];
 
     public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder, string connectionString)
     {
@@ -89,6 +89,7 @@ public static class EventStore
                 opts.Policies.DisableInformationalFields();
 
                 opts.Schema.For<Site>();
+                opts.Schema.For<Groups.Group>();
                 opts.Schema.For<DailySalt>();
                 opts.Schema.For<ImportPepper>();
                 opts.Schema.For<CCHC.Stats.Api.Audit.RebuildStatus>();

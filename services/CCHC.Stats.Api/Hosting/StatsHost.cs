@@ -1,5 +1,6 @@
 using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Groups;
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Operations;
 using CCHC.Stats.Api.Pages;
@@ -39,7 +40,7 @@ public static class StatsHost
         services.Configure<ForwardedHeadersOptions>(forwarded => TrustedProxies.Configure(forwarded, builder.Configuration));
 
         builder.AddEventStore(connectionString);
-        services.AddSites().AddIngestion().AddCounters().AddPages().AddRetries().AddAudit().AddOperations(builder.Configuration);
+        services.AddSites().AddGroups().AddIngestion().AddCounters().AddPages().AddRetries().AddAudit().AddOperations(builder.Configuration);
         services.AddHostedService<DemoSite>();
         return builder;
     }
@@ -57,6 +58,7 @@ public static class StatsHost
         app.UseCors();
         app.UseRateLimiter();
         app.MapSites();
+        app.MapGroups();
         app.MapIngestion();
         app.MapCounters();
         app.MapPages();

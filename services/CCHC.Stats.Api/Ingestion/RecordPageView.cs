@@ -57,7 +57,7 @@ public static class RecordPageView
         var clientIp = http.Connection.RemoteIpAddress?.ToString() ?? "";
         try
         {
-            var visitor = await identity.ForPublicViewAsync(siteId, day, clientIp, userAgent, ct);
+            var visitor = await identity.ForPublicViewAsync(day, clientIp, userAgent, ct);
             await batcher.RecordAsync(new PageViewed(siteId, now, day, visitor, view.Url!, NullIfEmpty(view.Referrer), NullIfEmpty(view.Title)), ct);
         }
         catch (UnstorableViewException)

@@ -43,14 +43,22 @@ public sealed class VisitorIdentity(IDocumentStore store, TimeProvider clock)
     private readonly ConcurrentDictionary<string, byte[]> _salts = new();
     private byte[]? _pepper;
 
-    /// <summary>Public view: HMAC(salt of the local day, site | IP | User-Agent).</summary>
-    public async ValueTask<string> ForPublicViewAsync(string siteId, DateOnly day, string clientIp, string userAgent, CancellationToken ct)
+    /// <summary>
+    /// Public view: HMAC(salt of the local day, IP | User-Agent). The site is not part of it: a person who reads two sites
+    /// of this deployment on one day has one pseudonym on both, which is what lets a group count them once (its visitors
+    /// and online, <see cref="Groups.GroupCounters"/>). A site's figures are unchanged by it, since a site's visitor-days
+    /// are keyed by site and pseudonym. Why this stores nothing personal: README, "Privacy".
+    /// </summary>
+    public async ValueTask<string> ForPublicViewAsync(DateOnly day, string clientIp, string userAgent, CancellationToken ct)
     {
         var salt = await SaltForAsync(day, ct);
-        return Hash(salt, $"{siteId}\n{clientIp}\n{userAgent}");
+        return Hash(salt, $"{clientIp}\n{userAgent}");
     }
 
-    /// <summary>Trusted import: HMAC(import pepper, site | day | sender's visitor id).</summary>
+    /// <summary>
+    /// Trusted import: HMAC(import pepper, site | day | sender's visitor id). A sender's ids name visitors of its own site,
+    /// so the site stays part of it: two sites' visitor "42" are two people.
+    /// </summary>
     public async ValueTask<string> ForImportAsync(string siteId, DateOnly day, string visitorId, CancellationToken ct)
     {
         _pepper ??= await LoadOrCreateAsync(ImportPepper.SingletonId, id => new ImportPepper { Id = id, Secret = RandomNumberGenerator.GetBytes(32) },

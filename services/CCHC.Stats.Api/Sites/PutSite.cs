@@ -82,10 +82,21 @@ public static partial class PutSite
             return Results.ValidationProblem(errors, title: "The site is not valid.");
         }
 
+        // A group counts its members in its own zone: a member cannot move to another.
+        var timeZone = request!.TimeZone ?? Site.DefaultTimeZone;
+        var groups = await session.Query<Groups.Group>().Where(g => g.Sites.Contains(siteId)).ToListAsync(ct);
+        if (groups.FirstOrDefault(g => g.TimeZone != timeZone) is { } group)
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["timeZone"] = [$"The site belongs to group '{group.Id}', which counts in {group.TimeZone}; take it out of the group before it changes zone."],
+            }, title: "The site is not valid.");
+        }
+
         var now = clock.GetUtcNow();
         var site = await session.LoadAsync<Site>(siteId, ct) ?? new Site { Id = siteId, CreatedAt = now };
-        site.Name = request!.Name!.Trim();
-        site.TimeZone = request.TimeZone ?? Site.DefaultTimeZone;
+        site.Name = request.Name!.Trim();
+        site.TimeZone = timeZone;
         site.AllowedHosts = request.AllowedHosts!.Select(h => h.ToLowerInvariant()).Distinct().ToList();
         site.OnlineWindowMinutes = request.OnlineWindowMinutes ?? Site.DefaultOnlineWindowMinutes;
         site.PublishStats = request.PublishStats ?? false;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Groups;
 using CCHC.Stats.Api.Pages;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
@@ -35,10 +36,9 @@ public static class CounterBadge
 
         period ??= "total";
         metric ??= "visits";
-        if (!Labels.ContainsKey(period) || metric is not ("visits" or "pageViews" or "visitors") || (metric == "visitors" && period is not ("day" or "online")))
+        if (BadFigure(period, metric) is { } invalid)
         {
-            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid badge.",
-                detail: "period is online, day, week, month, year or total; metric is visits or pageViews (visitors for day).");
+            return invalid;
         }
 
         if (!live.TryGet(siteId, out var snapshot))
@@ -58,13 +58,59 @@ public static class CounterBadge
             snapshot = fresh;
         }
 
-        var value = Figure(snapshot.Counters, period, metric);
+        var c = snapshot.Counters;
+        return Badge(http, period, metric, lang, c.Online, [c.Day, c.Week, c.Month, c.Year, c.Total]);
+    }
+
+    /// <summary><c>GET /api/v1/groups/{groupId}/counter.svg</c>: a group's live figure, as a site's.</summary>
+    public static async Task<IResult> HandleGroup(
+        string groupId, string? period, string? metric, string? lang, HttpContext http, GroupDirectory groups, GroupCounters counters, CancellationToken ct)
+    {
+        period ??= "total";
+        metric ??= "visits";
+        if (BadFigure(period, metric) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (!counters.TryGet(groupId, out var snapshot))
+        {
+            var group = await GetGroupCounters.FindAsync(groupId, groups, ct);
+            if (group is null)
+            {
+                return GroupProblems.NotFound(groupId);
+            }
+
+            snapshot = await counters.RefreshAsync(group, ct);
+            if (snapshot is null)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.");
+            }
+        }
+
+        var c = snapshot.Counters;
+        return Badge(http, period, metric, lang, c.Online, [c.Day, c.Week, c.Month, c.Year, c.Total]);
+    }
+
+    /// <summary>A problem when a badge's period and metric name no figure.</summary>
+    private static IResult? BadFigure(string period, string metric) =>
+        !Labels.ContainsKey(period) || metric is not ("visits" or "pageViews" or "visitors") || (metric == "visitors" && period is not ("day" or "online"))
+            ? Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid badge.",
+                detail: "period is online, day, week, month, year or total; metric is visits or pageViews (visitors for day).")
+            : null;
+
+    /// <param name="periods">Day, week, month, year and all time, in that order.</param>
+    private static IResult Badge(HttpContext http, string period, string metric, string? lang, long online, PeriodFigures[] periods)
+    {
+        var value = period == "online" ? online : Figure(periods[Array.IndexOf(Periods, period)], metric);
         var english = lang == "en";
         var label = english ? Labels[period].En : Labels[period].Vi;
         var number = value.ToString("N0", CultureInfo.GetCultureInfo(english ? "en-US" : "vi-VN"));
         http.Response.Headers.CacheControl = $"public, max-age={GetCounters.MaxAgeSeconds}";
         return Results.Text(Svg(label, number), "image/svg+xml; charset=utf-8");
     }
+
+    private static readonly string[] Periods = ["day", "week", "month", "year", "total"];
 
     /// <summary>A page's views: "Lượt xem" in a period (page views are the one figure a page has).</summary>
     private static async Task<IResult> PageBadgeAsync(string siteId, string? period, string? metric, string? lang, string url, HttpContext http,
@@ -106,16 +152,8 @@ public static class CounterBadge
         return Results.Text(Svg(label, value.PageViews.ToString("N0", CultureInfo.GetCultureInfo(english ? "en-US" : "vi-VN"))), "image/svg+xml; charset=utf-8");
     }
 
-    private static long Figure(CountersResponse c, string period, string metric)
-    {
-        if (period == "online")
-        {
-            return c.Online;
-        }
-
-        var figures = period switch { "day" => c.Day, "week" => c.Week, "month" => c.Month, "year" => c.Year, _ => c.Total };
-        return metric switch { "pageViews" => figures.PageViews, "visitors" => figures.Visitors ?? 0, _ => figures.Visits };
-    }
+    private static long Figure(PeriodFigures figures, string metric) =>
+        metric switch { "pageViews" => figures.PageViews, "visitors" => figures.Visitors ?? 0, _ => figures.Visits };
 
     /// <summary>A two-part badge; widths estimated at 7 px a character (no font metrics server-side).</summary>
     private static string Svg(string label, string number)

@@ -1,15 +1,20 @@
 /* CCHC.Stats counter widget. Embed with one line:
  *   <script async src="https://stats.example.gov.vn/widget.js" data-site="bacgiang"></script>
  * Options: data-lang="en" (default Vietnamese), data-metric="pageViews" (default visits),
- * data-track="false" (show only, record no view), data-theme="dark" | "light" (default: the reader's setting).
+ * data-track="false" (show only, record no view), data-theme="dark" | "light" (default: the reader's setting),
+ * data-group="…" (show a group's figures: a province's sites together; the view is still recorded on data-site, if given).
  * On the same page it also fills every element with data-cchc="page-views" with this page's all-time views ("Lượt xem"),
  * and an element with data-cchc="top-pages" with the most-read list (its data-period, default week; data-limit, default
  * 10) when the site publishes it. No cookie, nothing loaded from third parties; styles live in a shadow root and leave the page's alone. */
 (function () {
   var script = document.currentScript;
-  if (!script || !script.getAttribute("data-site")) return;
-  var site = encodeURIComponent(script.getAttribute("data-site"));
-  var api = new URL(script.src, location.href).origin + "/api/v1/sites/" + site;
+  if (!script || !(script.getAttribute("data-site") || script.getAttribute("data-group"))) return;
+  var origin = new URL(script.src, location.href).origin;
+  var site = script.getAttribute("data-site");
+  var group = script.getAttribute("data-group");
+  // A site's calls (the view, its pages); the box shows the group's figures when data-group is given.
+  var api = site ? origin + "/api/v1/sites/" + encodeURIComponent(site) : null;
+  var counters = group ? origin + "/api/v1/groups/" + encodeURIComponent(group) + "/counters" : api + "/counters";
   var en = script.getAttribute("data-lang") === "en";
   var metric = script.getAttribute("data-metric") === "pageViews" ? "pageViews" : "visits";
   var text = en
@@ -54,14 +59,14 @@
 
   // fresh: ask past the browser's cache (figures are cacheable for a few seconds), revalidating by ETag.
   function refresh(fresh) {
-    fetch(api + "/counters", { credentials: "omit", cache: fresh === true ? "no-cache" : "default" })
+    fetch(counters, { credentials: "omit", cache: fresh === true ? "no-cache" : "default" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (c) { if (c) show(c); })
       .catch(function () {});
   }
 
-  var tracked = script.getAttribute("data-track") !== "false";
-  var pageViews = document.querySelectorAll('[data-cchc="page-views"]');
+  var tracked = !!site && script.getAttribute("data-track") !== "false";
+  var pageViews = site ? document.querySelectorAll('[data-cchc="page-views"]') : [];
   var shownViews = 0;
 
   // This page's views. Right after the beacon the pipeline has not counted this view yet (it takes about a second):
@@ -79,7 +84,7 @@
   }
 
   // The most-read list, as links on this site; titles are set as text, never as markup.
-  document.querySelectorAll('[data-cchc="top-pages"]').forEach(function (el) {
+  (site ? document.querySelectorAll('[data-cchc="top-pages"]') : []).forEach(function (el) {
     var query = "?period=" + encodeURIComponent(el.getAttribute("data-period") || "week") + "&limit=" + encodeURIComponent(el.getAttribute("data-limit") || "10");
     fetch(api + "/pages/top" + query, { credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : null; })
