@@ -10,6 +10,8 @@
 # alternating order (old-new, new-old, …), runs on each side: ingestion end to end at full load (20,000 visitors),
 # the half load paced at half the first full rate (its 202 p99), counter reads (64 connections), asOf with 16 readers
 # at once, and a rebuild of the whole store. Prints each side's medians and the ratios new/old.
+# GROUPED=1: before each load every bench site, the loaded ones included, is put in one group (a side that has no
+# groups answers 404 and counts as it did); the new side's group counters are read as the site's are.
 # The working tree's load tool drives both sides: the HTTP contract is what is compared.
 set -euo pipefail
 REF=${1:?usage: compare.sh <git-ref>}
@@ -65,6 +67,7 @@ measure() { # $1 side, $2 round
   load --site "warmup-$round" --seconds 10 --connections 256 --wrk >/dev/null || true
   psql -q -d "$BENCH_DB" -c "ANALYZE mt_events"
 
+  [[ ${GROUPED:-0} == 1 ]] && group_every_site "$round"
   out=$(load --site "full-$round" --seconds "$SECONDS_PER_LOAD" --connections 256 --visitors 20000 --wrk)
   read -r views _ p99 _ <<<"$(load_figures "$out")"
   record "$s" ingest "$views"
@@ -77,6 +80,11 @@ measure() { # $1 side, $2 round
   out=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency "$URL/api/v1/sites/bench-3/counters")")
   record "$s" reads "$(wrk_rate "$out")"
   record "$s" reads_p99 "$(wrk_percentile "$out" 99%)"
+  if [[ ${GROUPED:-0} == 1 && $s == new ]]; then
+    out=$(wrk_ok "$(wrk -t2 -c64 -d15s --latency "$URL/api/v1/groups/bench/counters")")
+    record "$s" group_reads "$(wrk_rate "$out")"
+    record "$s" group_reads_p99 "$(wrk_percentile "$out" 99%)"
+  fi
   out=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/asof.lua "$URL")")
   record "$s" asof16 "$(wrk_rate "$out")"
   record "$s" asof16_p99 "$(wrk_percentile "$out" 99%)"
@@ -85,6 +93,19 @@ measure() { # $1 side, $2 round
   record "$s" rebuild "$REBUILD_RATE"
   stop_service
   echo "   $s, round $round: ingest ${views}/s, half-load 202 p99 $p99 ms, rebuild $REBUILD_RATE events/s"
+}
+
+# One group of every bench site and the sites the round loads (registered first, as the load tool registers them).
+group_every_site() { # $1 round
+  local sites=() n
+  for n in $(seq 0 19); do sites+=("\"bench-$n\""); done
+  for n in "full-$1" "half-$1"; do
+    curl -s -o /dev/null -X PUT "$URL/api/v1/sites/$n" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+      -d '{"name":"Load test","allowedHosts":["load.test"],"onlineWindowMinutes":5}'
+    sites+=("\"$n\"")
+  done
+  curl -s -o /dev/null -X PUT "$URL/api/v1/groups/bench" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"Bench\",\"sites\":[$(IFS=,; echo "${sites[*]}")]}"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -114,3 +135,6 @@ row reads_p99 "counter reads p99, ms" lower
 row asof16 "asOf reads/s (16 at once)" higher
 row asof16_p99 "asOf p99, ms (16 at once)" lower
 row rebuild "rebuild, events/s" higher
+if [[ ${GROUPED:-0} == 1 ]]; then
+  echo "group counter reads/s (64 connections), new: $(mid new group_reads) (each round: ${R[new:group_reads]# }), p99 $(mid new group_reads_p99) ms"
+fi

@@ -159,6 +159,37 @@ public sealed class GroupsTests(StatsApp app)
         Assert.Equal("image/svg+xml", badge.Content.Headers.ContentType!.MediaType);
     }
 
+    /// <summary>A group stores nothing of its own: a rebuild of the counters gives it the same figures, a person still one.</summary>
+    [Fact]
+    public async Task a_rebuild_gives_a_group_the_same_figures()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("grouprebuild");
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        foreach (var site in new[] { "tinh", "huyen" })
+        {
+            (await admin.PutAsJsonAsync($"/api/v1/sites/{site}", new SiteRequest(site, null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        }
+
+        (await admin.PutAsJsonAsync("/api/v1/groups/ca-tinh", new GroupRequest("Cả tỉnh", null, ["tinh", "huyen"]))).EnsureSuccessStatusCode();
+        using var reader = StatsApp.ClientOf(host, null);
+        foreach (var site in new[] { "tinh", "huyen", "tinh" })
+        {
+            (await reader.PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest("https://portal.test/"))).EnsureSuccessStatusCode();
+        }
+
+        var moment = DateTimeOffset.UtcNow;
+        var url = $"/api/v1/groups/ca-tinh/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}";
+        var before = (await reader.GetFromJsonAsync<GroupCountersResponse>(url))!;
+        (await admin.PostAsync("/api/v1/admin/rebuild", null)).EnsureSuccessStatusCode();
+        await Eventually.Until(async () => (await admin.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString() == "completed",
+            TimeSpan.FromSeconds(60), "the rebuild should complete");
+        var after = (await reader.GetFromJsonAsync<GroupCountersResponse>(url))!;
+
+        Assert.Equal((3L, 2L, 1L), (before.Day.PageViews, before.Day.Visits, before.Day.Visitors!.Value));
+        Assert.Equal(before with { Sites = [] }, after with { Sites = [] });
+    }
+
     /// <summary>
     /// Generated readers on three members and one outsider: at every moment asked, the group's page views and visits are
     /// its members' sums in every period, and its visitors are the distinct readers, between the largest member's and the sum.
