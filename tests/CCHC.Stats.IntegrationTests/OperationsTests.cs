@@ -80,8 +80,9 @@ public sealed class OperationsTests(StatsApp app)
 
         await Eventually.Until(async () => (await client.GetStringAsync("/metrics")).Contains("cchc_deadletters{otel_scope_name=\"CCHC.Stats\"} 1"));
         Assert.Contains("\"deadLetters\":1", await client.GetStringAsync("/api/v1/admin/dead-letters"));
-        Assert.Contains("id=\"dead-letters\">Dead letters<b>1</b>", await client.GetStringAsync("/dashboard"));
-        Assert.Contains("id=\"projection-node\">Projection<b>runs here</b>", await client.GetStringAsync("/dashboard"));
+        Assert.Contains("id=\"dead-letters\">Dead letters<b>1</b>", await client.GetStringAsync("/dashboard?lang=en"));
+        Assert.Contains("id=\"dead-letters\">Thư lỗi (dead letters)<b>1</b>", await client.GetStringAsync("/dashboard"));
+        Assert.Contains("runs the projection", await client.GetStringAsync("/dashboard?lang=en"));
 
         var replay = await client.PostAsync("/api/v1/admin/dead-letters:replay", null);
 
@@ -100,7 +101,7 @@ public sealed class OperationsTests(StatsApp app)
     public async Task the_dashboard_renders_in_a_browser()
     {
         var connection = await app.Database.CreateDatabaseAsync("dashboard");
-        await using var service = await ServiceProcess.StartAsync(connection);
+        await using var service = await ServiceProcess.StartAsync(connection, settings: new Dictionary<string, string> { ["Stats__TrafficFlushInterval"] = "00:00:00.2" });
         using (var admin = service.Client(StatsApp.AdminKey))
         {
             (await admin.PutAsJsonAsync("/api/v1/sites/dash", new SiteRequest("Dashboard <test>", null, ["portal.test"], null))).EnsureSuccessStatusCode();
@@ -121,14 +122,61 @@ public sealed class OperationsTests(StatsApp app)
         var page = await browser.NewPageAsync();
         await page.GotoAsync(new Uri(service.Address, "/dashboard").ToString());
 
-        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("CCHC.Stats — operators");
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("CCHC.Stats — vận hành");
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "vi");
         await Assertions.Expect(page.Locator("#views-chart rect")).ToHaveCountAsync(60);
         var row = page.Locator("#sites tr[data-site=dash] td");
         await Assertions.Expect(row.Nth(2)).ToHaveTextAsync("3");
         await Assertions.Expect(row.Nth(7)).ToHaveTextAsync("1"); // refused: host not allowed
-        await Assertions.Expect(page.Locator("#database b")).ToHaveTextAsync("up");
+        await Assertions.Expect(page.Locator("#database b")).ToHaveTextAsync("hoạt động");
         Assert.Equal("Dashboard <test>", await row.First.GetAttributeAsync("title"));
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "dashboard.png"), FullPage = true });
+        await page.GotoAsync(new Uri(service.Address, "/dashboard?lang=en").ToString());
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("CCHC.Stats — operators");
+    }
+
+    /// <summary>The views the dashboard's chart shows over its hour: each bar's title ends in its figure.</summary>
+    private static long AcceptedInChart(string page) =>
+        System.Text.RegularExpressions.Regex.Matches(page, @"<rect [^>]*><title>\d\d:\d\d: (\d+)</title>").Sum(m => long.Parse(m.Groups[1].Value));
+
+    /// <summary>
+    /// Behind a load balancer each reload may reach another node: both nodes of one store show the same page — views per
+    /// minute, counters and refusals of the whole deployment, whichever node took the views.
+    /// </summary>
+    [Fact]
+    public async Task two_nodes_answer_the_same_dashboard()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("dashboards");
+        var settings = new Dictionary<string, string?> { ["Stats:TrafficFlushInterval"] = "00:00:00.200" };
+        await using var first = app.Create(connection, settings);
+        await using var second = app.Create(connection, settings);
+        using (var admin = StatsApp.ClientOf(first, StatsApp.AdminKey))
+        {
+            (await admin.PutAsJsonAsync("/api/v1/sites/shared", new SiteRequest("Shared", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        }
+
+        using var toFirst = StatsApp.ClientOf(first, null);
+        using var toSecond = StatsApp.ClientOf(second, null);
+        for (var i = 0; i < 3; i++)
+        {
+            (await toFirst.PostAsJsonAsync("/api/v1/sites/shared/views", new PageViewRequest($"https://portal.test/{i}"))).EnsureSuccessStatusCode();
+        }
+
+        (await toSecond.PostAsJsonAsync("/api/v1/sites/shared/views", new PageViewRequest("https://portal.test/3"))).EnsureSuccessStatusCode();
+        await toFirst.PostAsJsonAsync("/api/v1/sites/shared/views", new PageViewRequest("https://elsewhere.example/"));
+        await toSecond.PostAsJsonAsync("/api/v1/sites/shared/views", new PageViewRequest("https://elsewhere.example/"));
+
+        static string Main(string page) => page[page.IndexOf("<main>", StringComparison.Ordinal)..page.IndexOf("</main>", StringComparison.Ordinal)];
+        string[] pages = [];
+        await Eventually.Until(async () =>
+        {
+            pages = [Main(await toFirst.GetStringAsync("/dashboard?lang=en")), Main(await toSecond.GetStringAsync("/dashboard?lang=en"))];
+            return pages[0] == pages[1] && pages[0].Contains("""<td title="Shared">shared</td><td>1</td><td>4</td>""")
+                && AcceptedInChart(pages[0]) == 4;
+        });
+
+        // One reader (online 1, 4 views, 1 visit, 1 visitor); refused: bot 0, rate limited 0, host not allowed 2 — one on each node.
+        Assert.Contains("""<td title="Shared">shared</td><td>1</td><td>4</td><td>1</td><td>1</td><td>0</td><td>0</td><td>2</td>""", pages[0]);
     }
 
 }

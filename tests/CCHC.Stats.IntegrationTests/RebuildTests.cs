@@ -176,7 +176,8 @@ public sealed class RebuildTests(StatsApp app)
     [Theory]
     [InlineData($"DROP TABLE {CountStore.Table}")]
     [InlineData($"DROP TABLE {CountStore.TitlesTable}; DELETE FROM {CountStore.Table} WHERE dimension = 'page'")]
-    public async Task a_store_from_before_the_counts_table_or_before_pages_is_rebuilt_by_itself_on_start(string olderVersion)
+    [InlineData($"DROP INDEX {CountStore.SourcesIndex}; DELETE FROM {CountStore.Table} WHERE dimension = 'source'")]
+    public async Task a_store_from_before_the_counts_table_or_before_pages_or_sources_is_rebuilt_by_itself_on_start(string olderVersion)
     {
         var connection = await app.Database.CreateDatabaseAsync("upgrade");
         var day = DateTimeOffset.UtcNow.AddDays(-2);
@@ -186,7 +187,7 @@ public sealed class RebuildTests(StatsApp app)
             (await admin.PutAsJsonAsync("/api/v1/sites/upg", new SiteRequest("Upgrade", null, ["portal.test"], null))).EnsureSuccessStatusCode();
             using var ingest = StatsApp.ClientOf(before, StatsApp.IngestKey);
             var items = new[] { ("a", 0), ("a", 10), ("a", 90), ("b", 5) }.Select(v =>
-                new BatchViewItem("https://portal.test/", null, "Trang chủ", day.AddMinutes(v.Item2), v.Item1, null));
+                new BatchViewItem("https://portal.test/", v.Item2 == 90 ? "https://zalo.me/" : null, "Trang chủ", day.AddMinutes(v.Item2), v.Item1, null));
             (await ingest.PostAsJsonAsync("/api/v1/sites/upg/views:batch", items)).EnsureSuccessStatusCode();
             await before.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         }
@@ -208,6 +209,8 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal((4, 3), (counters!.Total.PageViews, counters.Total.Visits));
         var page = await reader.GetFromJsonAsync<PageViewsResponse>($"/api/v1/sites/upg/pages/views?url={Uri.EscapeDataString("https://portal.test/")}");
         Assert.Equal((4L, "Trang chủ"), (page!.Total.PageViews, page.Title));
+        var sources = await again.GetFromJsonAsync<SourcesResponse>("/api/v1/sites/upg/stats/sources?period=total");
+        Assert.Equal([new SourceVisits("direct", 2), new SourceVisits("zalo", 1)], sources!.Sources);
         using var auditor = StatsApp.ClientOf(after, StatsApp.AuditorKey);
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/upg/verify")).GetProperty("healthy").GetBoolean());
     }

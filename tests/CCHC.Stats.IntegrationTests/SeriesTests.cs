@@ -44,6 +44,29 @@ public sealed class SeriesTests(StatsApp app)
         Assert.Equal(days.Points.Sum(p => p.Visits), months.Points[1].Visits);
     }
 
+    /// <summary>Hours are held in memory by day, checked against the day's stored row: a late view into a day already read shows.</summary>
+    [Fact]
+    public async Task a_late_view_into_hours_already_read_shows_in_the_next_series()
+    {
+        var site = await app.NewSiteAsync(publishStats: true);
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch",
+            new[] { new BatchViewItem("https://portal.test/", null, null, Day.AddHours(10), "a", null) })).EnsureSuccessStatusCode();
+        await app.CatchUpAsync();
+        using var browser = app.Browser();
+        var url = $"/api/v1/sites/{site}/stats/series?{Query(Day, Day.AddDays(2), "hour")}";
+        var before = (await browser.GetFromJsonAsync<SeriesResponse>(url))!;
+
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch",
+            new[] { new BatchViewItem("https://portal.test/", null, null, Day.AddHours(3), "b", null) })).EnsureSuccessStatusCode();
+        await app.CatchUpAsync();
+        await Eventually.Until(async () => (await browser.GetFromJsonAsync<SeriesResponse>(url))!.Points[3].PageViews == 1);
+
+        Assert.Equal((48, 1L, 0L), (before.Points.Count, before.Points[10].PageViews, before.Points[3].PageViews));
+        var after = (await browser.GetFromJsonAsync<SeriesResponse>(url))!;
+        Assert.Equal((1L, 1L, 2L), (after.Points[10].PageViews, after.Points[3].PageViews, after.Points.Sum(p => p.PageViews)));
+    }
+
     [Theory]
     [InlineData("interval=week")]
     [InlineData("interval=hour&from=2026-11-10T00:00:00%2B07:00")]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Ingestion;
+using CCHC.Stats.Api.Traffic;
 using CsCheck;
 
 namespace CCHC.Stats.Tests;
@@ -75,7 +76,7 @@ public sealed class CountingEngineTests
                 var (page, spelling) = links[i];
                 var view = ViewOf(views[i], zone) with { Url = string.Format(CultureInfo.InvariantCulture, Spellings[spelling], page) };
                 facts.Add(view);
-                foreach (var (kind, key) in PeriodKeys.AllKinds.Where(CountKey.IsStoredForPages).Select(k => (k, new PeriodKeys(view.Day).Key(k))))
+                foreach (var (kind, key) in PeriodKeys.AllKinds.Where(CountKey.IsStoredByDay).Select(k => (k, new PeriodKeys(view.Day).Key(k))))
                 {
                     expected[(kind, key, $"/p{page}")] = expected.GetValueOrDefault((kind, key, $"/p{page}")) + 1;
                 }
@@ -108,6 +109,49 @@ public sealed class CountingEngineTests
 
             var pageBaselines = book.Changes.Where(c => c.Key.Dimension == CountKey.PageDimension && c.Value.BaselinePageViews != 0).ToList();
             Assert.All(pageBaselines, c => Assert.Equal((PeriodKind.Total, "/p0", baselineViews), (c.Key.Period, c.Key.Key, c.Value.BaselinePageViews)));
+        });
+    }
+
+    /// <summary>Referrers a view may carry: none, the site's own pages, engines and networks, another site.</summary>
+    private static readonly string?[] Referrers =
+        [null, "https://example.gov.vn/tin-tuc", "https://www.google.com.vn/", "https://l.facebook.com/l.php?u=x", "https://zalo.me/", "https://baochinhphu.vn/a"];
+
+    [Fact]
+    public void a_visit_counts_for_the_source_of_its_first_view_and_the_sources_add_up_to_the_visits()
+    {
+        Gen.Select(Histories, Gen.Int[0, Referrers.Length - 1].List[60]).Sample(sample =>
+        {
+            var ((zone, views), referrers) = sample;
+            var facts = views.Select((v, i) => ViewOf(v, zone) with { Referrer = Referrers[referrers[i]] }).ToList();
+            var book = new CounterBook(new Dictionary<string, VisitorDay>());
+            book.ApplyAll(facts);
+
+            // The reference: each visit's first view (by time, then arrival) names its source.
+            var expected = new Dictionary<(PeriodKind, string, string), long>();
+            foreach (var day in facts.Select((f, i) => (Sequence: (long)i, View: views[i], Fact: f)).GroupBy(x => x.Fact.Day))
+            {
+                var starts = ReferenceStarts(day.Select(x => (x.Sequence, x.View)).ToList());
+                var bySource = day.Where(x => starts.Contains(x.Sequence)).GroupBy(x => VisitSource.Of(x.Fact.Referrer, x.Fact.Url)).ToList();
+                foreach (var kind in PeriodKeys.AllKinds.Where(CountKey.IsStoredByDay))
+                {
+                    foreach (var source in bySource)
+                    {
+                        var key = (kind, new PeriodKeys(day.Key).Key(kind), source.Key);
+                        expected[key] = expected.GetValueOrDefault(key) + source.Count();
+                    }
+                }
+
+                var recount = DayRecount.Of(day.Select(x => new DayView(x.Sequence, x.Fact.VisitorHash, x.Fact.OccurredAt, VisitSource.Of(x.Fact.Referrer, x.Fact.Url))));
+                Assert.Equal(bySource.ToDictionary(g => g.Key, g => (long)g.Count()).OrderBy(e => e.Key), recount.VisitsBySource.OrderBy(e => e.Key));
+            }
+
+            var counted = book.Changes.Where(c => c.Key.Dimension == CountKey.SourceDimension && c.Value.Visits != 0)
+                .ToDictionary(c => (c.Key.Period, c.Key.PeriodKey, c.Key.Key), c => c.Value.Visits);
+            Assert.Equal(expected.OrderBy(e => e.Key), counted.OrderBy(e => e.Key));
+            foreach (var site in book.Changes.Where(c => c.Key.Dimension == CountKey.SiteDimension && CountKey.IsStoredByDay(c.Key.Period)))
+            {
+                Assert.Equal(site.Value.Visits, counted.Where(c => c.Key.Item1 == site.Key.Period && c.Key.Item2 == site.Key.PeriodKey).Sum(c => c.Value));
+            }
         });
     }
 

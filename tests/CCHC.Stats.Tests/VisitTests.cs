@@ -85,7 +85,7 @@ public sealed class VisitTests
             var shuffled = views.OrderBy(_ => random.Next()).ToList();
             var day = new VisitorDay();
 
-            var effects = shuffled.Select(day.Add).ToList();
+            var effects = shuffled.Select(at => day.Add(at)).ToList();
             var visits = effects.Sum(e => e.VisitDelta);
             var newVisitors = effects.Count(e => e.NewVisitor);
 

@@ -102,7 +102,7 @@ public static class VerifyCounters
 
     /// <summary>
     /// Recounts the site's pages from the raw views for the periods in range (all time always) that pages are stored by
-    /// (<see cref="CountKey.IsStoredForPages"/>: a page's week is its days) and compares them with the stored page
+    /// (<see cref="CountKey.IsStoredByDay"/>: a page's week is its days) and compares them with the stored page
     /// counts, the pages' all-time baselines with their recorded baselines.
     /// </summary>
     private static async Task ComparePagesAsync(List<Difference> differences, string siteId, HashSet<(PeriodKind, string)> periodsInRange,
@@ -118,7 +118,7 @@ public static class VerifyCounters
             }
 
             var periods = new PeriodKeys(day);
-            foreach (var kind in PeriodKeys.AllKinds.Where(CountKey.IsStoredForPages))
+            foreach (var kind in PeriodKeys.AllKinds.Where(CountKey.IsStoredByDay))
             {
                 var key = periods.Key(kind);
                 if (kind == PeriodKind.Total || periodsInRange.Contains((kind, key)))

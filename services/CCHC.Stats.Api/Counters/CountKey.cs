@@ -2,9 +2,9 @@ namespace CCHC.Stats.Api.Counters;
 
 /// <summary>
 /// What one stored count is kept for: a scope (the site), a dimension and its key, and a period (kind and key). The
-/// dimensions are the site itself (<see cref="SiteDimension"/>, key empty) and its pages (<see cref="PageDimension"/>),
-/// counted by hour, day, week, month, year and all time; sources and groups are further dimensions or scopes of the same
-/// counts.
+/// dimensions are the site itself (<see cref="SiteDimension"/>, key empty, counted by hour, day, week, month, year and all
+/// time), its pages (<see cref="PageDimension"/>) and the sources of its visits (<see cref="SourceDimension"/>), both
+/// counted by day, month, year and all time (<see cref="IsStoredByDay"/>).
 /// </summary>
 public readonly record struct CountKey(string Scope, string Dimension, string Key, PeriodKind Period, string PeriodKey)
 {
@@ -14,16 +14,21 @@ public readonly record struct CountKey(string Scope, string Dimension, string Ke
     /// <summary>One page of the site (<see cref="Pages.PageIdentity"/>): its page views, and its baselines in all time.</summary>
     public const string PageDimension = "page";
 
+    /// <summary>Where a visit came from (<see cref="Traffic.VisitSource"/>): its visits, counted in the periods of its first view.</summary>
+    public const string SourceDimension = "source";
+
     /// <summary>
-    /// The periods a page's views are stored by: day, month, year and all time. A page's week is the sum of its days (at
-    /// most seven rows) and it has no hours: every stored row is work at every view, and a page's views are spread thin
+    /// The periods pages and sources are stored by: day, month, year and all time. Their week is the sum of its days (at
+    /// most seven rows) and they have no hours: every stored row is work at every view, and a page's views are spread thin
     /// (a site of 5,000 articles touches nearly one new row per view and period). Measured: docs/BENCHMARKS.md.
     /// </summary>
-    public static bool IsStoredForPages(PeriodKind period) => period is PeriodKind.Day or PeriodKind.Month or PeriodKind.Year or PeriodKind.Total;
+    public static bool IsStoredByDay(PeriodKind period) => period is PeriodKind.Day or PeriodKind.Month or PeriodKind.Year or PeriodKind.Total;
 
     public static CountKey Site(string siteId, PeriodKind period, string periodKey) => new(siteId, SiteDimension, "", period, periodKey);
 
     public static CountKey Page(string siteId, string page, PeriodKind period, string periodKey) => new(siteId, PageDimension, page, period, periodKey);
+
+    public static CountKey Source(string siteId, string source, PeriodKind period, string periodKey) => new(siteId, SourceDimension, source, period, periodKey);
 }
 
 /// <summary>

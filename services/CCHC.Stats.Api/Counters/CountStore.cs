@@ -42,6 +42,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             PRIMARY KEY (scope, dimension, key, period, period_key));
         ALTER TABLE {QualifiedIn(schema)} SET (fillfactor = 80);
         {PagesIndexSql(schema)}
+        CREATE INDEX IF NOT EXISTS {SourcesIndex} ON {QualifiedIn(schema)} (scope, period, period_key) WHERE dimension = '{CountKey.SourceDimension}';
         CREATE TABLE IF NOT EXISTS {schema}.{TitlesTable} (
             scope varchar NOT NULL,
             page varchar NOT NULL,
@@ -64,6 +65,13 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     public static string DropPagesIndexSql(string schema) => $"DROP INDEX IF EXISTS {schema}.{PagesIndex}";
 
     private const string PagesIndex = "ix_cchc_counts_pages_by_period";
+
+    /// <summary>
+    /// The index on sources by period: a site's sources of a period are read without the other dimensions' rows. Its
+    /// columns never change when a row is incremented, so it costs the writes nothing but new rows. Its absence marks a
+    /// store from before sources were counted (<see cref="Hosting.DatabaseSetup"/> rebuilds it).
+    /// </summary>
+    public const string SourcesIndex = "ix_cchc_counts_sources_by_period";
 
     /// <summary>Empties the tables (a rebuild starts from nothing).</summary>
     public static string TruncateSql(string schema) => $"TRUNCATE {QualifiedIn(schema)}, {schema}.{TitlesTable}";
@@ -316,6 +324,24 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
         command.Parameters.Add(new NpgsqlParameter { Value = days.ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        return command;
+    }
+
+    /// <summary>
+    /// The statement for a site's visits by source over the periods of one kind whose keys lie in [<paramref name="firstKey"/>,
+    /// <paramref name="lastKey"/>] (one period: both its key; a week: its days), summed: the source and its visits.
+    /// </summary>
+    public NpgsqlBatchCommand SourcesCommand(string siteId, PeriodKind period, string firstKey, string lastKey)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT key, sum(visits)::bigint FROM {Qualified}
+            WHERE scope = $1 AND dimension = '{CountKey.SourceDimension}' AND period = '{PeriodName(period)}' AND period_key >= $2 AND period_key <= $3
+            GROUP BY key
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = firstKey });
+        command.Parameters.Add(new NpgsqlParameter { Value = lastKey });
         return command;
     }
 

@@ -1,5 +1,6 @@
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Pages;
+using CCHC.Stats.Api.Traffic;
 
 namespace CCHC.Stats.Api.Counters;
 
@@ -17,8 +18,10 @@ namespace CCHC.Stats.Api.Counters;
 /// visit in the hour of its first view (so a visit whose start moves, moves hour), and each of the day's visitors in the
 /// hour of their first view of the day (<see cref="Counts.FirstVisitors"/>). A view counts for its page
 /// (<see cref="PageIdentity"/>) as it counts for its site, page views only, in the periods stored for pages
-/// (<see cref="CountKey.IsStoredForPages"/>: a week is its days). A page baseline adds to its page's all-time figure
-/// alone; a page's title is the newest non-empty one (<see cref="Titles"/>).
+/// (<see cref="CountKey.IsStoredByDay"/>: a week is its days). A page baseline adds to its page's all-time figure
+/// alone; a page's title is the newest non-empty one (<see cref="Titles"/>). A visit counts for the source of its first
+/// view (<see cref="VisitSource"/>) in the same periods as a page: a late view that starts a visit earlier moves it to its
+/// own source, one that joins two visits takes the second's out of its source.
 /// </remarks>
 public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorDays)
 {
@@ -78,7 +81,8 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
 
         var hour = PeriodKeys.HourOf(view.OccurredAt);
         var seenThisHour = visitorDay.HasViewIn(hour.Start, hour.End);
-        var effect = visitorDay.Add(view.OccurredAt);
+        var source = view.Referrer is null ? null : VisitSource.Of(view.Referrer, view.Url);
+        var effect = visitorDay.Add(view.OccurredAt, source == VisitSource.Direct ? null : source);
 
         foreach (var key in PeriodsOf(view.SiteId, view.Day))
         {
@@ -92,7 +96,7 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
         var one = new Counts(PageViews: 1);
         foreach (var key in PeriodsOf(view.SiteId, view.Day))
         {
-            if (CountKey.IsStoredForPages(key.Period))
+            if (CountKey.IsStoredByDay(key.Period))
             {
                 Add(CountKey.Page(view.SiteId, page, key.Period, key.PeriodKey), one);
             }
@@ -111,11 +115,19 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
             Add(HourOf(view.SiteId, effect.FirstViewNow), new Counts(FirstVisitors: 1));
         }
 
-        foreach (var (start, change) in new[] { (effect.VisitStarted, 1), (effect.VisitEnded, -1), (effect.SecondEnded, -1) })
+        foreach (var (start, change, from) in new[] { (effect.VisitStarted, 1, effect.StartedFrom), (effect.VisitEnded, -1, effect.EndedFrom),
+                     (effect.SecondEnded, -1, effect.SecondEndedFrom) })
         {
             if (start is { } at)
             {
                 Add(HourOf(view.SiteId, at), new Counts(Visits: change));
+                foreach (var key in PeriodsOf(view.SiteId, view.Day))
+                {
+                    if (CountKey.IsStoredByDay(key.Period))
+                    {
+                        Add(CountKey.Source(view.SiteId, from ?? VisitSource.Direct, key.Period, key.PeriodKey), new Counts(Visits: change));
+                    }
+                }
             }
         }
     }

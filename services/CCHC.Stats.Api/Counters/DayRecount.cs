@@ -4,7 +4,8 @@ namespace CCHC.Stats.Api.Counters;
 /// <param name="Sequence">Its place in the history.</param>
 /// <param name="VisitorHash">The visitor's daily pseudonym.</param>
 /// <param name="At">When it occurred.</param>
-public readonly record struct DayView(long Sequence, string VisitorHash, DateTimeOffset At);
+/// <param name="Source">Where it came from (<see cref="Traffic.VisitSource"/>), when the recount counts sources; null: direct.</param>
+public readonly record struct DayView(long Sequence, string VisitorHash, DateTimeOffset At, string? Source = null);
 
 /// <summary>
 /// A site-day recounted from its raw views with the engine's own rules: the visit rule of <see cref="VisitorDay"/>
@@ -27,8 +28,8 @@ public sealed class DayRecount(DateTimeOffset? countFrom = null)
 {
     private readonly Dictionary<string, VisitorDay> _visitors = [];
 
-    /// <summary>Each visit by its visitor and first moment, with the sequence of the view that starts it.</summary>
-    private readonly Dictionary<(string Visitor, DateTimeOffset Start), long> _visitStarts = [];
+    /// <summary>Each visit by its visitor and first moment, with the sequence of the view that starts it and its source.</summary>
+    private readonly Dictionary<(string Visitor, DateTimeOffset Start), (long Sequence, string? Source)> _visitStarts = [];
 
     private HashSet<long>? _startSequences;
 
@@ -36,6 +37,12 @@ public sealed class DayRecount(DateTimeOffset? countFrom = null)
 
     /// <summary>Visits that start at or after the moment counted from.</summary>
     public long Visits => countFrom is { } from ? _visitStarts.Keys.Count(k => k.Start >= from) : _visitStarts.Count;
+
+    /// <summary>The visits <see cref="Visits"/> counts, by the source of their first view.</summary>
+    public Dictionary<string, long> VisitsBySource => _visitStarts
+        .Where(v => !(v.Key.Start < countFrom))
+        .GroupBy(v => v.Value.Source ?? Traffic.VisitSource.Direct)
+        .ToDictionary(g => g.Key, g => (long)g.Count());
 
     /// <summary>Visitors with a view at or after the moment counted from.</summary>
     public long Visitors => CountedVisitors.Count();
@@ -61,7 +68,7 @@ public sealed class DayRecount(DateTimeOffset? countFrom = null)
             _visitors[view.VisitorHash] = day = new VisitorDay();
         }
 
-        var effect = day.Add(view.At);
+        var effect = day.Add(view.At, view.Source == Traffic.VisitSource.Direct ? null : view.Source);
         if (!(view.At < countFrom))
         {
             PageViews++;
@@ -79,14 +86,14 @@ public sealed class DayRecount(DateTimeOffset? countFrom = null)
 
         if (effect.VisitStarted is { } started)
         {
-            _visitStarts[(view.VisitorHash, started)] = view.Sequence;
+            _visitStarts[(view.VisitorHash, started)] = (view.Sequence, effect.StartedFrom);
         }
 
         _startSequences = null;
     }
 
     /// <summary>Whether the view of <paramref name="sequence"/> starts a visit, given every view added.</summary>
-    public bool StartedVisit(long sequence) => (_startSequences ??= [.. _visitStarts.Values]).Contains(sequence);
+    public bool StartedVisit(long sequence) => (_startSequences ??= [.. _visitStarts.Values.Select(v => v.Sequence)]).Contains(sequence);
 
     /// <summary>
     /// The visitors online in <paramref name="window"/>: those whose last view is in it, as for the live counters. Add no

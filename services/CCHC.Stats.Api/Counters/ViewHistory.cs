@@ -44,6 +44,14 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
         Select("data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz", range, "ORDER BY data ->> 'day', seq_id");
 
     /// <summary>
+    /// As <see cref="Command"/>, with each view's referrer and URL: <see cref="ReadAsync"/> then recounts where visits came
+    /// from too (<see cref="DayRecount.VisitsBySource"/>).
+    /// </summary>
+    public NpgsqlBatchCommand SourcesCommand(Range range) =>
+        Select("data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz, data ->> 'referrer', data ->> 'url'", range,
+            "ORDER BY data ->> 'day', seq_id");
+
+    /// <summary>
     /// The statement for the local day and URL of a range's views (two columns), in no order: what the pages' figures
     /// are recounted from (<c>asOf</c> a moment, verify).
     /// </summary>
@@ -93,7 +101,7 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// Recounts the views of a statement made by <see cref="Command"/> a day at a time, handing each day's recount to
+    /// Recounts the views of a statement made by <see cref="Command"/> (or <see cref="SourcesCommand"/>) a day at a time, handing each day's recount to
     /// <paramref name="recounted"/> when its last view is read: one day's visitors in memory, whatever the range.
     /// </summary>
     /// <param name="countFrom">Count from this moment on, the earlier views as context (<see cref="DayRecount"/>).</param>
@@ -110,7 +118,8 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
                 (dayKey, day) = (key, new DayRecount(countFrom));
             }
 
-            day.Add(new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+            var source = reader.FieldCount > 4 && !reader.IsDBNull(4) ? Traffic.VisitSource.Of(reader.GetString(4), reader.GetString(5)) : null;
+            day.Add(new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), source));
         }
 
         Close();

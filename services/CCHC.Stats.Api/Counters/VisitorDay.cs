@@ -52,10 +52,12 @@ public sealed class VisitorDay
 
     /// <summary>
     /// Adds one view and says how the visit and visitor figures change: which visit starts appear or vanish
-    /// (a late view can start a visit earlier, or join two visits into one) and whether the visitor's first
-    /// view of the day moved.
+    /// (a late view can start a visit earlier, or join two visits into one), from which sources, and whether the
+    /// visitor's first view of the day moved.
     /// </summary>
-    public ViewEffect Add(DateTimeOffset at)
+    /// <param name="source">Where the view came from (<see cref="Traffic.VisitSource"/>): a visit's source is its first
+    /// view's, so a late view that starts a visit earlier gives it its own. Null: direct.</param>
+    public ViewEffect Add(DateTimeOffset at, string? source = null)
     {
         if (at > LastSeen || Runs.Count == 0)
         {
@@ -64,8 +66,8 @@ public sealed class VisitorDay
 
         if (Runs.Count == 0)
         {
-            Runs.Add(new VisitRun(at, at));
-            return new ViewEffect(VisitStarted: at, VisitEnded: null, SecondEnded: null, FirstViewBefore: null, FirstViewNow: at);
+            Runs.Add(new VisitRun(at, at, source));
+            return new ViewEffect(VisitStarted: at, VisitEnded: null, SecondEnded: null, FirstViewBefore: null, FirstViewNow: at, StartedFrom: source);
         }
 
         var firstBefore = Runs[0].First;
@@ -85,24 +87,24 @@ public sealed class VisitorDay
         if (joins.Count == 0)
         {
             var index = Runs.FindIndex(r => r.First > at);
-            Runs.Insert(index < 0 ? Runs.Count : index, new VisitRun(at, at));
-            effect = new ViewEffect(at, null, null, firstBefore, Runs[0].First);
+            Runs.Insert(index < 0 ? Runs.Count : index, new VisitRun(at, at, source));
+            effect = new ViewEffect(at, null, null, firstBefore, Runs[0].First, StartedFrom: source);
         }
         else if (joins.Count == 1)
         {
             var i = joins[0];
             var run = Runs[i];
-            var merged = new VisitRun(Min(run.First, at), Max(run.Last, at));
+            var merged = at < run.First ? new VisitRun(at, run.Last, source) : run with { Last = Max(run.Last, at) };
             Runs[i] = merged;
             effect = merged.First != run.First
-                ? new ViewEffect(merged.First, run.First, null, firstBefore, Runs[0].First)
+                ? new ViewEffect(merged.First, run.First, null, firstBefore, Runs[0].First, StartedFrom: source, EndedFrom: run.Source)
                 : new ViewEffect(null, null, null, firstBefore, Runs[0].First);
         }
         else
         {
             // Runs are more than a gap apart, so a view can bridge at most two neighbours.
             var (a, b) = (Runs[joins[0]], Runs[joins[1]]);
-            var merged = new VisitRun(Min(a.First, at), Max(b.Last, at));
+            var merged = at < a.First ? new VisitRun(at, Max(b.Last, at), source) : new VisitRun(a.First, Max(b.Last, at), a.Source);
             Runs[joins[0]] = merged;
             Runs.RemoveAt(joins[1]);
             effect = new ViewEffect(
@@ -110,7 +112,10 @@ public sealed class VisitorDay
                 merged.First != a.First ? a.First : null,
                 b.First,
                 firstBefore,
-                Runs[0].First);
+                Runs[0].First,
+                StartedFrom: merged.Source,
+                EndedFrom: a.Source,
+                SecondEndedFrom: b.Source);
         }
 
         return effect;
@@ -123,25 +128,30 @@ public sealed class VisitorDay
     /// </summary>
     public bool HasViewIn(DateTimeOffset start, DateTimeOffset end) => Runs.Exists(r => r.First < end && r.Last >= start);
 
-    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
-
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }
 
-/// <summary>One visit: its first and last view.</summary>
-public sealed record VisitRun(DateTimeOffset First, DateTimeOffset Last);
+/// <summary>One visit: its first and last view, and where its first view came from (null: direct, left out of the JSON).</summary>
+public sealed record VisitRun(
+    DateTimeOffset First,
+    DateTimeOffset Last,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Source = null);
 
 /// <summary>
 /// What adding one view changed. A visit start appears at <see cref="VisitStarted"/> (if any) and vanishes at
 /// <see cref="VisitEnded"/> and <see cref="SecondEnded"/> (if any); the visitor's first view of the day moved
-/// from <see cref="FirstViewBefore"/> (null: a new visitor) to <see cref="FirstViewNow"/>.
+/// from <see cref="FirstViewBefore"/> (null: a new visitor) to <see cref="FirstViewNow"/>. Each visit start comes with
+/// its visit's source (<see cref="StartedFrom"/>, <see cref="EndedFrom"/>, <see cref="SecondEndedFrom"/>; null: direct).
 /// </summary>
 public readonly record struct ViewEffect(
     DateTimeOffset? VisitStarted,
     DateTimeOffset? VisitEnded,
     DateTimeOffset? SecondEnded,
     DateTimeOffset? FirstViewBefore,
-    DateTimeOffset FirstViewNow)
+    DateTimeOffset FirstViewNow,
+    string? StartedFrom = null,
+    string? EndedFrom = null,
+    string? SecondEndedFrom = null)
 {
     /// <summary>The change in the number of visits.</summary>
     public int VisitDelta => (VisitStarted is null ? 0 : 1) - (VisitEnded is null ? 0 : 1) - (SecondEnded is null ? 0 : 1);

@@ -26,6 +26,19 @@ public static class CacheableJson
             && tags.Any(t => t.Tag == "*" || t.Compare(EntityTagHeaderValue.Parse(etag), useStrongComparison: false));
     }
 
+    /// <summary>
+    /// The value as JSON, or 304, with the headers above; the ETag is taken over the JSON itself, serialised once (for an
+    /// answer that holds no moment, only figures: a large one, such as a month of hours, costs its serialisation twice otherwise).
+    /// </summary>
+    public static IResult ServeOnce<T>(HttpContext http, T body, int maxAgeSeconds, bool isPublic = true)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(body, JsonBody.Options);
+        var etag = $"W/\"{Convert.ToHexStringLower(SHA256.HashData(json).AsSpan(0, 8))}\"";
+        return NotModified(http, etag, maxAgeSeconds, isPublic)
+            ? Results.StatusCode(StatusCodes.Status304NotModified)
+            : Results.Bytes(json, "application/json; charset=utf-8");
+    }
+
     /// <summary>The value as JSON, or 304, with the headers above.</summary>
     public static IResult Serve<T>(HttpContext http, T body, string etag, int maxAgeSeconds, bool isPublic = true) =>
         NotModified(http, etag, maxAgeSeconds, isPublic)

@@ -194,7 +194,8 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
         var schema = store.Options.DatabaseSchemaName;
         await using var before = new NpgsqlCommand(
-            $"SELECT (to_regclass('{schema}.{CountStore.Table}') IS NULL OR to_regclass('{schema}.{CountStore.TitlesTable}') IS NULL) " +
+            $"SELECT (to_regclass('{schema}.{CountStore.Table}') IS NULL OR to_regclass('{schema}.{CountStore.TitlesTable}') IS NULL " +
+            $"OR to_regclass('{schema}.{CountStore.SourcesIndex}') IS NULL) " +
             $"AND EXISTS (SELECT 1 FROM {events} WHERE type IN ({Audit.HistoryRow.Kinds}))",
             schemaLock.Connection);
         var countsMissing = (bool)(await before.ExecuteScalarAsync(cancellationToken))!;
@@ -214,14 +215,16 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
                 WHERE type = 'page_baseline_recorded';
             {VisitorDaySql(store.Options.DatabaseSchemaName)}
             {CountStore.CreateSql(schema)}
+            {Operations.TrafficLog.CreateSql(schema)}
             DROP TABLE IF EXISTS {schema}.mt_doc_period_counter;
             ANALYZE {events};
             """, schemaLock.Connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
         if (countsMissing)
         {
-            // A store from before the counts table (its counters were JSON documents, dropped above), or from before pages
-            // were counted (no titles table): the counts are rebuilt from the history once, as an admin's rebuild would be.
+            // A store from before the counts table (its counters were JSON documents, dropped above), from before pages
+            // were counted (no titles table) or from before sources were (no sources index): the counts are rebuilt from the
+            // history once, as an admin's rebuild would be.
             logger.LogWarning("The counts tables are new on a store with history: rebuilding every counter from the events");
             await services.GetRequiredService<Audit.RebuildCounters>().StartAsync(cancellationToken);
         }

@@ -40,7 +40,7 @@ public static class StatsHost
         services.Configure<ForwardedHeadersOptions>(forwarded => TrustedProxies.Configure(forwarded, builder.Configuration));
 
         builder.AddEventStore(connectionString);
-        services.AddSites().AddGroups().AddIngestion().AddCounters().AddPages().AddRetries().AddAudit().AddOperations(builder.Configuration);
+        services.AddSites().AddGroups().AddIngestion().AddCounters().AddPages().AddTraffic().AddRetries().AddAudit().AddOperations(builder.Configuration);
         services.AddHostedService<DemoSite>();
         return builder;
     }

@@ -61,6 +61,9 @@ public sealed class StatsOptions
     /// </summary>
     public int VisitorDayCache { get; set; } = 100_000;
 
+    /// <summary>How often each node adds the views it accepted and refused to the dashboard's table (<see cref="Operations.TrafficLog"/>).</summary>
+    public TimeSpan TrafficFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a public view may wait to be made durable before the caller gets a 503.</summary>
     public TimeSpan DurableWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -29,11 +29,13 @@ public static class OperationsModule
     {
         services.AddSingleton<ProjectionRole>();
         services.AddSingleton<PipelineMonitor>();
+        services.AddSingleton<TrafficLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<TrafficLog>());
         services.AddHostedService(sp => sp.GetRequiredService<PipelineMonitor>());
         services.AddSingleton(sp =>
         {
             // Resolved when observed, not now: the monitor depends on the batcher, which records metrics.
-            var metrics = new StatsMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+            var metrics = new StatsMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<TrafficLog>());
             metrics.Observe(() => sp.GetRequiredService<PipelineMonitor>().State);
             return metrics;
         });

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace CCHC.Stats.Api.Operations;
@@ -30,8 +29,7 @@ public sealed class StatsMetrics : IDisposable
     private readonly Counter<long> _counterReads;
     private readonly Histogram<double> _commitDuration;
     private readonly Histogram<int> _groupSize;
-    private readonly ConcurrentDictionary<(string Site, string Reason), long> _refusedBySite = new();
-    private readonly MinuteBuckets _perMinute = new(TimeProvider.System);
+    private readonly TrafficLog _traffic;
 
     /// <summary>
     /// Buckets for durations in seconds, 1 ms to 10 s. Without them OpenTelemetry's defaults (0, 5, 10, 25 … 10,000, made
@@ -44,8 +42,9 @@ public sealed class StatsMetrics : IDisposable
     };
 
     /// <summary>The meter comes from the host's factory, so two hosts in one process keep their instruments apart.</summary>
-    public StatsMetrics(IMeterFactory meters)
+    public StatsMetrics(IMeterFactory meters, TrafficLog traffic)
     {
+        _traffic = traffic;
         _meter = meters.Create(MeterName);
         _accepted = _meter.CreateCounter<long>("cchc.views.accepted", "{view}", "Views made durable and answered 202.");
         _refused = _meter.CreateCounter<long>("cchc.views.refused", "{view}", "Views not counted, by site and reason.");
@@ -60,7 +59,7 @@ public sealed class StatsMetrics : IDisposable
     public void Accepted(string siteId, int count = 1)
     {
         _accepted.Add(count, new KeyValuePair<string, object?>("site", siteId));
-        _perMinute.Add(count);
+        _traffic.Add(siteId, TrafficLog.Accepted, count);
     }
 
     /// <summary>Watches the pipeline: projection lag, backlog and dead letters become gauges.</summary>
@@ -74,13 +73,10 @@ public sealed class StatsMetrics : IDisposable
         _meter.CreateObservableGauge("cchc.deadletters", () => state().DeadLetters, "{message}", "Messages in Wolverine's dead letters.");
     }
 
-    /// <summary>Views accepted by this node per minute over the last hour, oldest first.</summary>
-    public IReadOnlyList<(DateTimeOffset Minute, long Views)> AcceptedPerMinute => _perMinute.Snapshot();
-
     public void Refused(string siteId, string reason, int count = 1)
     {
         _refused.Add(count, new KeyValuePair<string, object?>("site", siteId), new KeyValuePair<string, object?>("reason", reason));
-        _refusedBySite.AddOrUpdate((siteId, reason), count, (_, n) => n + count);
+        _traffic.Add(siteId, reason, count);
     }
 
     public void AckLatency(TimeSpan elapsed) => _ackLatency.Record(elapsed.TotalSeconds);
@@ -93,43 +89,5 @@ public sealed class StatsMetrics : IDisposable
 
     public void CounterRead(bool fromMemory) => _counterReads.Add(1, new KeyValuePair<string, object?>("cache", fromMemory ? "hit" : "miss"));
 
-    /// <summary>Refusals seen by this node since it started, by site and reason.</summary>
-    public IReadOnlyDictionary<(string Site, string Reason), long> RefusedSoFar => _refusedBySite;
-
     public void Dispose() => _meter.Dispose();
-}
-
-/// <summary>A ring of per-minute counts covering the last hour.</summary>
-public sealed class MinuteBuckets(TimeProvider clock)
-{
-    private const int Minutes = 60;
-    private readonly long[] _counts = new long[Minutes];
-    private readonly long[] _minuteOf = new long[Minutes];
-
-    public void Add(long count)
-    {
-        var minute = clock.GetUtcNow().ToUnixTimeSeconds() / 60;
-        var slot = (int)(minute % Minutes);
-        lock (_counts)
-        {
-            if (_minuteOf[slot] != minute)
-            {
-                _minuteOf[slot] = minute;
-                _counts[slot] = 0;
-            }
-
-            _counts[slot] += count;
-        }
-    }
-
-    public IReadOnlyList<(DateTimeOffset Minute, long Views)> Snapshot()
-    {
-        var now = clock.GetUtcNow().ToUnixTimeSeconds() / 60;
-        lock (_counts)
-        {
-            return Enumerable.Range(0, Minutes).Select(i => now - Minutes + 1 + i)
-                .Select(m => (DateTimeOffset.FromUnixTimeSeconds(m * 60), _minuteOf[(int)(m % Minutes)] == m ? _counts[(int)(m % Minutes)] : 0))
-                .ToList();
-        }
-    }
 }

@@ -11,7 +11,7 @@ namespace CCHC.Stats.Api.Pages;
 /// </summary>
 /// <remarks>
 /// <para>Live: one page's figures are one read by primary key (its rows of today, of this week's days, of this month,
-/// year and all time: <see cref="CountKey.IsStoredForPages"/>); the most-read list of a day, month, year or all time is
+/// year and all time: <see cref="CountKey.IsStoredByDay"/>); the most-read list of a day, month, year or all time is
 /// one read of the index on pages by period (its first <c>limit</c> rows, whatever the number of pages), of a week the
 /// sum of its days' rows from the same index. Both are kept in memory for <see cref="LiveFor"/>, so a popular article
 /// read by every visitor costs the database one read a second.</para>
@@ -106,7 +106,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             var periods = new PeriodKeys(SiteCalendar.LocalDay(clock.GetUtcNow(), site.Zone));
             var key = periods.Key(period);
             await using var batch = database.CreateBatch();
-            batch.BatchCommands.Add(CountKey.IsStoredForPages(period)
+            batch.BatchCommands.Add(CountKey.IsStoredByDay(period)
                 ? counts.TopPagesCommand(site.Id, period, key, GetTopPages.MaxLimit)
                 : counts.TopPagesOverDaysCommand(site.Id, periods.FirstDay(period), periods.Day, GetTopPages.MaxLimit));
             List<(string Page, long Views)> top;

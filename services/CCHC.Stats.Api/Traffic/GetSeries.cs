@@ -17,7 +17,7 @@ public static class GetSeries
     public static readonly IReadOnlyDictionary<string, int> MaxPoints = new Dictionary<string, int> { ["hour"] = 744, ["day"] = 3700, ["month"] = 1200 };
 
     public static async Task<IResult> Handle(KnownSite? site, string? from, string? to, string? interval, HttpContext http, CountStore counts,
-        CancellationToken ct)
+        SiteHours hours, CancellationToken ct)
     {
         if (PublishedStats.Check(http, site!.Site) is { } denied)
         {
@@ -50,18 +50,30 @@ public static class GetSeries
             return Problem("Too many points.", $"At most {max:N0} {interval} points in one answer; ask for a shorter range.");
         }
 
+        var points = await PointsAsync(site, interval, intervals, counts, hours, ct);
+        return CacheableJson.ServeOnce(http, new SeriesResponse(interval, points), GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats);
+    }
+
+    /// <summary>The points of [start, end) by <paramref name="interval"/> (hour, day or month), every interval present.</summary>
+    public static Task<List<SeriesPoint>> PointsAsync(KnownSite site, string interval, DateTimeOffset start, DateTimeOffset end, CountStore counts,
+        SiteHours hours, CancellationToken ct) => PointsAsync(site, interval, Intervals(interval, start, end, site.Zone).ToList(), counts, hours, ct);
+
+    private static async Task<List<SeriesPoint>> PointsAsync(KnownSite site, string interval, List<Interval> intervals, CountStore counts, SiteHours hours,
+        CancellationToken ct)
+    {
         var period = interval switch { "hour" => PeriodKind.Hour, "day" => PeriodKind.Day, _ => PeriodKind.Month };
         // By local time alone (an hour's key ends in its offset, and the hour a DST change repeats sorts by it): '~' sorts
         // after every character a key holds.
         static string Local(string key) => key[..Math.Min(13, key.Length)];
-        var stored = await counts.SiteRangeAsync(site.Id, period, Local(intervals[0].StoredKey), Local(intervals[^1].StoredKey) + "~", ct);
-        var points = intervals.Select(i =>
+        IReadOnlyDictionary<string, Counts> stored = period == PeriodKind.Hour
+            ? await hours.OfDaysAsync(site.Id, SiteCalendar.LocalDay(intervals[0].Start, site.Zone), SiteCalendar.LocalDay(intervals[^1].Start, site.Zone), ct)
+            : (await counts.SiteRangeAsync(site.Id, period, Local(intervals[0].StoredKey), Local(intervals[^1].StoredKey) + "~", ct))
+                .ToDictionary(c => c.Key.PeriodKey, c => c.Value);
+        return intervals.Select(i =>
         {
-            var c = stored.GetValueOrDefault(CountKey.Site(site.Id, period, i.StoredKey));
+            var c = stored.GetValueOrDefault(i.StoredKey);
             return new SeriesPoint(i.Key, i.Start, c.PageViews, c.Visits, period == PeriodKind.Month ? null : c.Visitors);
         }).ToList();
-        return CacheableJson.Serve(http, new SeriesResponse(interval, points), CacheableJson.ETagOf(points), GetCounters.MaxAgeSeconds,
-            isPublic: site.Site.PublishStats);
     }
 
     /// <summary>One interval: its key in the answer, its key in the counts, its first moment.</summary>
