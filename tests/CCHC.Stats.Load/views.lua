@@ -43,7 +43,10 @@ end
 
 function request()
   counter = counter + 1
-  local body = string.format('{"url":"https://load.test/page/%d","referrer":"https://www.google.com/"}', counter % 5000)
+  -- Where readers come from, as a portal's referrers mix them: engines, networks, its own pages, none.
+  local referrers = { '"https://www.google.com.vn/"', '"https://l.facebook.com/"', 'null', '"https://load.test/page/1"', '"https://zalo.me/"',
+    '"https://coccoc.com/search"', 'null', '"https://baochinhphu.vn/a"' }
+  local body = string.format('{"url":"https://load.test/page/%d","referrer":%s}', counter % 5000, referrers[counter % #referrers + 1])
   local headers = {
     ["Content-Type"] = "application/json",
     ["User-Agent"] = string.format("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.%d.0 Safari/537.36", math.random(visitors)),
