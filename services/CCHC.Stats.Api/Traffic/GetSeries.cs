@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text.Json;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
@@ -50,28 +52,81 @@ public static class GetSeries
             return Problem("Too many points.", $"At most {max:N0} {interval} points in one answer; ask for a shorter range.");
         }
 
-        var points = await PointsAsync(site, interval, intervals, counts, hours, ct);
+        if (interval == "hour")
+        {
+            return await HoursAsync(http, site, intervals[0].Start, intervals[^1].Start, hours, ct);
+        }
+
+        var points = await PointsAsync(site, interval, intervals, counts, ct);
         return CacheableJson.ServeOnce(http, new SeriesResponse(interval, points), GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats);
     }
 
     /// <summary>The points of [start, end) by <paramref name="interval"/> (hour, day or month), every interval present.</summary>
-    public static Task<List<SeriesPoint>> PointsAsync(KnownSite site, string interval, DateTimeOffset start, DateTimeOffset end, CountStore counts,
-        SiteHours hours, CancellationToken ct) => PointsAsync(site, interval, Intervals(interval, start, end, site.Zone).ToList(), counts, hours, ct);
+    public static async Task<List<SeriesPoint>> PointsAsync(KnownSite site, string interval, DateTimeOffset start, DateTimeOffset end, CountStore counts,
+        SiteHours hours, CancellationToken ct)
+    {
+        var intervals = Intervals(interval, start, end, site.Zone).ToList();
+        if (interval != "hour")
+        {
+            return await PointsAsync(site, interval, intervals, counts, ct);
+        }
 
-    private static async Task<List<SeriesPoint>> PointsAsync(KnownSite site, string interval, List<Interval> intervals, CountStore counts, SiteHours hours,
+        var (first, last) = (intervals[0].Start, intervals[^1].Start);
+        return (await hours.DaysAsync(site, SiteCalendar.LocalDay(first, site.Zone), SiteCalendar.LocalDay(last, site.Zone), ct))
+            .SelectMany(d => d.Points).Where(p => p.Start >= first && p.Start <= last).ToList();
+    }
+
+    /// <summary>
+    /// The hours from <paramref name="first"/> to <paramref name="last"/> (both hour starts), written from the JSON each
+    /// hour's point already has (<see cref="SiteHours"/>): an answer of 744 points costs copying them, not serialising them.
+    /// </summary>
+    private static async Task<IResult> HoursAsync(HttpContext http, KnownSite site, DateTimeOffset first, DateTimeOffset last, SiteHours hours,
         CancellationToken ct)
     {
-        var period = interval switch { "hour" => PeriodKind.Hour, "day" => PeriodKind.Day, _ => PeriodKind.Month };
-        // By local time alone (an hour's key ends in its offset, and the hour a DST change repeats sorts by it): '~' sorts
-        // after every character a key holds.
-        static string Local(string key) => key[..Math.Min(13, key.Length)];
-        IReadOnlyDictionary<string, Counts> stored = period == PeriodKind.Hour
-            ? await hours.OfDaysAsync(site.Id, SiteCalendar.LocalDay(intervals[0].Start, site.Zone), SiteCalendar.LocalDay(intervals[^1].Start, site.Zone), ct)
-            : (await counts.SiteRangeAsync(site.Id, period, Local(intervals[0].StoredKey), Local(intervals[^1].StoredKey) + "~", ct))
-                .ToDictionary(c => c.Key.PeriodKey, c => c.Value);
+        var days = await hours.DaysAsync(site, SiteCalendar.LocalDay(first, site.Zone), SiteCalendar.LocalDay(last, site.Zone), ct);
+        var body = new ArrayBufferWriter<byte>(days.Count * 24 * 112 + 64);
+        body.Write(HoursOpening);
+        var separator = false;
+        foreach (var day in days)
+        {
+            for (var i = 0; i < day.Points.Length; i++)
+            {
+                if (day.Points[i].Start >= first && day.Points[i].Start <= last)
+                {
+                    if (separator)
+                    {
+                        body.Write(","u8);
+                    }
+
+                    body.Write(day.Json[i]);
+                    separator = true;
+                }
+            }
+        }
+
+        body.Write("]}"u8);
+        var etag = $"W/\"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body.WrittenSpan).AsSpan(0, 8))}\"";
+        return CacheableJson.NotModified(http, etag, GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats)
+            ? Results.StatusCode(StatusCodes.Status304NotModified)
+            : Results.Bytes(body.WrittenMemory, "application/json; charset=utf-8");
+    }
+
+    /// <summary>An hourly answer up to its first point, <c>{"interval":"hour","points":[</c>, as the serialiser writes it.</summary>
+    private static readonly byte[] HoursOpening = OpeningOf("hour");
+
+    private static byte[] OpeningOf(string interval)
+    {
+        var empty = JsonSerializer.SerializeToUtf8Bytes(new SeriesResponse(interval, []), JsonBody.Options);
+        return empty[..(empty.AsSpan().LastIndexOf("[]"u8) + 1)];
+    }
+
+    private static async Task<List<SeriesPoint>> PointsAsync(KnownSite site, string interval, List<Interval> intervals, CountStore counts, CancellationToken ct)
+    {
+        var period = interval == "day" ? PeriodKind.Day : PeriodKind.Month;
+        var stored = await counts.SiteRangeAsync(site.Id, period, intervals[0].StoredKey, intervals[^1].StoredKey, ct);
         return intervals.Select(i =>
         {
-            var c = stored.GetValueOrDefault(i.StoredKey);
+            var c = stored.GetValueOrDefault(CountKey.Site(site.Id, period, i.StoredKey));
             return new SeriesPoint(i.Key, i.Start, c.PageViews, c.Visits, period == PeriodKind.Month ? null : c.Visitors);
         }).ToList();
     }
