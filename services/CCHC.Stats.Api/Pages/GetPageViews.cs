@@ -26,13 +26,17 @@ public static class GetPageViews
             return timeProblem;
         }
 
-        var figures = moment is { } at ? await pages.AsOfAsync(site!, page!, at, ct) : await pages.LiveAsync(site!, page!);
+        var figures = moment is { } at
+            ? await pages.AsOfAsync(site!, page!, at, ct) is { } then ? PageCounts.LivePage.Of(then) : null
+            : await pages.LiveAsync(site!, page!);
         if (figures is null)
         {
             return GetCounters.CatchingUp(http);
         }
 
-        return CacheableJson.Serve(http, figures, CacheableJson.ETagOf(figures with { AsOf = default }), GetCounters.MaxAgeSeconds);
+        return CacheableJson.NotModified(http, figures.ETag, GetCounters.MaxAgeSeconds)
+            ? Results.StatusCode(StatusCodes.Status304NotModified)
+            : Results.Bytes(figures.Json, "application/json; charset=utf-8");
     }
 
     /// <summary>The page of a query's <c>url</c>: 400 when it is missing or not an absolute http(s) URL, 403 when its host is not the site's.</summary>

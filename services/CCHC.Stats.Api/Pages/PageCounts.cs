@@ -13,8 +13,9 @@ namespace CCHC.Stats.Api.Pages;
 /// <para>Live: one page's figures are one read by primary key (its rows of today, of this week's days, of this month,
 /// year and all time: <see cref="CountKey.IsStoredByDay"/>); the most-read list of a day, month, year or all time is
 /// one read of the index on pages by period (its first <c>limit</c> rows, whatever the number of pages), of a week the
-/// sum of its days' rows from the same index. Both are kept in memory for <see cref="LiveFor"/>, so a popular article
-/// read by every visitor costs the database one read a second.</para>
+/// sum of its days' rows from the same index. Both are kept in memory and read again in the background (a page every
+/// <see cref="LiveFor"/>, a list every <see cref="ListsFor"/>) while readers come, so a popular article read by every
+/// visitor costs the database one read a second and none of its readers a wait.</para>
 /// <para><c>asOf</c> a moment T: the local day D containing T is recounted from its raw views up to T, each given its
 /// page by <see cref="PageIdentity"/> (pages have no hours stored); a longer period adds the stored counts of its days
 /// before D; all time adds the page baselines that count at T (<see cref="PageBaselines"/>). The most-read list of a
@@ -23,14 +24,19 @@ namespace CCHC.Stats.Api.Pages;
 public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, ViewHistory history, PageBaselines baselines, CountersAsOf asOf,
     LiveCounters live, Audit.RebuildCounters rebuild, TimeProvider clock)
 {
-    private readonly RecentReads<(string SiteId, string Page), PageViewsResponse> _pages = new(clock, LiveFor);
+    /// <summary>
+    /// Each page's live figures with their JSON and ETag, read again in the background once a second while readers come
+    /// (the last ones served meanwhile, so a busy article's readers never wait for the database), read afresh when older
+    /// than the responses' max-age.
+    /// </summary>
+    private readonly RefreshedReads<(string SiteId, string Page), LivePage> _pages = new(clock, LiveFor, ListsFor);
 
     /// <summary>
     /// Each site's and period's longest list (<see cref="GetTopPages.MaxLimit"/>; a shorter one is its start), read
     /// again in the background every <see cref="ListsFor"/>, the last one served meanwhile: a week's list sums its days'
     /// rows of every page (150 ms for 100,000 pages), which no reader should wait for, nor the database do every second.
     /// </summary>
-    private readonly RefreshedReads<(string SiteId, PeriodKind Period), TopPagesResponse> _tops = new(clock, ListsFor);
+    private readonly RefreshedReads<(string SiteId, PeriodKind Period), TopPagesResponse> _tops = new(clock, ListsFor, TimeSpan.FromMinutes(1));
 
     /// <summary>How old a most-read list may get: the responses' max-age (a list changes slowly; a page's count does not).</summary>
     public static readonly TimeSpan ListsFor = TimeSpan.FromSeconds(GetCounters.MaxAgeSeconds);
@@ -43,12 +49,19 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// <summary>Whether the stored counts are being rebuilt: live reads give nothing meanwhile (never half-counted figures).</summary>
     private bool Rebuilding => live.Rebuilding || rebuild.RunsHere;
 
+    /// <summary>A page's live figures, as a response body and its ETag (over the figures, not the moment).</summary>
+    public sealed record LivePage(PageViewsResponse Figures, byte[] Json, string ETag)
+    {
+        public static LivePage Of(PageViewsResponse figures) =>
+            new(figures, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(figures, Hosting.JsonBody.Options), Hosting.CacheableJson.ETagOf(figures with { AsOf = default }));
+    }
+
     /// <summary>
     /// One page's live figures: its rows of today, this week's days, this month, year and all time, in one read; null
     /// while the counts are rebuilt.
     /// </summary>
     /// <remarks>Readers of one page share one read: it runs to its end whoever of them gives up.</remarks>
-    public async Task<PageViewsResponse?> LiveAsync(KnownSite site, string page) => Rebuilding ? null : await _pages.GetOrReadAsync((site.Id, page), async _ =>
+    public async Task<LivePage?> LiveAsync(KnownSite site, string page) => Rebuilding ? null : await _pages.GetOrReadAsync((site.Id, page), async _ =>
         {
             var ct = CancellationToken.None;
             var now = clock.GetUtcNow();
@@ -63,11 +76,11 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             await reader.NextResultAsync(ct);
             var titles = await ReadTitlesAsync(reader, ct);
             long Shown(CountKey key) => stored.GetValueOrDefault(key).ShownPageViews;
-            return Response(site, page, titles.GetValueOrDefault(page), now,
+            return LivePage.Of(Response(site, page, titles.GetValueOrDefault(page), now,
             [
                 (periods.Key(PeriodKind.Day), Shown(week[^1])), (periods.Key(PeriodKind.Week), week.Sum(Shown)),
                 (others[0].PeriodKey, Shown(others[0])), (others[1].PeriodKey, Shown(others[1])), (others[2].PeriodKey, Shown(others[2])),
-            ]);
+            ]));
         });
 
     /// <summary>One page's figures as they stood at <paramref name="moment"/>; null while the counters are catching up.</summary>

@@ -44,28 +44,39 @@ public sealed class RecentReads<TKey, TValue>(TimeProvider clock, TimeSpan keptF
 }
 
 /// <summary>
-/// Answers read again in the background once they are older than <c>keptFor</c>, the older one served meanwhile: for a
-/// few costly answers read by many (a site's most-read lists), so no reader waits for a read but the very first. The
-/// entries are never dropped: keep it to keys whose number is bounded (sites × periods).
+/// Answers read again in the background once they are older than <c>keptFor</c>, the older one served meanwhile, so no
+/// reader of a busy key waits for a read but the very first. An answer older than <c>servedFor</c> is not served: its
+/// reader waits for a fresh one (a key nobody asked for in a while is not answered with what it was then). Past
+/// <c>maxEntries</c> keys all are dropped and read again as asked.
 /// </summary>
-public sealed class RefreshedReads<TKey, TValue>(TimeProvider clock, TimeSpan keptFor) where TKey : notnull
+public sealed class RefreshedReads<TKey, TValue>(TimeProvider clock, TimeSpan keptFor, TimeSpan servedFor, int maxEntries = 100_000) where TKey : notnull
 {
     private readonly ConcurrentDictionary<TKey, Entry> _entries = new();
 
     public Task<TValue> GetOrReadAsync(TKey key, Func<TKey, Task<TValue>> read)
     {
         var now = clock.GetTimestamp();
-        var entry = _entries.GetOrAdd(key, k => new Entry(read(k), now));
-        if (entry.Reading.IsCompletedSuccessfully && clock.GetElapsedTime(entry.ReadAt, now) >= keptFor && entry.TryStartRefresh())
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            if (_entries.Count >= maxEntries)
+            {
+                _entries.Clear();
+            }
+
+            entry = _entries.GetOrAdd(key, k => new Entry(read(k), now));
+        }
+
+        var age = clock.GetElapsedTime(entry.ReadAt, now);
+        if (entry.Reading.IsFaulted || entry.Reading.IsCanceled || (entry.Reading.IsCompletedSuccessfully && age >= servedFor))
+        {
+            // A failed read is not kept, and one too old is not served: this reader waits for a fresh one.
+            var fresh = new Entry(read(key), now);
+            return _entries.TryUpdate(key, fresh, entry) ? fresh.Reading : _entries.GetValueOrDefault(key, fresh).Reading;
+        }
+
+        if (entry.Reading.IsCompletedSuccessfully && age >= keptFor && entry.TryStartRefresh())
         {
             _ = RefreshAsync(key, entry, read);
-        }
-        else if (entry.Reading.IsFaulted || entry.Reading.IsCanceled)
-        {
-            // A failed read is not kept: this reader tries again.
-            var fresh = new Entry(read(key), now);
-            _entries.TryUpdate(key, fresh, entry);
-            return fresh.Reading;
         }
 
         return entry.Reading;

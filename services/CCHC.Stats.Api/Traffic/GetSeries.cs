@@ -46,15 +46,19 @@ public static class GetSeries
             return Problem("Invalid range.", "'to' must be after 'from'.");
         }
 
+        if (interval == "hour")
+        {
+            // Hours are an hour apart whatever the zone's offsets: counted without naming each (a month of hours is 745 keys).
+            var firstHour = PeriodKeys.HourOf(SiteCalendar.ToLocal(start, site.Zone)).Start;
+            return Math.Ceiling((end - firstHour).TotalHours) > max
+                ? Problem("Too many points.", $"At most {max:N0} {interval} points in one answer; ask for a shorter range.")
+                : await HoursAsync(http, site, firstHour, end, hours, ct);
+        }
+
         var intervals = Intervals(interval, start, end, site.Zone).Take(max + 1).ToList();
         if (intervals.Count > max)
         {
             return Problem("Too many points.", $"At most {max:N0} {interval} points in one answer; ask for a shorter range.");
-        }
-
-        if (interval == "hour")
-        {
-            return await HoursAsync(http, site, intervals[0].Start, intervals[^1].Start, hours, ct);
         }
 
         var points = await PointsAsync(site, interval, intervals, counts, ct);
@@ -77,13 +81,13 @@ public static class GetSeries
     }
 
     /// <summary>
-    /// The hours from <paramref name="first"/> to <paramref name="last"/> (both hour starts), written from the JSON each
-    /// hour's point already has (<see cref="SiteHours"/>): an answer of 744 points costs copying them, not serialising them.
+    /// The hours that start in [<paramref name="first"/>, <paramref name="end"/>), written from the JSON each hour's point
+    /// already has (<see cref="SiteHours"/>): an answer of 744 points costs copying them, not serialising them.
     /// </summary>
-    private static async Task<IResult> HoursAsync(HttpContext http, KnownSite site, DateTimeOffset first, DateTimeOffset last, SiteHours hours,
+    private static async Task<IResult> HoursAsync(HttpContext http, KnownSite site, DateTimeOffset first, DateTimeOffset end, SiteHours hours,
         CancellationToken ct)
     {
-        var days = await hours.DaysAsync(site, SiteCalendar.LocalDay(first, site.Zone), SiteCalendar.LocalDay(last, site.Zone), ct);
+        var days = await hours.DaysAsync(site, SiteCalendar.LocalDay(first, site.Zone), SiteCalendar.LocalDay(end.AddTicks(-1), site.Zone), ct);
         var body = new ArrayBufferWriter<byte>(days.Count * 24 * 112 + 64);
         body.Write(HoursOpening);
         var separator = false;
@@ -91,7 +95,7 @@ public static class GetSeries
         {
             for (var i = 0; i < day.Points.Length; i++)
             {
-                if (day.Points[i].Start >= first && day.Points[i].Start <= last)
+                if (day.Points[i].Start >= first && day.Points[i].Start < end)
                 {
                     if (separator)
                     {

@@ -34,21 +34,17 @@ public sealed class SiteHours(CountStore counts, TimeProvider clock)
     public async Task<IReadOnlyList<Day>> DaysAsync(KnownSite site, DateOnly first, DateOnly last, CancellationToken ct)
     {
         // Shared by every reader of the year within the second: no one reader's cancellation stops it.
-        var dayRows = new Dictionary<CountKey, Counts>();
+        var years = new Dictionary<CountKey, Counts>[last.Year - first.Year + 1];
         for (var year = first.Year; year <= last.Year; year++)
         {
-            var ofYear = await _dayRows.GetOrReadAsync((site.Id, year), k =>
+            years[year - first.Year] = await _dayRows.GetOrReadAsync((site.Id, year), k =>
                 counts.SiteRangeAsync(k.Site, PeriodKind.Day, DayKey(new DateOnly(k.Year, 1, 1)), DayKey(new DateOnly(k.Year, 12, 31)), CancellationToken.None));
-            foreach (var (key, row) in ofYear)
-            {
-                dayRows[key] = row;
-            }
         }
 
         var days = new List<(DateOnly Date, Counts Row, Day? Held)>();
         for (var date = first; date <= last; date = date.AddDays(1))
         {
-            var row = dayRows.GetValueOrDefault(CountKey.Site(site.Id, PeriodKind.Day, DayKey(date)));
+            var row = years[date.Year - first.Year].GetValueOrDefault(CountKey.Site(site.Id, PeriodKind.Day, DayKey(date)));
             days.Add((date, row, _days.TryGetValue((site.Id, site.Site.TimeZone, date), out var held) && held.DayRow == row ? held : null));
         }
 

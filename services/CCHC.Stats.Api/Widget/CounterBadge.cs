@@ -136,7 +136,7 @@ public static class CounterBadge
             return problem;
         }
 
-        var figures = await pages.LiveAsync(known, page!);
+        var figures = (await pages.LiveAsync(known, page!))?.Figures;
         if (figures is null)
         {
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Counters are catching up.");
