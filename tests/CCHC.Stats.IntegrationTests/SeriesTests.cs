@@ -55,7 +55,8 @@ public sealed class SeriesTests(StatsApp app)
         await app.CatchUpAsync();
         using var browser = app.Browser();
         var url = $"/api/v1/sites/{site}/stats/series?{Query(Day, Day.AddDays(2), "hour")}";
-        var before = (await browser.GetFromJsonAsync<SeriesResponse>(url))!;
+        var first = await browser.GetAsync(url);
+        var before = (await first.Content.ReadFromJsonAsync<SeriesResponse>())!;
 
         (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch",
             new[] { new BatchViewItem("https://portal.test/", null, null, Day.AddHours(3), "b", null) })).EnsureSuccessStatusCode();
@@ -65,6 +66,15 @@ public sealed class SeriesTests(StatsApp app)
         Assert.Equal((48, 1L, 0L), (before.Points.Count, before.Points[10].PageViews, before.Points[3].PageViews));
         var after = (await browser.GetFromJsonAsync<SeriesResponse>(url))!;
         Assert.Equal((1L, 1L, 2L), (after.Points[10].PageViews, after.Points[3].PageViews, after.Points.Sum(p => p.PageViews)));
+
+        // The ETag follows the figures: the first answer's no longer matches, the current one does.
+        using var stale = new HttpRequestMessage(HttpMethod.Get, url);
+        stale.Headers.IfNoneMatch.Add(first.Headers.ETag!);
+        var changed = await browser.SendAsync(stale);
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        using var current = new HttpRequestMessage(HttpMethod.Get, url);
+        current.Headers.IfNoneMatch.Add(changed.Headers.ETag!);
+        Assert.Equal(HttpStatusCode.NotModified, (await browser.SendAsync(current)).StatusCode);
     }
 
     [Theory]

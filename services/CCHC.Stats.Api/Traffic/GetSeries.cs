@@ -109,7 +109,17 @@ public static class GetSeries
         }
 
         body.Write("]}"u8);
-        var etag = $"W/\"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body.WrittenSpan).AsSpan(0, 8))}\"";
+
+        // The answer follows from its range and its days' hours: the ETag is a digest of those, not of the body.
+        using var digest = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        digest.AppendData(BitConverter.GetBytes(first.UtcTicks));
+        digest.AppendData(BitConverter.GetBytes(end.UtcTicks));
+        foreach (var day in days)
+        {
+            digest.AppendData(day.Digest);
+        }
+
+        var etag = $"W/\"{Convert.ToHexStringLower(digest.GetHashAndReset().AsSpan(0, 8))}\"";
         return CacheableJson.NotModified(http, etag, GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats)
             ? Results.StatusCode(StatusCodes.Status304NotModified)
             : Results.Bytes(body.WrittenMemory, "application/json; charset=utf-8");

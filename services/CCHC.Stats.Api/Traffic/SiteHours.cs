@@ -27,8 +27,11 @@ public sealed class SiteHours(CountStore counts, TimeProvider clock)
 
     private readonly ConcurrentDictionary<(string Site, string Zone, DateOnly Day), Day> _days = new();
 
-    /// <summary>One local day's hours, every one of them (23, 24 or 25), in order, with the day row they were read with.</summary>
-    public sealed record Day(Counts DayRow, SeriesPoint[] Points, byte[][] Json);
+    /// <summary>
+    /// One local day's hours, every one of them (23, 24 or 25), in order, with the day row they were read with, each hour's
+    /// JSON, and a digest of all of it (what an answer's ETag is made of, rather than of its 90 KB).
+    /// </summary>
+    public sealed record Day(Counts DayRow, SeriesPoint[] Points, byte[][] Json, byte[] Digest);
 
     /// <summary>The hours of the local days [<paramref name="first"/>, <paramref name="last"/>], a day at a time, in order.</summary>
     public async Task<IReadOnlyList<Day>> DaysAsync(KnownSite site, DateOnly first, DateOnly last, CancellationToken ct)
@@ -76,7 +79,8 @@ public sealed class SiteHours(CountStore counts, TimeProvider clock)
                 var c = byKey.GetValueOrDefault(PeriodKeys.HourKey(hour));
                 return new SeriesPoint(hour.ToString("yyyy-MM-dd'T'HH", CultureInfo.InvariantCulture), hour, c.PageViews, c.Visits, c.Visitors);
             }).ToArray();
-            var day = new Day(row, points, points.Select(p => JsonSerializer.SerializeToUtf8Bytes(p, JsonBody.Options)).ToArray());
+            var json = points.Select(p => JsonSerializer.SerializeToUtf8Bytes(p, JsonBody.Options)).ToArray();
+            var day = new Day(row, points, json, System.Security.Cryptography.SHA256.HashData(json.SelectMany(j => j).ToArray()));
             _days[(site.Id, site.Site.TimeZone, date)] = day;
             answer.Add(day);
         }
