@@ -1,4 +1,3 @@
-using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
 using Marten;
@@ -76,19 +75,7 @@ public static class PutGroup
             return errors;
         }
 
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
-        {
-            errors["name"] = ["A name of 1–200 characters is required."];
-        }
-        else if (!StorableText.IsStorable(request.Name))
-        {
-            errors["name"] = [$"The name {StorableText.Refusal}."];
-        }
-
-        if (request.TimeZone is not null && !PutSite.IsIanaZone(request.TimeZone))
-        {
-            errors["timeZone"] = [$"'{request.TimeZone}' is not a known IANA time zone id (such as 'Asia/Ho_Chi_Minh')."];
-        }
+        PutSite.CheckSettings(errors, request.Name, request.TimeZone, request.OnlineWindowMinutes);
 
         if (request.Sites is null || request.Sites.Count == 0 || request.Sites.Count > MaxSites)
         {
@@ -97,11 +84,6 @@ public static class PutGroup
         else if (request.Sites.Any(s => s is null || !PutSite.IsValidSiteId(s)))
         {
             errors["sites"] = ["Each member is a site id: 1–64 characters of a-z, 0-9, '-' and '_'."];
-        }
-
-        if (request.OnlineWindowMinutes is < PutSite.MinOnlineWindow or > PutSite.MaxOnlineWindow)
-        {
-            errors["onlineWindowMinutes"] = [$"The online window is {PutSite.MinOnlineWindow}–{PutSite.MaxOnlineWindow} minutes."];
         }
 
         return errors;

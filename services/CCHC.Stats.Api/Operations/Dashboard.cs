@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Groups;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 
 namespace CCHC.Stats.Api.Operations;
@@ -91,7 +92,7 @@ public static class Dashboard
             .card{background:var(--panel);border-radius:4px;padding:.7rem 1rem}.card b{display:block;font-size:1.5rem}
             .bad b{color:var(--bad)}section{background:var(--panel);border-radius:4px;padding:.8rem 1rem;margin-top:1rem;overflow-x:auto}
             table{border-collapse:collapse;width:100%}th,td{text-align:right;padding:.3rem .5rem;border-bottom:1px solid var(--line)}
-            th:first-child,td:first-child{text-align:left}svg{width:100%;height:auto}svg rect{fill:var(--accent)}svg text{fill:var(--muted)}
+            th:first-child,td:first-child{text-align:left}svg{width:100%;height:auto}svg .bar{fill:var(--accent)}svg .axis{fill:var(--muted);font-size:11px}
             </style></head><body>
             <header><h1>{{T("title")}}</h1></header><main>
             <div class="cards">
@@ -105,7 +106,8 @@ public static class Dashboard
         html.Append("</div>");
 
         html.Append(CultureInfo.InvariantCulture, $"<section><h2>{T("chart")}</h2>");
-        Chart(html, perMinute, N);
+        SvgBars.Append(html, "views-chart", T("chart"),
+            perMinute.Select(p => (TimeZoneInfo.ConvertTime(p.Minute, Zone).ToString("HH:mm", CultureInfo.InvariantCulture), p.Views)).ToList(), N);
         html.Append("</section>");
 
         html.Append(CultureInfo.InvariantCulture,
@@ -157,24 +159,6 @@ public static class Dashboard
 
     private static void Card(StringBuilder html, string label, string value, bool bad, string id) =>
         html.Append(CultureInfo.InvariantCulture, $"""<div class="card{(bad ? " bad" : "")}" id="{id}">{label}<b>{value}</b></div>""");
-
-    /// <summary>An inline SVG bar chart: one bar a minute, scaled to the busiest minute, labelled in Vietnam's time.</summary>
-    private static void Chart(StringBuilder html, IReadOnlyList<(DateTimeOffset Minute, long Views)> perMinute, Func<long, string> number)
-    {
-        const int width = 720, height = 160, bar = width / 60;
-        var max = Math.Max(1, perMinute.Max(p => p.Views));
-        string Local(DateTimeOffset minute) => TimeZoneInfo.ConvertTime(minute, Zone).ToString("HH:mm", CultureInfo.InvariantCulture);
-        html.Append(CultureInfo.InvariantCulture, $"""<svg id="views-chart" viewBox="0 0 {width} {height + 20}" role="img" aria-label="Views per minute">""");
-        for (var i = 0; i < perMinute.Count; i++)
-        {
-            var h = (int)Math.Round(perMinute[i].Views * (double)height / max);
-            html.Append(CultureInfo.InvariantCulture,
-                $"""<rect x="{i * bar}" y="{height - h}" width="{bar - 2}" height="{h}"><title>{Local(perMinute[i].Minute)}: {number(perMinute[i].Views)}</title></rect>""");
-        }
-
-        html.Append(CultureInfo.InvariantCulture,
-            $"""<text x="0" y="{height + 15}" font-size="11">{Local(perMinute[0].Minute)}</text><text x="{width - 40}" y="{height + 15}" font-size="11">{Local(perMinute[^1].Minute)}</text><text x="{width / 2 - 40}" y="12" font-size="11">max {number(max)}/min</text></svg>""");
-    }
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
 }

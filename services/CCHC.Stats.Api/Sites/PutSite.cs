@@ -42,19 +42,7 @@ public static partial class PutSite
             return errors;
         }
 
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
-        {
-            errors["name"] = ["A name of 1–200 characters is required."];
-        }
-        else if (!StorableText.IsStorable(request.Name))
-        {
-            errors["name"] = [$"The name {StorableText.Refusal}."];
-        }
-
-        if (request.TimeZone is not null && !IsIanaZone(request.TimeZone))
-        {
-            errors["timeZone"] = [$"'{request.TimeZone}' is not a known IANA time zone id (such as 'Asia/Ho_Chi_Minh')."];
-        }
+        CheckSettings(errors, request.Name, request.TimeZone, request.OnlineWindowMinutes);
 
         if (request.AllowedHosts is null || request.AllowedHosts.Count == 0)
         {
@@ -65,12 +53,30 @@ public static partial class PutSite
             errors["allowedHosts"] = ["Each allowed host is a host name or '*.' followed by one (at most 100 entries)."];
         }
 
-        if (request.OnlineWindowMinutes is < MinOnlineWindow or > MaxOnlineWindow)
+        return errors;
+    }
+
+    /// <summary>The settings a site and a group share: a name of 1–200 storable characters, an IANA zone, an online window.</summary>
+    public static void CheckSettings(Dictionary<string, string[]> errors, string? name, string? timeZone, int? onlineWindowMinutes)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 200)
+        {
+            errors["name"] = ["A name of 1–200 characters is required."];
+        }
+        else if (!StorableText.IsStorable(name))
+        {
+            errors["name"] = [$"The name {StorableText.Refusal}."];
+        }
+
+        if (timeZone is not null && !IsIanaZone(timeZone))
+        {
+            errors["timeZone"] = [$"'{timeZone}' is not a known IANA time zone id (such as 'Asia/Ho_Chi_Minh')."];
+        }
+
+        if (onlineWindowMinutes is < MinOnlineWindow or > MaxOnlineWindow)
         {
             errors["onlineWindowMinutes"] = [$"The online window is {MinOnlineWindow}–{MaxOnlineWindow} minutes."];
         }
-
-        return errors;
     }
 
     public static async Task<IResult> Handle(

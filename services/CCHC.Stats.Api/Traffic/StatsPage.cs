@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Groups;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Pages;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
@@ -153,28 +154,11 @@ public static class StatsPage
     private static void Card(StringBuilder html, string id, string label, string value, string detail) =>
         html.Append(CultureInfo.InvariantCulture, $"<div class=\"card\" id=\"{id}\"><span>{label}</span><b>{value}</b><small>{detail}</small></div>");
 
-    /// <summary>An inline SVG bar chart, one bar an interval, scaled to the largest; each bar carries its figure as a tooltip.</summary>
     private static void Chart(StringBuilder html, string id, string title, IReadOnlyList<(string Label, long Value)> bars, Func<long, string> number)
     {
-        const int width = 760, height = 160, top = 18;
-        var slot = (double)width / bars.Count;
-        var max = Math.Max(1, bars.Max(b => b.Value));
-        var every = (int)Math.Ceiling(bars.Count / 16.0);
-        html.Append(CultureInfo.InvariantCulture,
-            $"<section id=\"{id}\"><h2>{title}</h2><svg viewBox=\"0 0 {width} {height + top + 18}\" role=\"img\" aria-label=\"{Encode(title)}\">");
-        html.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"12\" class=\"axis\">max {number(max)}</text>");
-        for (var i = 0; i < bars.Count; i++)
-        {
-            var h = bars[i].Value * (double)height / max;
-            html.Append(CultureInfo.InvariantCulture,
-                $"<rect class=\"bar\" x=\"{i * slot + 1:0.#}\" y=\"{top + height - h:0.#}\" width=\"{Math.Max(1, slot - 2):0.#}\" height=\"{h:0.#}\"><title>{Encode(bars[i].Label)}: {number(bars[i].Value)}</title></rect>");
-            if (i % every == 0)
-            {
-                html.Append(CultureInfo.InvariantCulture, $"<text x=\"{i * slot + slot / 2:0.#}\" y=\"{top + height + 14}\" class=\"axis\" text-anchor=\"middle\">{Encode(bars[i].Label)}</text>");
-            }
-        }
-
-        html.Append("</svg></section>");
+        html.Append(CultureInfo.InvariantCulture, $"<section id=\"{id}\"><h2>{title}</h2>");
+        SvgBars.Append(html, $"{id}-chart", title, bars, number);
+        html.Append("</section>");
     }
 
     private static IResult Page(HttpContext http, int status, bool english, string siteName, string body, bool isPublic)
