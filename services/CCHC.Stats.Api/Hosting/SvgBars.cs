@@ -28,7 +28,7 @@ public static class SvgBars
             if (i % every == 0)
             {
                 html.Append(CultureInfo.InvariantCulture,
-                    $"<text x=\"{i * slot + slot / 2:0.#}\" y=\"{top + height + 14}\" class=\"axis\" text-anchor=\"middle\">{Encode(bars[i].Label)}</text>");
+                    $"<text x=\"{(i == 0 ? 0 : i * slot + slot / 2):0.#}\" y=\"{top + height + 14}\" class=\"axis\" text-anchor=\"{(i == 0 ? "start" : "middle")}\">{Encode(bars[i].Label)}</text>");
             }
         }
 

@@ -31,6 +31,7 @@ public static class Dashboard
         ["title"] = ("CCHC.Stats — vận hành", "CCHC.Stats — operators"),
         ["minute"] = ("Lượt xem phút này", "Views this minute"),
         ["online"] = ("Đang truy cập (mọi trang)", "Online now (all sites)"),
+        ["onlineOne"] = ("Đang truy cập", "Online"),
         ["lagEvents"] = ("Độ trễ tính số (sự kiện)", "Projection lag (events)"),
         ["lag"] = ("Độ trễ tính số", "Projection lag"),
         ["dead"] = ("Thư lỗi (dead letters)", "Dead letters"),
@@ -111,7 +112,7 @@ public static class Dashboard
         html.Append("</section>");
 
         html.Append(CultureInfo.InvariantCulture,
-            $"""<section><h2>{T("sites")}</h2><table id="sites"><thead><tr><th>{T("site")}</th><th>{T("online")}</th><th>{T("pageViews")}</th><th>{T("visits")}</th><th>{T("visitors")}</th>""");
+            $"""<section><h2>{T("sites")}</h2><table id="sites"><thead><tr><th>{T("site")}</th><th>{T("onlineOne")}</th><th>{T("pageViews")}</th><th>{T("visits")}</th><th>{T("visitors")}</th>""");
         foreach (var reason in Reasons)
         {
             html.Append(CultureInfo.InvariantCulture, $"<th>{T("refused")}: {T(reason)}</th>");
@@ -138,7 +139,7 @@ public static class Dashboard
         if (known.Count > 0)
         {
             html.Append(CultureInfo.InvariantCulture,
-                $"""<section><h2>{T("groups")}</h2><table id="groups"><thead><tr><th>{T("group")}</th><th>{T("members")}</th><th>{T("online")}</th><th>{T("pageViews")}</th><th>{T("visits")}</th><th>{T("visitors")}</th></tr></thead><tbody>""");
+                $"""<section><h2>{T("groups")}</h2><table id="groups"><thead><tr><th>{T("group")}</th><th>{T("members")}</th><th>{T("onlineOne")}</th><th>{T("pageViews")}</th><th>{T("visits")}</th><th>{T("visitors")}</th></tr></thead><tbody>""");
             foreach (var group in known)
             {
                 if (groupCounters.TryGet(group.Id, out var snapshot))
