@@ -75,6 +75,15 @@ public sealed class SeriesTests(StatsApp app)
         using var current = new HttpRequestMessage(HttpMethod.Get, url);
         current.Headers.IfNoneMatch.Add(changed.Headers.ETag!);
         Assert.Equal(HttpStatusCode.NotModified, (await browser.SendAsync(current)).StatusCode);
+
+        // Written straight from the hours' JSON, compressed for a browser that asks, the same figures.
+        using var zipped = new HttpRequestMessage(HttpMethod.Get, url);
+        zipped.Headers.AcceptEncoding.ParseAdd("gzip");
+        var compressed = await browser.SendAsync(zipped);
+        Assert.Equal(["gzip"], compressed.Content.Headers.ContentEncoding);
+        await using var stream = new System.IO.Compression.GZipStream(await compressed.Content.ReadAsStreamAsync(), System.IO.Compression.CompressionMode.Decompress);
+        Assert.Equal(after.Points, (await System.Text.Json.JsonSerializer.DeserializeAsync<SeriesResponse>(stream, System.Text.Json.JsonSerializerOptions.Web))!.Points);
+        Assert.Equal(after.Points, (await browser.GetFromJsonAsync<SeriesResponse>(url))!.Points);
     }
 
     [Theory]
