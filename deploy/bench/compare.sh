@@ -10,6 +10,7 @@
 # alternating order (old-new, new-old, …), runs on each side: ingestion end to end at full load (20,000 visitors),
 # the half load paced at half the first full rate (its 202 p99), counter reads (64 connections), stats/series of 31 days
 # by hour (16 connections), asOf with 16 readers at once, and a rebuild of the whole store. Prints each side's medians and the ratios new/old.
+# SERIES=0: no stats/series read (it warms, or not, the stored hours the asOf reads that follow it read too).
 # GROUPED=1: before each load every bench site, the loaded ones included, is put in one group (a side that has no
 # groups answers 404 and counts as it did); the new side's group counters are read as the site's are.
 # The working tree's load tool drives both sides: the HTTP contract is what is compared.
@@ -85,9 +86,11 @@ measure() { # $1 side, $2 round
     record "$s" group_reads "$(wrk_rate "$out")"
     record "$s" group_reads_p99 "$(wrk_percentile "$out" 99%)"
   fi
-  out=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/series.lua "$URL")")
-  record "$s" series "$(wrk_rate "$out")"
-  record "$s" series_p99 "$(wrk_percentile "$out" 99%)"
+  if [[ ${SERIES:-1} == 1 ]]; then
+    out=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/series.lua "$URL")")
+    record "$s" series "$(wrk_rate "$out")"
+    record "$s" series_p99 "$(wrk_percentile "$out" 99%)"
+  fi
   out=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/asof.lua "$URL")")
   record "$s" asof16 "$(wrk_rate "$out")"
   record "$s" asof16_p99 "$(wrk_percentile "$out" 99%)"
@@ -137,8 +140,10 @@ row reads "counter reads/s (64 connections)" higher
 row reads_p99 "counter reads p99, ms" lower
 row asof16 "asOf reads/s (16 at once)" higher
 row asof16_p99 "asOf p99, ms (16 at once)" lower
-row series "stats/series reads/s (31 days by hour, 16 conn.)" higher
-row series_p99 "stats/series p99, ms" lower
+if [[ ${SERIES:-1} == 1 ]]; then
+  row series "stats/series reads/s (31 days by hour, 16 conn.)" higher
+  row series_p99 "stats/series p99, ms" lower
+fi
 row rebuild "rebuild, events/s" higher
 if [[ ${GROUPED:-0} == 1 ]]; then
   echo "group counter reads/s (64 connections), new: $(mid new group_reads) (each round: ${R[new:group_reads]# }), p99 $(mid new group_reads_p99) ms"

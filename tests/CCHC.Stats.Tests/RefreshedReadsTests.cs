@@ -1,4 +1,4 @@
-using CCHC.Stats.Api.Pages;
+using CCHC.Stats.Api.Hosting;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CCHC.Stats.Tests;

@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
 using Npgsql;
@@ -53,7 +54,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     public sealed record LivePage(PageViewsResponse Figures, byte[] Json, string ETag)
     {
         public static LivePage Of(PageViewsResponse figures) =>
-            new(figures, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(figures, Hosting.JsonBody.Options), Hosting.CacheableJson.ETagOf(figures with { AsOf = default }));
+            new(figures, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options), CacheableJson.ETagOf(figures with { AsOf = default }));
     }
 
     /// <summary>

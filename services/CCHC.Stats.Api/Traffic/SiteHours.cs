@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
-using CCHC.Stats.Api.Pages;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
 

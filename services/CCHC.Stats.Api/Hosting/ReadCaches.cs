@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace CCHC.Stats.Api.Pages;
+namespace CCHC.Stats.Api.Hosting;
 
 /// <summary>
 /// Answers kept for a short while (<see cref="PageCounts.LiveFor"/>): all of them are dropped together when the while is
