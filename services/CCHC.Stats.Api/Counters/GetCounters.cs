@@ -91,8 +91,5 @@ public static class GetCounters
             detail: "The counters are being rebuilt or are behind the recorded events; ask again in a few seconds.");
     }
 
-    private static IResult Serve(HttpContext http, LiveCounters.Snapshot snapshot) =>
-        CacheableJson.NotModified(http, snapshot.ETag, MaxAgeSeconds)
-            ? Results.StatusCode(StatusCodes.Status304NotModified)
-            : Results.Bytes(snapshot.Body.Negotiate(http), "application/json; charset=utf-8");
+    private static IResult Serve(HttpContext http, LiveCounters.Snapshot snapshot) => CacheableJson.ServeMade(http, snapshot.Body, snapshot.ETag, MaxAgeSeconds);
 }

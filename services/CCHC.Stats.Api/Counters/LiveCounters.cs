@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Contracts;
@@ -50,8 +49,6 @@ public sealed class LiveCounters
     public static Snapshot Render(CountersResponse counters)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(counters, JsonBody.Options);
-        var figures = JsonSerializer.SerializeToUtf8Bytes(counters with { AsOf = default }, JsonBody.Options);
-        var etag = $"W/\"{Convert.ToHexStringLower(SHA256.HashData(figures).AsSpan(0, 8))}\"";
-        return new Snapshot(new Precompressed(json, CompressionLevel.Fastest), etag, counters);
+        return new Snapshot(new Precompressed(json, CompressionLevel.Fastest), CacheableJson.ETagOf(counters with { AsOf = default }), counters);
     }
 }

@@ -45,9 +45,7 @@ public static class GetGroupCounters
         PutSite.IsValidSiteId(groupId) ? await groups.FindAsync(groupId, ct) : null;
 
     private static IResult Serve(HttpContext http, GroupCounters.Snapshot snapshot) =>
-        CacheableJson.NotModified(http, snapshot.ETag, GetCounters.MaxAgeSeconds)
-            ? Results.StatusCode(StatusCodes.Status304NotModified)
-            : Results.Bytes(snapshot.Body.Negotiate(http), "application/json; charset=utf-8");
+        CacheableJson.ServeMade(http, snapshot.Body, snapshot.ETag, GetCounters.MaxAgeSeconds);
 }
 
 public static class GroupProblems

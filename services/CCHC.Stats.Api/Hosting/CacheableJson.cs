@@ -33,11 +33,20 @@ public static class CacheableJson
     public static IResult ServeOnce<T>(HttpContext http, T body, int maxAgeSeconds, bool isPublic = true)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(body, JsonBody.Options);
-        var etag = $"W/\"{Convert.ToHexStringLower(SHA256.HashData(json).AsSpan(0, 8))}\"";
-        return NotModified(http, etag, maxAgeSeconds, isPublic)
+        return ServeMade(http, json, $"W/\"{Convert.ToHexStringLower(SHA256.HashData(json).AsSpan(0, 8))}\"", maxAgeSeconds, isPublic);
+    }
+
+    /// <summary>JSON made before (a snapshot held in memory), or 304, with the headers above.</summary>
+    public static IResult ServeMade(HttpContext http, byte[] json, string etag, int maxAgeSeconds, bool isPublic = true) =>
+        NotModified(http, etag, maxAgeSeconds, isPublic)
             ? Results.StatusCode(StatusCodes.Status304NotModified)
             : Results.Bytes(json, "application/json; charset=utf-8");
-    }
+
+    /// <summary>As <see cref="ServeMade(HttpContext, byte[], string, int, bool)"/>, compressed as the request accepts (public).</summary>
+    public static IResult ServeMade(HttpContext http, Precompressed body, string etag, int maxAgeSeconds) =>
+        NotModified(http, etag, maxAgeSeconds)
+            ? Results.StatusCode(StatusCodes.Status304NotModified)
+            : Results.Bytes(body.Negotiate(http), "application/json; charset=utf-8");
 
     /// <summary>The value as JSON, or 304, with the headers above.</summary>
     public static IResult Serve<T>(HttpContext http, T body, string etag, int maxAgeSeconds, bool isPublic = true) =>

@@ -34,9 +34,7 @@ public static class GetPageViews
             return GetCounters.CatchingUp(http);
         }
 
-        return CacheableJson.NotModified(http, figures.ETag, GetCounters.MaxAgeSeconds)
-            ? Results.StatusCode(StatusCodes.Status304NotModified)
-            : Results.Bytes(figures.Json, "application/json; charset=utf-8");
+        return CacheableJson.ServeMade(http, figures.Json, figures.ETag, GetCounters.MaxAgeSeconds);
     }
 
     /// <summary>The page of a query's <c>url</c>: 400 when it is missing or not an absolute http(s) URL, 403 when its host is not the site's.</summary>
