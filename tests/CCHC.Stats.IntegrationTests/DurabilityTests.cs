@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 
 namespace CCHC.Stats.IntegrationTests;
 
@@ -35,19 +34,12 @@ public sealed class DurabilityTests(StatsApp app)
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
                 {
                     // The process is gone: nothing was acknowledged for this view.
-                    if (!load.IsCancellationRequested)
-                    {
-                        await Task.Delay(10);
-                    }
+                    await Eventually.BackOff(load.Token);
                 }
             }
         }).ToList();
 
-        var clock = Stopwatch.StartNew();
-        while (acknowledged.Count < 1500 && clock.Elapsed < TimeSpan.FromSeconds(15))
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.Until(() => acknowledged.Count >= 1500, TimeSpan.FromSeconds(15), "views should be acknowledged before the kill");
 
         await first.KillAsync();
         var acknowledgedAtKill = acknowledged.ToHashSet();

@@ -110,13 +110,13 @@ public sealed class RebuildTests(StatsApp app)
 
         using var reader = StatsApp.ClientOf(host, null);
         using var stop = new CancellationTokenSource();
+        var sent = 0;
         var live = Task.Run(async () =>
         {
-            var sent = 0;
             while (!stop.IsCancellationRequested)
             {
                 (await reader.PostAsJsonAsync("/api/v1/sites/rbl/views", new PageViewRequest($"https://portal.test/live/{sent}"))).EnsureSuccessStatusCode();
-                if (++sent % 50 == 0)
+                if (Interlocked.Increment(ref sent) % 50 == 0)
                 {
                     await ImportAsync(200);
                 }
@@ -128,7 +128,9 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync("/api/v1/admin/rebuild", null)).StatusCode);
         await Eventually.Until(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString() == "completed",
             TimeSpan.FromSeconds(60), "the rebuild should complete");
-        await Task.Delay(500);
+        var sentAtCompletion = Volatile.Read(ref sent);
+        await Eventually.Until(() => Volatile.Read(ref sent) >= sentAtCompletion + 100, TimeSpan.FromSeconds(30),
+            "live views should go on after the hand-over");
         await stop.CancelAsync();
         var sentLive = await live;
 

@@ -57,21 +57,18 @@ public sealed class ScaleOutTests(StatsApp app)
                         }
                         else
                         {
-                            await Task.Delay(20);
+                            await Eventually.BackOff(load.Token);
                         }
                     }
                     catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
                     {
                         // That node is down (or restarting): nothing was acknowledged for this view.
-                        if (!load.IsCancellationRequested)
-                        {
-                            await Task.Delay(20);
-                        }
+                        await Eventually.BackOff(load.Token);
                     }
                 }
             }).ToList();
 
-            await WhenAsync(() => acknowledged.Count >= 1500, "views should be acknowledged before the kill");
+            await Eventually.Until(() => acknowledged.Count >= 1500, TimeSpan.FromSeconds(45), "views should be acknowledged before the kill");
             await nodes[leader].DisposeAsync(); // SIGKILL
             var atKill = acknowledged.Count;
 
@@ -83,13 +80,13 @@ public sealed class ScaleOutTests(StatsApp app)
 
             if (virtualHost is not null)
             {
-                await WhenAsync(() => acknowledged.Count >= atKill + 1000, "views should be acknowledged after the kill");
+                await Eventually.Until(() => acknowledged.Count >= atKill + 1000, TimeSpan.FromSeconds(45), "views should be acknowledged after the kill");
                 await RabbitBroker.RestartAsync();
             }
 
             nodes[leader] = await ServiceProcess.StartAsync(connection, ports[leader], settings);
             var afterRestart = acknowledged.Count;
-            await WhenAsync(() => acknowledged.Count >= afterRestart + 1000, "views should be acknowledged after the restarts");
+            await Eventually.Until(() => acknowledged.Count >= afterRestart + 1000, TimeSpan.FromSeconds(45), "views should be acknowledged after the restarts");
             await load.CancelAsync();
             await Task.WhenAll(workers);
 
@@ -107,10 +104,7 @@ public sealed class ScaleOutTests(StatsApp app)
 
             // Requests cut off when the load stopped were not acknowledged, but their views may still be committing
             // (the service finishes a group it has taken): let the store settle before counting it.
-            for (int before = -1, now = -2; before != now; await Task.Delay(1000))
-            {
-                (before, now) = (now, (await EventRows.UrlsOfSiteAsync(connection, site)).Count);
-            }
+            await Eventually.Settled(async () => (await EventRows.UrlsOfSiteAsync(connection, site)).Count);
 
             Dictionary<string, int> stored = [];
             await Eventually.Until(async () =>
@@ -127,15 +121,9 @@ public sealed class ScaleOutTests(StatsApp app)
             foreach (var node in nodes)
             {
                 using var reader = node.Client();
-                var deadline = Stopwatch.StartNew();
-                long counted;
-                while ((counted = (await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/{site}/counters"))!.Total.PageViews) != total
-                       && deadline.Elapsed < TimeSpan.FromSeconds(60))
-                {
-                    await Task.Delay(200);
-                }
-
-                Assert.True(counted == total, $"{node.Address} counts {counted} of the {total} views stored");
+                long counted = 0;
+                await Eventually.Until(async () => (counted = (await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/{site}/counters"))!.Total.PageViews) == total,
+                    TimeSpan.FromSeconds(60), () => $"{node.Address} counts {counted} of the {total} views stored");
                 var asOf = await reader.GetFromJsonAsync<CountersResponse>(
                     $"/api/v1/sites/{site}/counters?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}");
                 Assert.Equal(total, asOf!.Total.PageViews);
@@ -187,14 +175,4 @@ public sealed class ScaleOutTests(StatsApp app)
     }
 
     private sealed record RebuildProgress(string State);
-
-    private static async Task WhenAsync(Func<bool> condition, string because)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(45), because);
-            await Task.Delay(50);
-        }
-    }
 }

@@ -117,32 +117,15 @@ public sealed class ServiceProcess : IAsyncDisposable
     private async Task WaitUntilReadyAsync()
     {
         using var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline)
+        await Eventually.Until(async () =>
         {
             if (_process.HasExited)
             {
                 throw new InvalidOperationException($"The service exited ({_process.ExitCode}):\n{Output[^Math.Min(Output.Length, 8000)..]}");
             }
 
-            try
-            {
-                if ((await client.GetAsync("/health/ready")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"The service did not become ready:\n{Output[^Math.Min(Output.Length, 8000)..]}");
+            return (await client.GetAsync("/health/ready")).IsSuccessStatusCode;
+        }, TimeSpan.FromSeconds(90), () => $"The service did not become ready:\n{Output[^Math.Min(Output.Length, 8000)..]}");
     }
 
     /// <summary>The service's own build output, beside this test assembly's configuration.</summary>
