@@ -2,6 +2,7 @@ using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
+using System.Collections.Concurrent;
 using Npgsql;
 
 namespace CCHC.Stats.Api.Pages;
@@ -13,8 +14,8 @@ namespace CCHC.Stats.Api.Pages;
 /// <remarks>
 /// <para>Live: one page's figures are one read by primary key (its rows of today, of this week's days, of this month,
 /// year and all time: <see cref="CountKey.IsStoredByDay"/>); the most-read list of a day, month, year or all time is
-/// one read of the index on pages by period (its first <c>limit</c> rows, whatever the number of pages), of a week the
-/// sum of its days' rows from the same index. Both are kept in memory and read again in the background (a page every
+/// one read of the index on pages by period (its first <c>limit</c> rows, whatever the number of pages); of a week, the
+/// sums of its closed days (summed once, <see cref="ClosedDaysOfWeek"/>) with today's rows added. Both are kept in memory and read again in the background (a page every
 /// <see cref="LiveFor"/>, a list every <see cref="ListsFor"/>) while readers come, so a popular article read by every
 /// visitor costs the database one read a second and none of its readers a wait.</para>
 /// <para><c>asOf</c> a moment T: the local day D containing T is recounted from its raw views up to T, each given its
@@ -38,6 +39,16 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// rows of every page (150 ms for 100,000 pages), which no reader should wait for, nor the database do every second.
     /// </summary>
     private readonly RefreshedReads<(string SiteId, PeriodKind Period), TopPagesResponse> _tops = new(clock, ListsFor, TimeSpan.FromMinutes(1));
+
+    /// <summary>
+    /// Each site's page views by page over the closed days of its current week (<see cref="TopOfWeekAsync"/>): their sum
+    /// reads every day row of every page (100–200 ms for 100,000 pages), so it is made once a day, again when a late view
+    /// moved one of those days, and at least every <see cref="ClosedDaysFor"/> (a rebuild's repairs reach it then).
+    /// </summary>
+    private readonly ConcurrentDictionary<string, ClosedDaysOfWeek> _closedDays = new();
+
+    /// <summary>How long the closed days' sums of a week are used before they are summed again whatever happened.</summary>
+    public static readonly TimeSpan ClosedDaysFor = TimeSpan.FromMinutes(10);
 
     /// <summary>How old a most-read list may get: the responses' max-age (a list changes slowly; a page's count does not).</summary>
     public static readonly TimeSpan ListsFor = TimeSpan.FromSeconds(GetCounters.MaxAgeSeconds);
@@ -111,6 +122,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     {
         if (Rebuilding)
         {
+            _closedDays.Clear(); // summed again from the rebuilt counts
             return null;
         }
 
@@ -119,23 +131,65 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             var ct = CancellationToken.None;
             var periods = new PeriodKeys(SiteCalendar.LocalDay(clock.GetUtcNow(), site.Zone));
             var key = periods.Key(period);
-            await using var batch = database.CreateBatch();
-            batch.BatchCommands.Add(CountKey.IsStoredByDay(period)
-                ? counts.TopPagesCommand(site.Id, period, key, GetTopPages.MaxLimit)
-                : counts.TopPagesOverDaysCommand(site.Id, periods.FirstDay(period), periods.Day, GetTopPages.MaxLimit));
             List<(string Page, long Views)> top;
-            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            if (CountKey.IsStoredByDay(period))
             {
-                top = [];
-                while (await reader.ReadAsync(ct))
-                {
-                    top.Add((reader.GetString(0), reader.GetInt64(1)));
-                }
+                await using var batch = database.CreateBatch();
+                batch.BatchCommands.Add(counts.TopPagesCommand(site.Id, period, key, GetTopPages.MaxLimit));
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                top = await ReadPagesAsync(reader, ct);
+            }
+            else
+            {
+                top = await TopOfWeekAsync(site, periods, ct);
             }
 
             return await WithTitlesAsync(site, period, key, top, ct);
         });
         return longest.Pages.Count <= limit ? longest : longest with { Pages = longest.Pages.Take(limit).ToList() };
+    }
+
+    /// <summary>
+    /// The live most-read list of a week (pages have no week rows): the sums of its closed days
+    /// (<see cref="ClosedDaysOfWeek"/>, read again only when one of those days moved) with today's rows added, ranked
+    /// as the index ranks a stored period (views descending, then page).
+    /// </summary>
+    private async Task<List<(string Page, long Views)>> TopOfWeekAsync(KnownSite site, PeriodKeys periods, CancellationToken ct)
+    {
+        var week = periods.Key(PeriodKind.Week);
+        var closedDays = DaysOfWeekTo(periods).Where(d => d < periods.Day).Select(d => CountKey.Site(site.Id, PeriodKind.Day, new PeriodKeys(d).Key(PeriodKind.Day)))
+            .ToList();
+        Dictionary<CountKey, Counts> siteDays;
+        List<(string Page, long Views)> today;
+        await using (var batch = database.CreateBatch())
+        {
+            batch.BatchCommands.Add(counts.ReadCommand(closedDays));
+            batch.BatchCommands.Add(counts.TopPagesOverDaysCommand(site.Id, periods.Day, periods.Day, int.MaxValue));
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            siteDays = await CountStore.ReadAsync(reader, ct);
+            await reader.NextResultAsync(ct);
+            today = await ReadPagesAsync(reader, ct);
+        }
+
+        // Every view of a page is a view of its site: while the site's closed days hold the same page views, so do their pages.
+        var signature = string.Join(',', closedDays.Select(d => siteDays.GetValueOrDefault(d).PageViews));
+        if (!_closedDays.TryGetValue(site.Id, out var closed) || closed.Week != week || closed.Signature != signature
+            || clock.GetElapsedTime(closed.ReadAt) >= ClosedDaysFor)
+        {
+            var ranked = new List<(string Page, long Views)>();
+            if (closedDays.Count > 0)
+            {
+                await using var batch = database.CreateBatch();
+                batch.BatchCommands.Add(counts.TopPagesOverDaysCommand(site.Id, periods.FirstDay(PeriodKind.Week), periods.Day.AddDays(-1), int.MaxValue));
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                ranked = await ReadPagesAsync(reader, ct);
+            }
+
+            _closedDays[site.Id] = closed = new ClosedDaysOfWeek(week, signature, clock.GetTimestamp(),
+                ranked.OrderByDescending(p => p.Views).ThenBy(p => p.Page, StringComparer.Ordinal).ToList());
+        }
+
+        return closed.With(today, GetTopPages.MaxLimit);
     }
 
     /// <summary>The most-read list of a period as it stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
@@ -238,6 +292,18 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             top.Select(t => new TopPage(t.Page, titles.GetValueOrDefault(t.Page), t.Views)).ToList());
     }
 
+    /// <summary>Rows of two columns, a page and its views.</summary>
+    private static async Task<List<(string Page, long Views)>> ReadPagesAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var pages = new List<(string Page, long Views)>();
+        while (await reader.ReadAsync(ct))
+        {
+            pages.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return pages;
+    }
+
     private static async Task<Dictionary<string, string>> ReadTitlesAsync(NpgsqlDataReader reader, CancellationToken ct)
     {
         var titles = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -253,5 +319,24 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     {
         PagePeriodFigures F(int i) => new(periods[i].Key, periods[i].Views);
         return new PageViewsResponse(site.Id, page, title, SiteCalendar.ToLocal(moment, site.Zone), F(0), F(1), F(2), F(3), F(4));
+    }
+}
+
+/// <summary>
+/// A site's page views by page over the closed days of a week (<paramref name="Week"/>), ranked (views descending, then
+/// page), as they stood when the site's own page views of those days read <paramref name="Signature"/>.
+/// </summary>
+internal sealed record ClosedDaysOfWeek(string Week, string Signature, long ReadAt, IReadOnlyList<(string Page, long Views)> Ranked)
+{
+    private readonly Dictionary<string, long> _views = Ranked.ToDictionary(p => p.Page, p => p.Views, StringComparer.Ordinal);
+
+    /// <summary>The week's first <paramref name="limit"/> pages once <paramref name="today"/>'s views are added.</summary>
+    public List<(string Page, long Views)> With(IReadOnlyList<(string Page, long Views)> today, int limit)
+    {
+        var viewedToday = new HashSet<string>(today.Select(t => t.Page), StringComparer.Ordinal);
+        return today.Select(t => (t.Page, Views: t.Views + _views.GetValueOrDefault(t.Page)))
+            .Concat(Ranked.Where(p => !viewedToday.Contains(p.Page)).Take(limit))
+            .OrderByDescending(p => p.Views).ThenBy(p => p.Page, StringComparer.Ordinal)
+            .Take(limit).ToList();
     }
 }
