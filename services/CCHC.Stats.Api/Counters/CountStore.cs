@@ -214,26 +214,42 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     public Task<Dictionary<CountKey, Counts>> OfSiteAsync(string siteId, CancellationToken ct) => RunAsync(SiteCommand(siteId), ct);
 
     /// <summary>
-    /// The statement that sums a site's counted page views and visits over its days before <paramref name="day"/>: those
-    /// from <paramref name="week"/>, from <paramref name="month"/>, from <paramref name="year"/>, and all (eight figures, in
-    /// that order). Day keys are ISO dates, so they compare as text.
+    /// The statement that sums a site's counted page views and visits before <paramref name="day"/> in the week, month,
+    /// year and all time that contain it (eight figures, in that order), from the fewest stored rows: the week's and the
+    /// month's days before it, the year's months before its month, the years before its year. So it reads at most about
+    /// fifty rows however long the history (the longer periods' rows hold what their days hold: the engine counts every
+    /// view in each). Keys are ISO dates and their prefixes, so they compare as text.
     /// </summary>
     public NpgsqlBatchCommand DaysBeforeCommand(string siteId, DateOnly day, DateOnly week, DateOnly month, DateOnly year)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT coalesce(sum(page_views) FILTER (WHERE period_key >= $4), 0), coalesce(sum(visits) FILTER (WHERE period_key >= $4), 0),
-                   coalesce(sum(page_views) FILTER (WHERE period_key >= $5), 0), coalesce(sum(visits) FILTER (WHERE period_key >= $5), 0),
-                   coalesce(sum(page_views) FILTER (WHERE period_key >= $6), 0), coalesce(sum(visits) FILTER (WHERE period_key >= $6), 0),
-                   coalesce(sum(page_views), 0), coalesce(sum(visits), 0)
-            FROM {Qualified}
-            WHERE scope = $1 AND dimension = $2 AND key = '' AND period = 'day' AND period_key < $3
+            SELECT w_views, w_visits, m_views, m_visits, m_views + y_views, m_visits + y_visits,
+                   m_views + y_views + t_views, m_visits + y_visits + t_visits
+            FROM (SELECT coalesce(sum(page_views) FILTER (WHERE period = 'day' AND period_key >= $4), 0) AS w_views,
+                         coalesce(sum(visits) FILTER (WHERE period = 'day' AND period_key >= $4), 0) AS w_visits,
+                         coalesce(sum(page_views) FILTER (WHERE period = 'day' AND period_key >= $5), 0) AS m_views,
+                         coalesce(sum(visits) FILTER (WHERE period = 'day' AND period_key >= $5), 0) AS m_visits,
+                         coalesce(sum(page_views) FILTER (WHERE period = 'month'), 0) AS y_views,
+                         coalesce(sum(visits) FILTER (WHERE period = 'month'), 0) AS y_visits,
+                         coalesce(sum(page_views) FILTER (WHERE period = 'year'), 0) AS t_views,
+                         coalesce(sum(visits) FILTER (WHERE period = 'year'), 0) AS t_visits
+                  FROM {Qualified}
+                  WHERE scope = $1 AND dimension = $2 AND key = ''
+                    AND ((period = 'day' AND period_key >= least($4, $5) AND period_key < $3)
+                      OR (period = 'month' AND period_key >= $7 AND period_key < $6)
+                      OR (period = 'year' AND period_key < $8))) AS before
             """);
+        var keys = new PeriodKeys(day);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
         command.Parameters.Add(new NpgsqlParameter { Value = CountKey.SiteDimension });
-        foreach (var d in new[] { day, week, month, year })
+        foreach (var key in new[]
+                 {
+                     keys.Key(PeriodKind.Day), new PeriodKeys(week).Key(PeriodKind.Day), new PeriodKeys(month).Key(PeriodKind.Day), keys.Key(PeriodKind.Month),
+                     new PeriodKeys(year).Key(PeriodKind.Month), keys.Key(PeriodKind.Year),
+                 })
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(d).Key(PeriodKind.Day) });
+            command.Parameters.Add(new NpgsqlParameter { Value = key });
         }
 
         return command;
