@@ -11,8 +11,10 @@ namespace CCHC.Stats.Api.Hosting;
 public static class CacheableJson
 {
     /// <summary>A weak ETag over a value's JSON.</summary>
-    public static string ETagOf<T>(T figures) =>
-        $"W/\"{Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options)).AsSpan(0, 8))}\"";
+    public static string ETagOf<T>(T figures) => ETagOfJson(JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options));
+
+    /// <summary>A weak ETag over JSON already written.</summary>
+    public static string ETagOfJson(byte[] json) => $"W/\"{Convert.ToHexStringLower(SHA256.HashData(json).AsSpan(0, 8))}\"";
 
     /// <summary>Sets the caching headers; true when the request's <c>If-None-Match</c> holds <paramref name="etag"/> (answer 304).</summary>
     public static bool NotModified(HttpContext http, string etag, int maxAgeSeconds, bool isPublic = true)
@@ -33,7 +35,7 @@ public static class CacheableJson
     public static IResult ServeOnce<T>(HttpContext http, T body, int maxAgeSeconds, bool isPublic = true)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(body, JsonBody.Options);
-        return ServeMade(http, json, $"W/\"{Convert.ToHexStringLower(SHA256.HashData(json).AsSpan(0, 8))}\"", maxAgeSeconds, isPublic);
+        return ServeMade(http, json, ETagOfJson(json), maxAgeSeconds, isPublic);
     }
 
     /// <summary>JSON made before (a snapshot held in memory), or 304, with the headers above.</summary>

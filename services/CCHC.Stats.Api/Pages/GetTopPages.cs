@@ -42,13 +42,15 @@ public static class GetTopPages
             return timeProblem;
         }
 
-        var top = moment is { } at ? await pages.TopAsOfAsync(site, kind, count, at, ct) : await pages.TopAsync(site, kind, count);
+        var top = moment is { } at
+            ? await pages.TopAsOfAsync(site, kind, count, at, ct) is { } then ? PageCounts.TopAnswer.Of(then) : null
+            : await pages.TopAsync(site, kind, count);
         if (top is null)
         {
             return GetCounters.CatchingUp(http);
         }
 
-        return CacheableJson.Serve(http, top, CacheableJson.ETagOf(top), GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats);
+        return CacheableJson.ServeMade(http, top.Json, top.ETag, GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats);
     }
 
     /// <summary>The counters' five periods, by the names the API gives them.</summary>

@@ -38,7 +38,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// again in the background every <see cref="ListsFor"/>, the last one served meanwhile: a week's list sums its days'
     /// rows of every page (150 ms for 100,000 pages), which no reader should wait for, nor the database do every second.
     /// </summary>
-    private readonly RefreshedReads<(string SiteId, PeriodKind Period), TopPagesResponse> _tops = new(clock, ListsFor, TimeSpan.FromMinutes(1));
+    private readonly RefreshedReads<(string SiteId, PeriodKind Period), LiveTop> _tops = new(clock, ListsFor, TimeSpan.FromMinutes(1));
 
     /// <summary>
     /// Each site's page views by page over the closed days of its current week (<see cref="TopOfWeekAsync"/>): their sum
@@ -117,8 +117,30 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
         return Response(site, page, title, moment, Periods.Select(kind => (periods.Key(kind), mine[(int)kind])).ToList());
     }
 
+    /// <summary>
+    /// A most-read list as a response body and its ETag (over the body), made once for each length asked of the list
+    /// read (<see cref="LiveTop"/>).
+    /// </summary>
+    public sealed record TopAnswer(TopPagesResponse Figures, byte[] Json, string ETag)
+    {
+        public static TopAnswer Of(TopPagesResponse figures)
+        {
+            var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options);
+            return new TopAnswer(figures, json, CacheableJson.ETagOfJson(json));
+        }
+    }
+
+    /// <summary>A period's longest list as read, and its answers for each length, made as they are first asked for.</summary>
+    private sealed class LiveTop(TopPagesResponse longest)
+    {
+        private readonly TopAnswer?[] _answers = new TopAnswer?[GetTopPages.MaxLimit + 1];
+
+        public TopAnswer Of(int limit) => _answers[limit] ??=
+            TopAnswer.Of(longest.Pages.Count <= limit ? longest : longest with { Pages = longest.Pages.Take(limit).ToList() });
+    }
+
     /// <summary>The live most-read list of a period; null while the counts are rebuilt.</summary>
-    public async Task<TopPagesResponse?> TopAsync(KnownSite site, PeriodKind period, int limit)
+    public async Task<TopAnswer?> TopAsync(KnownSite site, PeriodKind period, int limit)
     {
         if (Rebuilding)
         {
@@ -144,9 +166,9 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
                 top = await TopOfWeekAsync(site, periods, ct);
             }
 
-            return await WithTitlesAsync(site, period, key, top, ct);
+            return new LiveTop(await WithTitlesAsync(site, period, key, top, ct));
         });
-        return longest.Pages.Count <= limit ? longest : longest with { Pages = longest.Pages.Take(limit).ToList() };
+        return longest.Of(limit);
     }
 
     /// <summary>

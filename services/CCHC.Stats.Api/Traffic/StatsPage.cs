@@ -60,7 +60,7 @@ public static class StatsPage
         var now = clock.GetUtcNow();
         var today = SiteCalendar.LocalDay(now, site.Zone);
         var monthStart = new DateOnly(today.Year, today.Month, 1);
-        var top = await pages.TopAsync(site, PeriodKind.Month, 10);
+        var top = (await pages.TopAsync(site, PeriodKind.Month, 10))?.Figures;
         if (counters is null || top is null || live.Rebuilding)
         {
             http.Response.Headers.RetryAfter = "60";
