@@ -257,18 +257,22 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 
     /// <summary>
     /// The statement that sums a site's counted page views, visits and first visitors over the given hours (their
-    /// <see cref="PeriodKeys.HourKey"/>s): three figures, in that order.
+    /// <see cref="PeriodKeys.HourKey"/>s): three figures, in that order. The keys' first and last bound the index's
+    /// range (PostgreSQL's plan filtered a list of keys over every hour row of the site: 3–12 ms, growing with the
+    /// history, where the range reads the day's few).
     /// </summary>
     public NpgsqlBatchCommand HoursCommand(string siteId, IReadOnlyCollection<string> hourKeys)
     {
         var command = new NpgsqlBatchCommand(
             $"""
             SELECT coalesce(sum(page_views), 0), coalesce(sum(visits), 0), coalesce(sum(first_visitors), 0) FROM {Qualified}
-            WHERE scope = $1 AND dimension = $2 AND key = '' AND period = 'hour' AND period_key = ANY($3)
+            WHERE scope = $1 AND dimension = $2 AND key = '' AND period = 'hour' AND period_key >= $4 AND period_key <= $5 AND period_key = ANY($3)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
         command.Parameters.Add(new NpgsqlParameter { Value = CountKey.SiteDimension });
         command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.DefaultIfEmpty("").Min(StringComparer.Ordinal)! });
+        command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.DefaultIfEmpty("").Max(StringComparer.Ordinal)! });
         return command;
     }
 

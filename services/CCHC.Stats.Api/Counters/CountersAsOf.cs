@@ -51,7 +51,7 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
         var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
         var contextStart = SiteCalendar.ToLocal(Min(openHour.Start - VisitorDay.VisitGap, window.Since), zone);
         var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(window.Since, zone), day, After: contextStart, UpTo: asOf,
-            FromLocalHour: PeriodKeys.HourKey(contextStart)[..13]);
+            FromLocalHour: PeriodKeys.HourKey(contextStart)[..13], ToLocalHour: PeriodKeys.HourKey(openHour.Start)[..13]);
 
         long closedHourViews, closedHourVisits, closedHourVisitors, online = 0;
         var hour = new DayRecount(openHour.Start);

@@ -27,8 +27,12 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
     /// <see cref="Hosting.EventStore.SiteDayIndex"/>): what lets a read of an hour skip the day's earlier hours.
     /// Narrows no further than <paramref name="After"/> should; it is the index's way in.
     /// </param>
+    /// <param name="ToLocalHour">
+    /// Only views up to this local hour of the day (the hour of <paramref name="UpTo"/>, as <paramref name="FromLocalHour"/>):
+    /// the index's way out, so a read of an hour early in a long day does not fetch the rest of the day to drop it.
+    /// </param>
     public sealed record Range(string SiteId, DateOnly First, DateOnly Last, DateTimeOffset? After = null, DateTimeOffset? UpTo = null, long? UpToSequence = null,
-        string? FromLocalHour = null)
+        string? FromLocalHour = null, string? ToLocalHour = null)
     {
         public static Range Day(string siteId, DateOnly day) => new(siteId, day, day);
 
@@ -87,7 +91,7 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
               AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
               AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
               AND ($6::bigint IS NULL OR seq_id <= $6)
-              AND ($7::text IS NULL OR left(data ->> 'occurredAt', 13) >= $7)
+              AND left(data ->> 'occurredAt', 13) >= $7 AND left(data ->> 'occurredAt', 13) <= $8
             {orderBy}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = range.SiteId });
@@ -96,7 +100,10 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.After?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.UpTo?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)range.UpToSequence ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)range.FromLocalHour ?? DBNull.Value });
+        // Bounds that hold every view when not given, so the index always reads its hour column (an "IS NULL OR" kept
+        // the generic plan from using it: an hour's read fetched its whole day).
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = range.FromLocalHour ?? "" });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = range.ToLocalHour ?? "9999" });
         return command;
     }
 
