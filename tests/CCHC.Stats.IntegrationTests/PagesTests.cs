@@ -1,4 +1,7 @@
 using System.Text;
+using Marten;
+using Marten.Events;
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 
 namespace CCHC.Stats.IntegrationTests;
@@ -165,6 +168,34 @@ public sealed class PagesTests(StatsApp app)
         IEnumerable<(string, long)> live = [];
         await Eventually.Until(async () => (live = await TopAsync()).SequenceEqual([("/c", 4L), ("/a", 3L), ("/b", 2L)]), TimeSpan.FromSeconds(30),
             () => $"the live week should count the late views: {string.Join(", ", live)}");
+    }
+
+    /// <summary>
+    /// Pages of equal views rank by their bytes, live and asOf, whatever the database's collation: on a database that
+    /// sorts text the en-US way ("/a" before "/B"), "/B" still comes first, as the service ranks pages in memory.
+    /// </summary>
+    [Fact]
+    public async Task pages_of_equal_views_rank_the_same_live_and_as_of_whatever_the_databases_collation()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("collation", icuLocale: "en-US");
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/icu", new SiteRequest("ICU", "Asia/Ho_Chi_Minh", ["portal.test"], null, PublishStats: true)))
+            .EnsureSuccessStatusCode();
+        using var ingest = StatsApp.ClientOf(host, StatsApp.IngestKey);
+        var at = DateTimeOffset.UtcNow.AddSeconds(-2);
+        (await ingest.PostAsJsonAsync("/api/v1/sites/icu/views:batch", new[] { "/a", "/B", "/c", "/c" }
+            .Select((page, i) => new BatchViewItem($"https://portal.test{page}", null, null, at, $"v{i}", null)))).EnsureSuccessStatusCode();
+        await host.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        using var reader = StatsApp.ClientOf(host, null);
+        var asOf = Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"));
+        foreach (var period in new[] { "day", "week", "month", "year", "total" })
+        {
+            var live = (await reader.GetFromJsonAsync<TopPagesResponse>($"/api/v1/sites/icu/pages/top?period={period}"))!;
+            var then = (await reader.GetFromJsonAsync<TopPagesResponse>($"/api/v1/sites/icu/pages/top?period={period}&asOf={asOf}"))!;
+            Assert.Equal(["/c", "/B", "/a"], live.Pages.Select(p => p.Page));
+            Assert.Equal(live.Pages, then.Pages);
+        }
     }
 
     [Theory]

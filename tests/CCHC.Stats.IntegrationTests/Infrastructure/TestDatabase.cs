@@ -51,12 +51,17 @@ public sealed class TestDatabase : IAsyncLifetime
     }
 
     /// <summary>Creates an empty database and answers a connection string to it.</summary>
-    public async Task<string> CreateDatabaseAsync(string prefix)
+    /// <param name="icuLocale">
+    /// A collation for the database's text other than the server's (<c>en-US</c>: what a managed PostgreSQL is often
+    /// given), by ICU, which every PostgreSQL build here has.
+    /// </param>
+    public async Task<string> CreateDatabaseAsync(string prefix, string? icuLocale = null)
     {
         var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 33, 63)];
         await using var connection = new NpgsqlConnection(ServerConnectionString);
         await connection.OpenAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        var collation = icuLocale is null ? "" : $" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icuLocale}' LOCALE 'C'";
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {name}{collation}", connection);
         await create.ExecuteNonQueryAsync();
         return new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name, MaxPoolSize = 60 }.ConnectionString;
     }
