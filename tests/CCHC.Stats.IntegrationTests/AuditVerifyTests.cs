@@ -94,6 +94,39 @@ public sealed class AuditVerifyTests(StatsApp app)
                 d.GetProperty("metric").GetString(), d.GetProperty("live").GetInt64(), d.GetProperty("recount").GetInt64())));
     }
 
+    [Fact]
+    public async Task verify_recounts_the_visits_by_source_and_names_a_source_whose_count_was_changed()
+    {
+        var site = await app.NewSiteAsync();
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        // Six visitors, one visit each: two from Google, one from Facebook, three direct (a later view of a visit keeps its source).
+        string?[] referrers = ["https://www.google.com/", "https://www.google.com.vn/search?q=x", "https://l.facebook.com/l.php", null, null, null];
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch", referrers
+            .Select((referrer, i) => new BatchViewItem("https://portal.test/", referrer, null, First.AddHours(i), $"s{i}", null))
+            .Append(new BatchViewItem("https://portal.test/next", "https://www.bing.com/", null, First.AddMinutes(5), "s0", null)))).EnsureSuccessStatusCode();
+        await app.CatchUpAsync();
+        Assert.True((await VerifyAsync(site)).Healthy);
+
+        await using (var db = new NpgsqlConnection(app.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var tamper = new NpgsqlCommand(
+                $"""
+                UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET visits = visits + 1 WHERE scope = @site AND dimension = 'source' AND key = 'google' AND period = 'month';
+                DELETE FROM {CCHC.Stats.Api.Counters.CountStore.Table} WHERE scope = @site AND dimension = 'source' AND key = 'facebook' AND period = 'total';
+                """, db);
+            tamper.Parameters.AddWithValue("site", site);
+            await tamper.ExecuteNonQueryAsync();
+        }
+
+        var report = await VerifyAsync(site);
+
+        Assert.False(report.Healthy);
+        Assert.Equal([("month", "2026-10", "google", "visits", 3L, 2L), ("total", "all", "facebook", "visits", 0L, 1L)],
+            report.Differences.Select(d => (d.GetProperty("period").GetString(), d.GetProperty("key").GetString(), d.GetProperty("source").GetString(),
+                d.GetProperty("metric").GetString(), d.GetProperty("live").GetInt64(), d.GetProperty("recount").GetInt64())));
+    }
+
     private async Task ImportAsync(string site, IEnumerable<(DateTimeOffset At, string Visitor)> views)
     {
         using var ingest = app.WithKey(StatsApp.IngestKey);

@@ -16,11 +16,12 @@ namespace CCHC.Stats.Api.Audit;
 /// keep them apart): a period's baseline figures must be those of the site's baselines that stand (not withdrawn),
 /// metrics <c>baselinePageViews</c> and <c>baselineVisits</c>. Pages are recounted the same way, each view given its
 /// page by <see cref="PageIdentity"/>: a difference names its <c>page</c> (null for the site's own figures), and a page's
-/// all-time baseline must be the sum of its page baselines.
+/// all-time baseline must be the sum of its page baselines. So are the visits by source, each visit given the source
+/// of its first view by <see cref="Traffic.VisitSource"/>: a difference names its <c>source</c>.
 /// </remarks>
 public static class VerifyCounters
 {
-    public sealed record Difference(string Period, string Key, string Metric, long Live, long Recount, string? Page = null);
+    public sealed record Difference(string Period, string Key, string Metric, long Live, long Recount, string? Page = null, string? Source = null);
 
     public sealed record BrokenSeal(string Day, string Reason);
 
@@ -41,7 +42,8 @@ public static class VerifyCounters
         var firstDay = range.From is { } f ? SiteCalendar.LocalDay(f, zone) : DateOnly.MinValue;
         var lastDay = range.To is { } t ? SiteCalendar.LocalDay(t.AddTicks(-1), zone) : SiteCalendar.LocalDay(clock.GetUtcNow(), zone);
 
-        var recounted = await history.FiguresAsync(ViewHistory.Range.All(siteId), ct);
+        var recountedWithSources = await history.FiguresWithSourcesAsync(ViewHistory.Range.All(siteId), ct);
+        var recounted = recountedWithSources.ToDictionary(d => d.Key, d => d.Value.Figures);
         var standing = (await baselines.OfSiteAsync(siteId, ct)).Where(b => b.Withdrawal is null).ToList();
         var live = await counts.OfSiteAsync(siteId, ct);
 
@@ -76,6 +78,7 @@ public static class VerifyCounters
         }
 
         await ComparePagesAsync(differences, siteId, periodsInRange, counts, history, pageBaselines, clock, ct);
+        await CompareSourcesAsync(differences, siteId, periodsInRange, recountedWithSources.ToDictionary(d => d.Key, d => d.Value.VisitsBySource), counts, ct);
 
         var broken = new List<BrokenSeal>();
         var knownHashes = await seals.AllSealHashesAsync(siteId, ct);
@@ -143,11 +146,47 @@ public static class VerifyCounters
         }
     }
 
-    private static void Compare(List<Difference> differences, string period, string key, string metric, long live, long recount, string? page = null)
+    /// <summary>
+    /// Compares the stored visits by source for the periods in range that sources are stored by (all time always; a
+    /// week is its days) with each recounted day's visits by source.
+    /// </summary>
+    private static async Task CompareSourcesAsync(List<Difference> differences, string siteId, HashSet<(PeriodKind, string)> periodsInRange,
+        Dictionary<DateOnly, Dictionary<string, long>> recountedDays, CountStore counts, CancellationToken ct)
+    {
+        var recount = new Dictionary<(PeriodKind Kind, string Key, string Source), long>();
+        foreach (var (day, sources) in recountedDays)
+        {
+            var periods = new PeriodKeys(day);
+            foreach (var kind in PeriodKeys.AllKinds.Where(CountKey.IsStoredByDay))
+            {
+                var key = periods.Key(kind);
+                if (kind == PeriodKind.Total || periodsInRange.Contains((kind, key)))
+                {
+                    foreach (var (source, visits) in sources)
+                    {
+                        recount[(kind, key, source)] = recount.GetValueOrDefault((kind, key, source)) + visits;
+                    }
+                }
+            }
+        }
+
+        var live = (await counts.SourcesOfSiteAsync(siteId, ct))
+            .Where(c => c.Key.Period == PeriodKind.Total || periodsInRange.Contains((c.Key.Period, c.Key.PeriodKey)))
+            .ToDictionary(c => (c.Key.Period, c.Key.PeriodKey, c.Key.Key), c => c.Value.Visits);
+        foreach (var (kind, key, source) in live.Keys.Concat(recount.Keys).Distinct()
+                     .OrderBy(k => k.Item1).ThenBy(k => k.Item2, StringComparer.Ordinal).ThenBy(k => k.Item3, StringComparer.Ordinal))
+        {
+            Compare(differences, CountStore.PeriodName(kind), key, "visits", live.GetValueOrDefault((kind, key, source)),
+                recount.GetValueOrDefault((kind, key, source)), source: source);
+        }
+    }
+
+    private static void Compare(List<Difference> differences, string period, string key, string metric, long live, long recount, string? page = null,
+        string? source = null)
     {
         if (live != recount)
         {
-            differences.Add(new Difference(period, key, metric, live, recount, page));
+            differences.Add(new Difference(period, key, metric, live, recount, page, source));
         }
     }
 }

@@ -170,19 +170,27 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         return command;
     }
 
-    /// <summary>The statement that reads every count of a site's pages by day, week, month, year and all time (not by hour).</summary>
-    public NpgsqlBatchCommand PagesOfSiteCommand(string siteId)
+    /// <summary>
+    /// The statement that reads every count of a site's keys of one dimension (<see cref="CountKey.PageDimension"/>,
+    /// <see cref="CountKey.SourceDimension"/>) by day, month, year and all time (not by hour).
+    /// </summary>
+    public NpgsqlBatchCommand DimensionOfSiteCommand(string siteId, string dimension)
     {
         var command = new NpgsqlBatchCommand(
             $"""
             {SelectCounts}
-            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period <> 'hour'
+            WHERE scope = $1 AND dimension = $2 AND period <> 'hour'
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = dimension });
         return command;
     }
 
-    public Task<Dictionary<CountKey, Counts>> PagesOfSiteAsync(string siteId, CancellationToken ct) => RunAsync(PagesOfSiteCommand(siteId), ct);
+    public Task<Dictionary<CountKey, Counts>> PagesOfSiteAsync(string siteId, CancellationToken ct) =>
+        RunAsync(DimensionOfSiteCommand(siteId, CountKey.PageDimension), ct);
+
+    public Task<Dictionary<CountKey, Counts>> SourcesOfSiteAsync(string siteId, CancellationToken ct) =>
+        RunAsync(DimensionOfSiteCommand(siteId, CountKey.SourceDimension), ct);
 
     /// <summary>
     /// A site's own counts of one period kind whose keys lie in [<paramref name="firstKey"/>, <paramref name="lastKey"/>]

@@ -148,6 +148,15 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
         return figures;
     }
 
+    /// <summary>The figures of each day of the range that has views, with its visits by source (what verify recounts).</summary>
+    public async Task<SortedDictionary<DateOnly, (DayFigures Figures, Dictionary<string, long> VisitsBySource)>> FiguresWithSourcesAsync(Range range,
+        CancellationToken ct)
+    {
+        var figures = new SortedDictionary<DateOnly, (DayFigures, Dictionary<string, long>)>();
+        await RecountAsync(SourcesCommand(range), (day, recount) => figures[day] = (DayFigures.Of(recount), recount.VisitsBySource), ct);
+        return figures;
+    }
+
     /// <summary>One site-day recounted: its figures, and which of its views start visits.</summary>
     public async Task<DayRecount> RecountDayAsync(Range range, CancellationToken ct)
     {
@@ -156,10 +165,12 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
         return recount;
     }
 
-    private async Task RecountAsync(Range range, Action<DateOnly, DayRecount> recounted, CancellationToken ct)
+    private Task RecountAsync(Range range, Action<DateOnly, DayRecount> recounted, CancellationToken ct) => RecountAsync(Command(range), recounted, ct);
+
+    private async Task RecountAsync(NpgsqlBatchCommand command, Action<DateOnly, DayRecount> recounted, CancellationToken ct)
     {
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(Command(range));
+        batch.BatchCommands.Add(command);
         await using var reader = await batch.ExecuteReaderAsync(ct);
         await ReadAsync(reader, recounted, ct);
     }
