@@ -78,7 +78,8 @@ public static class VerifyCounters
         }
 
         await ComparePagesAsync(differences, siteId, periodsInRange, counts, history, pageBaselines, clock, ct);
-        await CompareSourcesAsync(differences, siteId, periodsInRange, recountedWithSources.ToDictionary(d => d.Key, d => d.Value.VisitsBySource), counts, ct);
+        await CompareSourcesAsync(differences, siteId, periodsInRange,
+            recountedWithSources.ToDictionary(d => d.Key, d => d.Value.VisitsBySource), counts, ct);
 
         var broken = new List<BrokenSeal>();
         var knownHashes = await seals.AllSealHashesAsync(siteId, ct);

@@ -1,8 +1,8 @@
+using System.Collections.Concurrent;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
-using System.Collections.Concurrent;
 using Npgsql;
 
 namespace CCHC.Stats.Api.Pages;
@@ -15,9 +15,10 @@ namespace CCHC.Stats.Api.Pages;
 /// <para>Live: one page's figures are one read by primary key (its rows of today, of this week's days, of this month,
 /// year and all time: <see cref="CountKey.IsStoredByDay"/>); the most-read list of a day, month, year or all time is
 /// one read of the index on pages by period (its first <c>limit</c> rows, whatever the number of pages); of a week, the
-/// sums of its closed days (summed once, <see cref="ClosedDaysOfWeek"/>) with today's rows added. Both are kept in memory and read again in the background (a page every
-/// <see cref="LiveFor"/>, a list every <see cref="ListsFor"/>) while readers come, so a popular article read by every
-/// visitor costs the database one read a second and none of its readers a wait.</para>
+/// sums of its closed days (summed once, <see cref="ClosedDaysOfWeek"/>) with today's rows added. Both are kept in
+/// memory and read again in the background (a page every <see cref="LiveFor"/>, a list every <see cref="ListsFor"/>)
+/// while readers come, so a popular article read by every visitor costs the database one read a second and none of its
+/// readers a wait.</para>
 /// <para><c>asOf</c> a moment T: the local day D containing T is recounted from its raw views up to T, each given its
 /// page by <see cref="PageIdentity"/> (pages have no hours stored); a longer period adds the stored counts of its days
 /// before D; all time adds the page baselines that count at T (<see cref="PageBaselines"/>). The most-read list of a
@@ -35,8 +36,8 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
     /// <summary>
     /// Each site's and period's longest list (<see cref="GetTopPages.MaxLimit"/>; a shorter one is its start), read
-    /// again in the background every <see cref="ListsFor"/>, the last one served meanwhile: a week's list sums its days'
-    /// rows of every page (150 ms for 100,000 pages), which no reader should wait for, nor the database do every second.
+    /// again in the background every <see cref="ListsFor"/>, the last one served meanwhile, so no reader waits for the
+    /// database but a list's first.
     /// </summary>
     private readonly RefreshedReads<(string SiteId, PeriodKind Period), LiveTop> _tops = new(clock, ListsFor, TimeSpan.FromMinutes(1));
 
@@ -179,8 +180,8 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     private async Task<List<(string Page, long Views)>> TopOfWeekAsync(KnownSite site, PeriodKeys periods, CancellationToken ct)
     {
         var week = periods.Key(PeriodKind.Week);
-        var closedDays = DaysOfWeekTo(periods).Where(d => d < periods.Day).Select(d => CountKey.Site(site.Id, PeriodKind.Day, new PeriodKeys(d).Key(PeriodKind.Day)))
-            .ToList();
+        var closedDays = DaysOfWeekTo(periods).Where(d => d < periods.Day)
+            .Select(d => CountKey.Site(site.Id, PeriodKind.Day, new PeriodKeys(d).Key(PeriodKind.Day))).ToList();
         Dictionary<CountKey, Counts> siteDays;
         List<(string Page, long Views)> today;
         await using (var batch = database.CreateBatch())
