@@ -37,18 +37,12 @@ public sealed class AuditVerifyTests(StatsApp app)
         Assert.True((await VerifyAsync(site)).Healthy);
 
         // Behind the service's back: one view of the first day deleted, one of the third day altered.
-        await using (var db = new NpgsqlConnection(app.ConnectionString))
-        {
-            await db.OpenAsync();
-            await using var tamper = new NpgsqlCommand(
-                """
-                DELETE FROM mt_events WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND data ->> 'day' = '2026-10-20' AND type = 'page_viewed');
-                UPDATE mt_events SET data = jsonb_set(data, '{url}', '"https://portal.test/forged"')
-                 WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND data ->> 'day' = '2026-10-22' AND type = 'page_viewed');
-                """, db);
-            tamper.Parameters.AddWithValue("site", site);
-            await tamper.ExecuteNonQueryAsync();
-        }
+        await TamperAsync(site,
+            """
+            DELETE FROM mt_events WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND data ->> 'day' = '2026-10-20' AND type = 'page_viewed');
+            UPDATE mt_events SET data = jsonb_set(data, '{url}', '"https://portal.test/forged"')
+             WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND data ->> 'day' = '2026-10-22' AND type = 'page_viewed');
+            """);
 
         var report = await VerifyAsync(site);
 
@@ -74,17 +68,11 @@ public sealed class AuditVerifyTests(StatsApp app)
         await app.CatchUpAsync();
         Assert.True((await VerifyAsync(site)).Healthy);
 
-        await using (var db = new NpgsqlConnection(app.ConnectionString))
-        {
-            await db.OpenAsync();
-            await using var tamper = new NpgsqlCommand(
-                $"""
-                UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET page_views = page_views + 1 WHERE scope = @site AND dimension = 'page' AND key = '/tin/2' AND period = 'month';
-                UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET baseline_page_views = 5 WHERE scope = @site AND dimension = 'page' AND key = '/tin/1' AND period = 'total';
-                """, db);
-            tamper.Parameters.AddWithValue("site", site);
-            await tamper.ExecuteNonQueryAsync();
-        }
+        await TamperAsync(site,
+            $"""
+            UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET page_views = page_views + 1 WHERE scope = @site AND dimension = 'page' AND key = '/tin/2' AND period = 'month';
+            UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET baseline_page_views = 5 WHERE scope = @site AND dimension = 'page' AND key = '/tin/1' AND period = 'total';
+            """);
 
         var report = await VerifyAsync(site);
 
@@ -107,17 +95,11 @@ public sealed class AuditVerifyTests(StatsApp app)
         await app.CatchUpAsync();
         Assert.True((await VerifyAsync(site)).Healthy);
 
-        await using (var db = new NpgsqlConnection(app.ConnectionString))
-        {
-            await db.OpenAsync();
-            await using var tamper = new NpgsqlCommand(
-                $"""
-                UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET visits = visits + 1 WHERE scope = @site AND dimension = 'source' AND key = 'google' AND period = 'month';
-                DELETE FROM {CCHC.Stats.Api.Counters.CountStore.Table} WHERE scope = @site AND dimension = 'source' AND key = 'facebook' AND period = 'total';
-                """, db);
-            tamper.Parameters.AddWithValue("site", site);
-            await tamper.ExecuteNonQueryAsync();
-        }
+        await TamperAsync(site,
+            $"""
+            UPDATE {CCHC.Stats.Api.Counters.CountStore.Table} SET visits = visits + 1 WHERE scope = @site AND dimension = 'source' AND key = 'google' AND period = 'month';
+            DELETE FROM {CCHC.Stats.Api.Counters.CountStore.Table} WHERE scope = @site AND dimension = 'source' AND key = 'facebook' AND period = 'total';
+            """);
 
         var report = await VerifyAsync(site);
 
@@ -132,6 +114,16 @@ public sealed class AuditVerifyTests(StatsApp app)
         using var ingest = app.WithKey(StatsApp.IngestKey);
         (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch",
             views.Select(v => new BatchViewItem("https://portal.test/", null, null, v.At, v.Visitor, null)))).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Changes the store behind the service's back (<c>@site</c> in <paramref name="sql"/> is the site).</summary>
+    private async Task TamperAsync(string site, string sql)
+    {
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        await db.OpenAsync();
+        await using var tamper = new NpgsqlCommand(sql, db);
+        tamper.Parameters.AddWithValue("site", site);
+        await tamper.ExecuteNonQueryAsync();
     }
 
     private async Task<Report> VerifyAsync(string site, string query = "")

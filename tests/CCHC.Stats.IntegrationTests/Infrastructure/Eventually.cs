@@ -10,7 +10,7 @@ namespace CCHC.Stats.IntegrationTests.Infrastructure;
 public static class Eventually
 {
     /// <summary>How often a condition is polled.</summary>
-    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>How long a condition may take unless a test says otherwise.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
