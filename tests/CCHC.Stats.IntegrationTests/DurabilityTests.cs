@@ -39,7 +39,7 @@ public sealed class DurabilityTests(StatsApp app)
             }
         }).ToList();
 
-        await Eventually.Until(() => acknowledged.Count >= 1500, TimeSpan.FromSeconds(15), "views should be acknowledged before the kill");
+        await Eventually.Until(() => acknowledged.Count >= 1500, TimeSpan.FromSeconds(45), "views should be acknowledged before the kill");
 
         await first.KillAsync();
         var acknowledgedAtKill = acknowledged.ToHashSet();
