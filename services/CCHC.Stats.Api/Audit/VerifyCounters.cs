@@ -121,19 +121,14 @@ public static class VerifyCounters
                 pages[url] = page = PageIdentity.Of(url);
             }
 
-            var periods = new PeriodKeys(day);
-            foreach (var kind in PeriodKeys.AllKinds.Where(CountKey.IsStoredByDay))
+            foreach (var (kind, key) in ComparedByDay(day, periodsInRange))
             {
-                var key = periods.Key(kind);
-                if (kind == PeriodKind.Total || periodsInRange.Contains((kind, key)))
-                {
-                    recount[(kind, key, page)] = recount.GetValueOrDefault((kind, key, page)) + 1;
-                }
+                recount[(kind, key, page)] = recount.GetValueOrDefault((kind, key, page)) + 1;
             }
         }, ct);
 
         var live = (await counts.PagesOfSiteAsync(siteId, ct))
-            .Where(c => c.Key.Period == PeriodKind.Total || periodsInRange.Contains((c.Key.Period, c.Key.PeriodKey)))
+            .Where(c => IsCompared(c.Key, periodsInRange))
             .ToDictionary(c => (c.Key.Period, c.Key.PeriodKey, c.Key.Key), c => c.Value);
         var baselines = await pageBaselines.SumsAsync(siteId, clock.GetUtcNow() + GetCounters.FutureTolerance, ct);
         foreach (var (kind, key, page) in live.Keys.Concat(recount.Keys).Concat(baselines.Keys.Select(p => (PeriodKind.Total, PeriodKeys.TotalKey, p)))
@@ -157,22 +152,17 @@ public static class VerifyCounters
         var recount = new Dictionary<(PeriodKind Kind, string Key, string Source), long>();
         foreach (var (day, sources) in recountedDays)
         {
-            var periods = new PeriodKeys(day);
-            foreach (var kind in PeriodKeys.AllKinds.Where(CountKey.IsStoredByDay))
+            foreach (var (kind, key) in ComparedByDay(day, periodsInRange))
             {
-                var key = periods.Key(kind);
-                if (kind == PeriodKind.Total || periodsInRange.Contains((kind, key)))
+                foreach (var (source, visits) in sources)
                 {
-                    foreach (var (source, visits) in sources)
-                    {
-                        recount[(kind, key, source)] = recount.GetValueOrDefault((kind, key, source)) + visits;
-                    }
+                    recount[(kind, key, source)] = recount.GetValueOrDefault((kind, key, source)) + visits;
                 }
             }
         }
 
         var live = (await counts.SourcesOfSiteAsync(siteId, ct))
-            .Where(c => c.Key.Period == PeriodKind.Total || periodsInRange.Contains((c.Key.Period, c.Key.PeriodKey)))
+            .Where(c => IsCompared(c.Key, periodsInRange))
             .ToDictionary(c => (c.Key.Period, c.Key.PeriodKey, c.Key.Key), c => c.Value.Visits);
         foreach (var (kind, key, source) in live.Keys.Concat(recount.Keys).Distinct()
                      .OrderBy(k => k.Item1).ThenBy(k => k.Item2, StringComparer.Ordinal).ThenBy(k => k.Item3, StringComparer.Ordinal))
@@ -181,6 +171,21 @@ public static class VerifyCounters
                 recount.GetValueOrDefault((kind, key, source)), source: source);
         }
     }
+
+    /// <summary>
+    /// The periods of a dimension stored by day (<see cref="CountKey.IsStoredByDay"/>: pages, sources) that hold
+    /// <paramref name="day"/> and are compared: all time always, the others when in range.
+    /// </summary>
+    private static IEnumerable<(PeriodKind Kind, string Key)> ComparedByDay(DateOnly day, HashSet<(PeriodKind, string)> periodsInRange)
+    {
+        var periods = new PeriodKeys(day);
+        return PeriodKeys.AllKinds.Where(CountKey.IsStoredByDay).Select(kind => (kind, periods.Key(kind)))
+            .Where(p => p.kind == PeriodKind.Total || periodsInRange.Contains(p));
+    }
+
+    /// <summary>Whether a stored count's period is compared (all time always, the others when in range).</summary>
+    private static bool IsCompared(CountKey key, HashSet<(PeriodKind, string)> periodsInRange) =>
+        key.Period == PeriodKind.Total || periodsInRange.Contains((key.Period, key.PeriodKey));
 
     private static void Compare(List<Difference> differences, string period, string key, string metric, long live, long recount, string? page = null,
         string? source = null)

@@ -14,7 +14,21 @@ public static class CacheableJson
     public static string ETagOf<T>(T figures) => ETagOfJson(JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options));
 
     /// <summary>A weak ETag over JSON already written.</summary>
-    public static string ETagOfJson(byte[] json) => $"W/\"{Convert.ToHexStringLower(SHA256.HashData(json).AsSpan(0, 8))}\"";
+    public static string ETagOfJson(byte[] json) => WeakETag(SHA256.HashData(json));
+
+    /// <summary>A weak ETag from a SHA-256 digest of what an answer follows from (its first 8 bytes, in hex).</summary>
+    public static string WeakETag(ReadOnlySpan<byte> digest) => $"W/\"{Convert.ToHexStringLower(digest[..8])}\"";
+
+    /// <summary>An answer made once (held in memory, served many times): its value, its JSON and its ETag.</summary>
+    public sealed record Made<T>(T Figures, byte[] Json, string ETag)
+    {
+        /// <summary>The answer of <paramref name="figures"/>; its ETag over its JSON unless one is given.</summary>
+        public static Made<T> Of(T figures, string? etag = null)
+        {
+            var json = JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options);
+            return new Made<T>(figures, json, etag ?? ETagOfJson(json));
+        }
+    }
 
     /// <summary>Sets the caching headers; true when the request's <c>If-None-Match</c> holds <paramref name="etag"/> (answer 304).</summary>
     public static bool NotModified(HttpContext http, string etag, int maxAgeSeconds, bool isPublic = true)
@@ -37,6 +51,10 @@ public static class CacheableJson
         var json = JsonSerializer.SerializeToUtf8Bytes(body, JsonBody.Options);
         return ServeMade(http, json, ETagOfJson(json), maxAgeSeconds, isPublic);
     }
+
+    /// <summary>An answer made before, or 304, with the headers above.</summary>
+    public static IResult ServeMade<T>(HttpContext http, Made<T> answer, int maxAgeSeconds, bool isPublic = true) =>
+        ServeMade(http, answer.Json, answer.ETag, maxAgeSeconds, isPublic);
 
     /// <summary>JSON made before (a snapshot held in memory), or 304, with the headers above.</summary>
     public static IResult ServeMade(HttpContext http, byte[] json, string etag, int maxAgeSeconds, bool isPublic = true) =>

@@ -27,14 +27,14 @@ public static class GetPageViews
         }
 
         var figures = moment is { } at
-            ? await pages.AsOfAsync(site!, page!, at, ct) is { } then ? PageCounts.LivePage.Of(then) : null
+            ? await pages.AsOfAsync(site!, page!, at, ct) is { } then ? PageCounts.Answer(then) : null
             : await pages.LiveAsync(site!, page!);
         if (figures is null)
         {
             return GetCounters.CatchingUp(http);
         }
 
-        return CacheableJson.ServeMade(http, figures.Json, figures.ETag, GetCounters.MaxAgeSeconds);
+        return CacheableJson.ServeMade(http, figures, GetCounters.MaxAgeSeconds);
     }
 
     /// <summary>The page of a query's <c>url</c>: 400 when it is missing or not an absolute http(s) URL, 403 when its host is not the site's.</summary>

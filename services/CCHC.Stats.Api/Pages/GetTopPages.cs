@@ -1,6 +1,7 @@
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
+using CCHC.Stats.Contracts;
 
 namespace CCHC.Stats.Api.Pages;
 
@@ -43,14 +44,14 @@ public static class GetTopPages
         }
 
         var top = moment is { } at
-            ? await pages.TopAsOfAsync(site, kind, count, at, ct) is { } then ? PageCounts.TopAnswer.Of(then) : null
+            ? await pages.TopAsOfAsync(site, kind, count, at, ct) is { } then ? CacheableJson.Made<TopPagesResponse>.Of(then) : null
             : await pages.TopAsync(site, kind, count);
         if (top is null)
         {
             return GetCounters.CatchingUp(http);
         }
 
-        return CacheableJson.ServeMade(http, top.Json, top.ETag, GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats);
+        return CacheableJson.ServeMade(http, top, GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats);
     }
 
     /// <summary>The counters' five periods, by the names the API gives them.</summary>

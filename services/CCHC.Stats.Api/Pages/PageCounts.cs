@@ -32,7 +32,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// (the last ones served meanwhile, so a busy article's readers never wait for the database), read afresh when older
     /// than the responses' max-age.
     /// </summary>
-    private readonly RefreshedReads<(string SiteId, string Page), LivePage> _pages = new(clock, LiveFor, ListsFor);
+    private readonly RefreshedReads<(string SiteId, string Page), CacheableJson.Made<PageViewsResponse>> _pages = new(clock, LiveFor, ListsFor);
 
     /// <summary>
     /// Each site's and period's longest list (<see cref="GetTopPages.MaxLimit"/>; a shorter one is its start), read
@@ -62,19 +62,16 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// <summary>Whether the stored counts are being rebuilt: live reads give nothing meanwhile (never half-counted figures).</summary>
     private bool Rebuilding => live.Rebuilding || rebuild.RunsHere;
 
-    /// <summary>A page's live figures, as a response body and its ETag (over the figures, not the moment).</summary>
-    public sealed record LivePage(PageViewsResponse Figures, byte[] Json, string ETag)
-    {
-        public static LivePage Of(PageViewsResponse figures) =>
-            new(figures, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options), CacheableJson.ETagOf(figures with { AsOf = default }));
-    }
+    /// <summary>A page's figures as an answer, its ETag over the figures, not the moment.</summary>
+    public static CacheableJson.Made<PageViewsResponse> Answer(PageViewsResponse figures) =>
+        CacheableJson.Made<PageViewsResponse>.Of(figures, CacheableJson.ETagOf(figures with { AsOf = default }));
 
     /// <summary>
     /// One page's live figures: its rows of today, this week's days, this month, year and all time, in one read; null
     /// while the counts are rebuilt.
     /// </summary>
     /// <remarks>Readers of one page share one read: it runs to its end whoever of them gives up.</remarks>
-    public async Task<LivePage?> LiveAsync(KnownSite site, string page) => Rebuilding ? null : await _pages.GetOrReadAsync((site.Id, page), async _ =>
+    public async Task<CacheableJson.Made<PageViewsResponse>?> LiveAsync(KnownSite site, string page) => Rebuilding ? null : await _pages.GetOrReadAsync((site.Id, page), async _ =>
         {
             var ct = CancellationToken.None;
             var now = clock.GetUtcNow();
@@ -89,7 +86,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             await reader.NextResultAsync(ct);
             var titles = await ReadTitlesAsync(reader, ct);
             long Shown(CountKey key) => stored.GetValueOrDefault(key).ShownPageViews;
-            return LivePage.Of(Response(site, page, titles.GetValueOrDefault(page), now,
+            return Answer(Response(site, page, titles.GetValueOrDefault(page), now,
             [
                 (periods.Key(PeriodKind.Day), Shown(week[^1])), (periods.Key(PeriodKind.Week), week.Sum(Shown)),
                 (others[0].PeriodKey, Shown(others[0])), (others[1].PeriodKey, Shown(others[1])), (others[2].PeriodKey, Shown(others[2])),
@@ -118,30 +115,17 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
         return Response(site, page, title, moment, Periods.Select(kind => (periods.Key(kind), mine[(int)kind])).ToList());
     }
 
-    /// <summary>
-    /// A most-read list as a response body and its ETag (over the body), made once for each length asked of the list
-    /// read (<see cref="LiveTop"/>).
-    /// </summary>
-    public sealed record TopAnswer(TopPagesResponse Figures, byte[] Json, string ETag)
-    {
-        public static TopAnswer Of(TopPagesResponse figures)
-        {
-            var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(figures, JsonBody.Options);
-            return new TopAnswer(figures, json, CacheableJson.ETagOfJson(json));
-        }
-    }
-
     /// <summary>A period's longest list as read, and its answers for each length, made as they are first asked for.</summary>
     private sealed class LiveTop(TopPagesResponse longest)
     {
-        private readonly TopAnswer?[] _answers = new TopAnswer?[GetTopPages.MaxLimit + 1];
+        private readonly CacheableJson.Made<TopPagesResponse>?[] _answers = new CacheableJson.Made<TopPagesResponse>?[GetTopPages.MaxLimit + 1];
 
-        public TopAnswer Of(int limit) => _answers[limit] ??=
-            TopAnswer.Of(longest.Pages.Count <= limit ? longest : longest with { Pages = longest.Pages.Take(limit).ToList() });
+        public CacheableJson.Made<TopPagesResponse> Of(int limit) => _answers[limit] ??=
+            CacheableJson.Made<TopPagesResponse>.Of(longest.Pages.Count <= limit ? longest : longest with { Pages = longest.Pages.Take(limit).ToList() });
     }
 
-    /// <summary>The live most-read list of a period; null while the counts are rebuilt.</summary>
-    public async Task<TopAnswer?> TopAsync(KnownSite site, PeriodKind period, int limit)
+    /// <summary>The live most-read list of a period, made once for each length; null while the counts are rebuilt.</summary>
+    public async Task<CacheableJson.Made<TopPagesResponse>?> TopAsync(KnownSite site, PeriodKind period, int limit)
     {
         if (Rebuilding)
         {

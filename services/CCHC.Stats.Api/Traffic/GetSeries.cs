@@ -98,7 +98,7 @@ public static class GetSeries
             digest.AppendData(day.Digest);
         }
 
-        var etag = $"W/\"{Convert.ToHexStringLower(digest.GetHashAndReset().AsSpan(0, 8))}\"";
+        var etag = CacheableJson.WeakETag(digest.GetHashAndReset());
         return CacheableJson.NotModified(http, etag, GetCounters.MaxAgeSeconds, isPublic: site.Site.PublishStats)
             ? Results.StatusCode(StatusCodes.Status304NotModified)
             : new HoursAnswer(days, first, end);
