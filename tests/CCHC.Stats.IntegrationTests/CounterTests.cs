@@ -114,7 +114,7 @@ public sealed class CounterTests(StatsApp app)
         {
             // The projection's connection reports its statistics within seconds of going idle.
             await using var stats = new NpgsqlCommand(
-                "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'mt_doc_visitor_day'", db);
+                "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'cchc_visitor_days'", db);
             await using var reader = await stats.ExecuteReaderAsync();
             return await reader.ReadAsync() && (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)) == (1, 2, 2);
         }, TimeSpan.FromSeconds(30), "the visitor-day should be inserted once and updated twice, both times in place");

@@ -179,7 +179,8 @@ public sealed class RebuildTests(StatsApp app)
     [InlineData($"DROP TABLE {CountStore.Table}")]
     [InlineData($"DROP TABLE {CountStore.TitlesTable}; DELETE FROM {CountStore.Table} WHERE dimension = 'page'")]
     [InlineData($"DROP INDEX {CountStore.SourcesIndex}; DELETE FROM {CountStore.Table} WHERE dimension = 'source'")]
-    public async Task a_store_from_before_the_counts_table_or_before_pages_or_sources_is_rebuilt_by_itself_on_start(string olderVersion)
+    [InlineData($"DROP TABLE {VisitorDayStore.Table}; CREATE TABLE mt_doc_visitor_day (id varchar PRIMARY KEY, data jsonb); DELETE FROM {CountStore.Table}")]
+    public async Task a_store_from_before_the_counts_table_or_before_pages_sources_or_visitor_day_rows_is_rebuilt_by_itself_on_start(string olderVersion)
     {
         var connection = await app.Database.CreateDatabaseAsync("upgrade");
         var day = DateTimeOffset.UtcNow.AddDays(-2);
@@ -215,6 +216,10 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal([new SourceVisits("direct", 2), new SourceVisits("zalo", 1)], sources!.Sources);
         using var auditor = StatsApp.ClientOf(after, StatsApp.AuditorKey);
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/upg/verify")).GetProperty("healthy").GetBoolean());
+        await using var store = new Npgsql.NpgsqlConnection(connection);
+        await store.OpenAsync();
+        await using var older = new Npgsql.NpgsqlCommand("SELECT to_regclass('mt_doc_visitor_day') IS NULL", store);
+        Assert.True((bool)(await older.ExecuteScalarAsync())!, "the visitor-day documents of older versions are dropped");
     }
 
     private static (PeriodFigures, PeriodFigures, PeriodFigures, PeriodFigures, PeriodFigures) Figures(CountersResponse c) =>

@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Counters;
+using CsCheck;
 
 namespace CCHC.Stats.Tests;
 
@@ -124,5 +125,18 @@ public sealed class VisitTests
             Assert.Equal(day.Runs.Select(r => r.First).Order(), starts.Where(p => p.Value != 0).Select(p => p.Key).Order());
             Assert.All(starts.Values, n => Assert.InRange(n, 0, 1));
         }
+    }
+
+    [Fact]
+    public void visits_come_back_from_storage_as_they_were_stored()
+    {
+        var moment = Gen.Long[DateTimeOffset.UnixEpoch.UtcTicks, new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks]
+            .Select(t => new DateTimeOffset(t, TimeSpan.Zero));
+        // Sources are host names and the names of known sources; long ones take more than one byte for their length.
+        var letters = Gen.Char["abcxyz0123456789.-áđệữ"];
+        var source = Gen.OneOf(Gen.Const(default(string)), Gen.Const((string?)""), letters.Array[1, 30].Select(c => (string?)new string(c)),
+            letters.Array[100, 300].Select(c => (string?)new string(c)));
+        var run = Gen.Select(moment, Gen.Long[0, TimeSpan.TicksPerDay], source).Select((first, length, from) => new VisitRun(first, first.AddTicks(length), from));
+        run.List[1, 6].Sample(runs => Assert.Equal(runs, VisitorDayStore.UnpackRuns(VisitorDayStore.PackRuns(runs))));
     }
 }

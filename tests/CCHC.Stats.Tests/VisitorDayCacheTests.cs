@@ -121,7 +121,7 @@ public sealed class VisitorDayCacheTests
     {
         var days = visitors.Select(v =>
         {
-            var day = new VisitorDay { Id = Id(v), SiteId = SiteDay.SiteId };
+            var day = new VisitorDay(SiteDay.SiteId, Today, v);
             day.Add(Nine);
             return day;
         }).ToList();

@@ -75,7 +75,7 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
         var id = VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash);
         if (!_visitorDays.TryGetValue(id, out var visitorDay))
         {
-            visitorDay = new VisitorDay { Id = id, SiteId = view.SiteId };
+            visitorDay = new VisitorDay(view.SiteId, view.Day, view.VisitorHash);
             _visitorDays[id] = visitorDay;
         }
 

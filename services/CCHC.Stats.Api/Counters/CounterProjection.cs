@@ -17,7 +17,7 @@ namespace CCHC.Stats.Api.Counters;
 /// is one increment statement and one visitor-day per distinct visitor. With the cache warm, the visitor-day
 /// lookup (a third of the projection's PostgreSQL time at half load) is gone.
 /// </remarks>
-public sealed class CounterProjection(VisitorDayCache cache) : IProjection
+public sealed class CounterProjection(VisitorDayCache cache, VisitorDayStore visitorDays) : IProjection
 {
     public const string Name = "counters";
 
@@ -60,7 +60,7 @@ public sealed class CounterProjection(VisitorDayCache cache) : IProjection
             : ([], touched.VisitorDays.Keys.ToList());
         if (toLoad.Count > 0)
         {
-            foreach (var day in await operations.LoadManyAsync<VisitorDay>(cancellation, toLoad))
+            foreach (var day in await visitorDays.LoadAsync(toLoad, cancellation))
             {
                 stored[day.Id] = day;
             }
@@ -92,23 +92,22 @@ public sealed class CounterProjection(VisitorDayCache cache) : IProjection
     }
 
     /// <summary>
-    /// Writes a page's visitor-days with two statements (<see cref="VisitorDayRows"/>): the new ones inserted, the ones
+    /// Writes a page's visitor-days with two statements (<see cref="VisitorDayStore"/>): the new ones inserted, the ones
     /// it loaded updated. A busy page touches one visitor-day per distinct visitor, nearly one per view.
     /// </summary>
     private static void StoreVisitorDays(IDocumentOperations operations, ILookup<bool, VisitorDay> daysByStored)
     {
         var schema = operations.DocumentStore.Options.DatabaseSchemaName;
-        var serializer = operations.DocumentStore.Options.Serializer();
-        var created = VisitorDayRows.Of(daysByStored[false].ToArray(), serializer);
-        var changed = VisitorDayRows.Of(daysByStored[true].ToArray(), serializer);
+        var created = VisitorDayStore.Rows.Of(daysByStored[false].ToArray());
+        var changed = VisitorDayStore.Rows.Of(daysByStored[true].ToArray());
         if (created.Count > 0)
         {
-            operations.QueueSqlCommand(VisitorDayRows.InsertSql(schema, _ => "?"), created.InsertValues);
+            operations.QueueSqlCommand(VisitorDayStore.InsertSql(schema, _ => "?"), created.Values);
         }
 
         if (changed.Count > 0)
         {
-            operations.QueueSqlCommand(VisitorDayRows.UpdateSql(schema, _ => "?"), changed.UpdateValues);
+            operations.QueueSqlCommand(VisitorDayStore.UpdateSql(schema, _ => "?"), changed.Values);
         }
     }
 }

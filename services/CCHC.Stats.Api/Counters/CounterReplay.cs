@@ -33,7 +33,7 @@ namespace CCHC.Stats.Api.Counters;
 /// over (<see cref="Audit.RebuildCounters"/>).
 /// </para>
 /// </remarks>
-public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource database, VisitorDayCache liveCache)
+public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource database, VisitorDayStore visitorDays, VisitorDayCache liveCache)
 {
     /// <summary>Events per page: few round trips, and two pages in flight each way stay a few MB.</summary>
     public const int PageSize = 4000;
@@ -48,8 +48,6 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     private const int MaxResident = 100_000;
 
     private string DocumentSchema => store.Options.DatabaseSchemaName;
-
-    private Marten.ISerializer Serializer => store.Options.Serializer();
 
     private string EventSchema => store.Options.Events.DatabaseSchemaName;
 
@@ -134,7 +132,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var truncate = new NpgsqlCommand(
-            $"TRUNCATE {DocumentSchema}.mt_doc_{VisitorDay.DocumentAlias}; {CountStore.TruncateSql(DocumentSchema)}; {CountStore.DropPagesIndexSql(DocumentSchema)}",
+            $"{VisitorDayStore.TruncateSql(DocumentSchema)}; {CountStore.TruncateSql(DocumentSchema)}; {CountStore.DropPagesIndexSql(DocumentSchema)}",
             connection, transaction))
         {
             await truncate.ExecuteNonQueryAsync(ct);
@@ -206,12 +204,12 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             await using var batch = new NpgsqlBatch(connection, transaction);
             if (set.Created.Count > 0)
             {
-                batch.BatchCommands.Add(Command(VisitorDayRows.InsertSql(DocumentSchema, n => $"${n}"), set.Created.InsertValues));
+                batch.BatchCommands.Add(Command(VisitorDayStore.InsertSql(DocumentSchema, n => $"${n}"), set.Created.Values));
             }
 
             if (set.Changed.Count > 0)
             {
-                batch.BatchCommands.Add(Command(VisitorDayRows.UpdateSql(DocumentSchema, n => $"${n}"), set.Changed.UpdateValues));
+                batch.BatchCommands.Add(Command(VisitorDayStore.UpdateSql(DocumentSchema, n => $"${n}"), set.Changed.Values));
             }
 
             if (set.Counts.Count > 0)
@@ -241,22 +239,18 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     }
 
     /// <summary>Loads visitor-days the replay no longer holds (a late view for an evicted site-day).</summary>
-    private async Task<IReadOnlyList<VisitorDay>> LoadAsync(IReadOnlyCollection<string> visitorDayIds, CancellationToken ct)
-    {
-        await using var session = store.QuerySession();
-        return await session.LoadManyAsync<VisitorDay>(ct, visitorDayIds);
-    }
+    private Task<List<VisitorDay>> LoadAsync(IReadOnlyCollection<string> visitorDayIds, CancellationToken ct) => visitorDays.LoadAsync(visitorDayIds, ct);
 
     private sealed record Page(IReadOnlyList<object> Facts, long LastSequence);
 
     /// <summary>One page's writes, serialised when the page was applied (the visitor-days change again later).</summary>
-    private sealed record WriteSet(VisitorDayRows Created, VisitorDayRows Changed, IReadOnlyDictionary<CountKey, Counts> Counts,
+    private sealed record WriteSet(VisitorDayStore.Rows Created, VisitorDayStore.Rows Changed, IReadOnlyDictionary<CountKey, Counts> Counts,
         IReadOnlyDictionary<(string SiteId, string Page), PageTitle> Titles, long Progress)
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public static WriteSet ProgressOnly(long progress) =>
-            new(VisitorDayRows.None, VisitorDayRows.None, new Dictionary<CountKey, Counts>(), new Dictionary<(string, string), PageTitle>(), progress);
+            new(VisitorDayStore.Rows.None, VisitorDayStore.Rows.None, new Dictionary<CountKey, Counts>(), new Dictionary<(string, string), PageTitle>(), progress);
     }
 
     /// <summary>The visitor-days in memory and the site-days whose visitor-days are only in the database.</summary>
@@ -304,7 +298,6 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             var book = new CounterBook(visitorDayIds.Keys.Where(_visitorDays.ContainsKey).ToDictionary(id => id, id => _visitorDays[id]));
             book.ApplyAll(page.Facts);
 
-            var serializer = replay.Serializer;
             var created = new List<VisitorDay>();
             var changed = new List<VisitorDay>();
             foreach (var visitorDay in book.VisitorDays)
@@ -315,7 +308,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 Keep(visitorDay, visitorDayIds[visitorDay.Id]);
             }
 
-            var set = new WriteSet(VisitorDayRows.Of(created, serializer), VisitorDayRows.Of(changed, serializer), book.Changes, book.Titles, page.LastSequence);
+            var set = new WriteSet(VisitorDayStore.Rows.Of(created), VisitorDayStore.Rows.Of(changed), book.Changes, book.Titles, page.LastSequence);
             Evict(siteDays);
             return set;
         }

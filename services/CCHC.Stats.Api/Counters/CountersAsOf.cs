@@ -25,7 +25,8 @@ namespace CCHC.Stats.Api.Counters;
 /// projection has applied every event recorded before the request, so the closed days and hours are exact too: three
 /// round trips in all when the projection is caught up.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CountStore counts, EventProgress events,
+public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CountStore counts, VisitorDayStore visitorDays,
+    EventProgress events,
     SiteBaselines siteBaselines, TimeProvider clock)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
@@ -128,17 +129,8 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
     /// How many of <paramref name="visitors"/> (seen in the open hour) were first seen that day in it, not before: their
     /// visitor-days, which the projection has brought up to date, know their first view.
     /// </summary>
-    private async Task<long> FirstSeenFromAsync(string siteId, DateOnly day, IReadOnlyList<string> visitors, DateTimeOffset from, CancellationToken ct)
-    {
-        if (visitors.Count == 0)
-        {
-            return 0;
-        }
-
-        await using var session = store.QuerySession();
-        var days = await session.LoadManyAsync<VisitorDay>(ct, visitors.Select(v => VisitorDay.IdFor(siteId, day, v)));
-        return days.Count(d => d.Runs[0].First >= from);
-    }
+    private Task<long> FirstSeenFromAsync(string siteId, DateOnly day, IReadOnlyList<string> visitors, DateTimeOffset from, CancellationToken ct) =>
+        visitors.Count == 0 ? Task.FromResult(0L) : visitorDays.FirstSeenFromAsync(siteId, day, visitors, from, ct);
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 

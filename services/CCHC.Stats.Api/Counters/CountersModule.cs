@@ -1,6 +1,8 @@
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Sites;
+using Marten;
+using Npgsql;
 
 namespace CCHC.Stats.Api.Counters;
 
@@ -14,6 +16,7 @@ public static class CountersModule
         services.AddSingleton<CountersAsOf>();
         services.AddSingleton<ViewHistory>();
         services.AddSingleton<CountStore>();
+        services.AddSingleton(sp => new VisitorDayStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IDocumentStore>().Options.DatabaseSchemaName));
         services.AddSingleton<EventProgress>();
         services.AddSingleton<SiteBaselines>();
         return services;

@@ -4,6 +4,7 @@ using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
 using Marten;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace CCHC.Stats.Api.Counters;
 
@@ -37,7 +38,9 @@ namespace CCHC.Stats.Api.Counters;
 /// </remarks>
 public sealed class LiveCounterRefresher(
     IDocumentStore store,
+    NpgsqlDataSource database,
     CountStore counts,
+    VisitorDayStore visitorDays,
     SiteDirectory sites,
     LiveCounters live,
     CounterCommits commits,
@@ -130,23 +133,25 @@ public sealed class LiveCounterRefresher(
         }
 
         var stored = await counts.ReadAsync(plans.SelectMany(p => p.Keys).ToList(), ct);
-        await using var session = store.QuerySession();
-        var batch = session.CreateBatchQuery();
-        var rebuildTask = batch.Load<RebuildStatus>(RebuildStatus.SingletonId);
-        var onlineTasks = plans.Select(p =>
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(RebuildStatus.RunningCommand(store));
+        foreach (var plan in plans)
         {
-            // Online: a visitor-day whose last view is in the window (OnlineWindow.Contains, in the query's terms). A
-            // visitor-day's last view lies within its day, so the window alone picks today's and yesterday's. The
-            // index finds the rows by minute; the exact time is checked on each.
-            var window = OnlineWindow.Before(p.Now, p.Site.OnlineWindowMinutes);
-            var fromMinute = VisitorDay.MinuteOf(window.Since);
-            return batch.Query<VisitorDay>()
-                .Where(v => v.SiteId == p.Site.Id && v.LastSeenMinute >= fromMinute && v.LastSeen > window.Since && v.LastSeen <= window.Until)
-                .Count();
-        }).ToList();
-        await batch.Execute(ct);
+            batch.BatchCommands.Add(visitorDays.OnlineCommand([plan.Site.Id], OnlineWindow.Before(plan.Now, plan.Site.OnlineWindowMinutes)));
+        }
 
-        live.Rebuilding = (await rebuildTask)?.State == RebuildStatus.Running;
+        var values = new long[plans.Count + 1];
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                await reader.ReadAsync(ct);
+                values[i] = reader.GetInt64(0);
+                await reader.NextResultAsync(ct);
+            }
+        }
+
+        live.Rebuilding = values[0] > 0;
         if (live.Rebuilding)
         {
             return plans.Select(p => live.TryGet(p.Site.Id, out var kept) ? kept : null).OfType<LiveCounters.Snapshot>().ToList();
@@ -155,7 +160,7 @@ public sealed class LiveCounterRefresher(
         var published = new List<LiveCounters.Snapshot>(plans.Count);
         for (var i = 0; i < plans.Count; i++)
         {
-            published.Add(live.Publish(Build(plans[i], await onlineTasks[i], stored)));
+            published.Add(live.Publish(Build(plans[i], values[i + 1], stored)));
         }
 
         return published;

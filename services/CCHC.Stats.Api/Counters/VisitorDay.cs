@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace CCHC.Stats.Api.Counters;
 
 /// <summary>
@@ -12,41 +10,50 @@ namespace CCHC.Stats.Api.Counters;
 /// </remarks>
 public sealed class VisitorDay
 {
-    /// <summary>Marten's alias, hence the table <c>mt_doc_visitor_day</c> the projection writes in bulk.</summary>
-    public const string DocumentAlias = "visitor_day";
+    /// <summary>A visitor-day of no one in particular, for a recount that keys them itself (<see cref="DayRecount"/>).</summary>
+    public VisitorDay()
+    {
+    }
+
+    public VisitorDay(string siteId, DateOnly day, string visitor)
+    {
+        (SiteId, Day, Visitor) = (siteId, day, visitor);
+        Id = IdFor(siteId, day, visitor);
+    }
 
     /// <summary>Views closer than this belong to one visit (the contract's "gaps under 30 minutes").</summary>
     public static readonly TimeSpan VisitGap = TimeSpan.FromMinutes(30);
 
-    /// <summary>Document id: <c>site/day/visitorHash</c> (the day and the visitor are not stored again).</summary>
-    public string Id { get; set; } = "";
+    /// <summary>The key the engine holds it by: <c>site/day/visitorHash</c> (<see cref="IdFor"/>).</summary>
+    public string Id { get; } = "";
 
-    /// <summary>The site, for the index that counts who is online.</summary>
-    public string SiteId { get; set; } = "";
+    public string SiteId { get; } = "";
+
+    /// <summary>The site-local day.</summary>
+    public DateOnly Day { get; }
+
+    /// <summary>The visitor's pseudonym that day (<see cref="Ingestion.VisitorIdentity"/>).</summary>
+    public string Visitor { get; } = "";
 
     /// <summary>The visits, ordered by start, each as [first view, last view].</summary>
-    public List<VisitRun> Runs { get; set; } = [];
+    public List<VisitRun> Runs { get; private init; } = [];
 
     /// <summary>The latest view of the day: what "online now" looks at.</summary>
-    public DateTimeOffset LastSeen { get; set; }
+    public DateTimeOffset LastSeen { get; private set; }
 
-    /// <summary>
-    /// <see cref="LastSeen"/> cut to the minute (UTC), stored in its own column beside <see cref="SiteId"/>'s for the
-    /// index that finds who is online (the exact <see cref="LastSeen"/>, also a column of its own but in no index, is
-    /// then checked on the row). A visitor's views within a minute leave the indexed columns as they were, so
-    /// PostgreSQL can rewrite the row in place without touching an index (a HOT update): an index on the JSON, or on
-    /// the exact time, would be touched by every view, and the rewrite of a visitor-day per view is the projection's
-    /// largest cost. Not part of the JSON: it follows from <see cref="LastSeen"/>.
-    /// </summary>
-    [JsonIgnore]
-    public DateTimeOffset LastSeenMinute => MinuteOf(LastSeen);
+    /// <summary>The visitor's first view of the day.</summary>
+    public DateTimeOffset FirstSeen => Runs[0].First;
 
     /// <summary>The start of the UTC minute a moment falls in.</summary>
     public static DateTimeOffset MinuteOf(DateTimeOffset at) =>
         new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
     /// <summary>A copy to change while this one stays as it is (the runs are immutable records).</summary>
-    public VisitorDay Copy() => new() { Id = Id, SiteId = SiteId, Runs = [.. Runs], LastSeen = LastSeen };
+    public VisitorDay Copy() => new(SiteId, Day, Visitor) { Runs = [.. Runs], LastSeen = LastSeen };
+
+    /// <summary>A visitor-day as stored (<see cref="VisitorDayStore"/>): its visits, ordered by start, and its last view.</summary>
+    public static VisitorDay Of(string siteId, DateOnly day, string visitor, List<VisitRun> runs, DateTimeOffset lastSeen) =>
+        new(siteId, day, visitor) { Runs = runs, LastSeen = lastSeen };
 
     public static string IdFor(string siteId, DateOnly day, string visitorHash) => $"{siteId}/{day:yyyy-MM-dd}/{visitorHash}";
 
@@ -131,11 +138,8 @@ public sealed class VisitorDay
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }
 
-/// <summary>One visit: its first and last view, and where its first view came from (null: direct, left out of the JSON).</summary>
-public sealed record VisitRun(
-    DateTimeOffset First,
-    DateTimeOffset Last,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Source = null);
+/// <summary>One visit: its first and last view, and where its first view came from (null: direct).</summary>
+public sealed record VisitRun(DateTimeOffset First, DateTimeOffset Last, string? Source = null);
 
 /// <summary>
 /// What adding one view changed. A visit start appears at <see cref="VisitStarted"/> (if any) and vanishes at
@@ -157,48 +161,4 @@ public readonly record struct ViewEffect(
     public int VisitDelta => (VisitStarted is null ? 0 : 1) - (VisitEnded is null ? 0 : 1) - (SecondEnded is null ? 0 : 1);
 
     public bool NewVisitor => FirstViewBefore is null;
-}
-
-/// <summary>
-/// Visitor-days as the column arrays of one bulk write: ids, JSON documents, and the columns kept beside the JSON
-/// for "online now" (site, last view, and last view to the minute).
-/// The rows are Marten's own documents (Marten reads them as usual), written with two statements rather than
-/// Marten's per-document upserts, the most expensive step of the pipeline when they were used: new ones with a plain
-/// INSERT (a third cheaper than INSERT … ON CONFLICT), stored ones with an UPDATE. Only the projection and the
-/// replay write visitor-days, one page at a time, having just looked each one up; so "new" is safe to trust.
-/// </summary>
-public sealed record VisitorDayRows(string[] Ids, string[] Json, string[] Sites, DateTimeOffset[] LastSeen, DateTimeOffset[] Minutes)
-{
-    public static readonly VisitorDayRows None = new([], [], [], [], []);
-
-    public int Count => Ids.Length;
-
-    public static VisitorDayRows Of(IReadOnlyCollection<VisitorDay> days, Marten.ISerializer serializer) => new(
-        days.Select(d => d.Id).ToArray(),
-        days.Select(d => serializer.ToJson(d)).ToArray(),
-        days.Select(d => d.SiteId).ToArray(),
-        days.Select(d => d.LastSeen.ToUniversalTime()).ToArray(),
-        days.Select(d => d.LastSeenMinute).ToArray());
-
-    /// <summary>The values for <see cref="InsertSql"/>, in its parameters' order.</summary>
-    public object[] InsertValues => [Ids, Json, Sites, LastSeen, Minutes];
-
-    /// <summary>The values for <see cref="UpdateSql"/>, in its parameters' order (a visitor-day's site never changes).</summary>
-    public object[] UpdateValues => [Ids, Json, LastSeen, Minutes];
-
-    /// <summary>
-    /// Inserts rows known to be new. <paramref name="parameter"/> names the n-th parameter (from 1): Marten's
-    /// <c>?</c> or Npgsql's <c>$n</c>. Each document is cast from text one by one: casting the whole array to
-    /// <c>jsonb[]</c> took PostgreSQL about twice as long.
-    /// </summary>
-    public static string InsertSql(string schema, Func<int, string> parameter) =>
-        $"INSERT INTO {schema}.mt_doc_{VisitorDay.DocumentAlias} (id, data, site_id, last_seen, last_seen_minute) " +
-        $"SELECT u.id, u.data::jsonb, u.site, u.last_seen, u.minute FROM unnest({parameter(1)}::varchar[], {parameter(2)}::text[], " +
-        $"{parameter(3)}::varchar[], {parameter(4)}::timestamptz[], {parameter(5)}::timestamptz[]) AS u(id, data, site, last_seen, minute)";
-
-    /// <summary>Updates stored rows, as <see cref="InsertSql"/> inserts new ones.</summary>
-    public static string UpdateSql(string schema, Func<int, string> parameter) =>
-        $"UPDATE {schema}.mt_doc_{VisitorDay.DocumentAlias} AS d SET data = u.data::jsonb, last_seen = u.last_seen, last_seen_minute = u.minute " +
-        $"FROM unnest({parameter(1)}::varchar[], {parameter(2)}::text[], {parameter(3)}::timestamptz[], {parameter(4)}::timestamptz[]) " +
-        "AS u(id, data, last_seen, minute) WHERE d.id = u.id";
 }

@@ -15,7 +15,7 @@ namespace CCHC.Stats.Api.Groups;
 /// read from what the engine stored for its members, so verify and rebuild of the members cover it:
 /// <list type="bullet">
 /// <item>page views and visits of each period: the members' stored counts, summed (baselines included);</item>
-/// <item>visitors of the day and online: distinct people over the members' visitor-days (<see cref="PersonCounts"/>): a
+/// <item>visitors of the day and online: distinct people over the members' visitor-days (<see cref="VisitorDayStore"/>): a
 /// public view's pseudonym is the same on every site that day, so a person read on two members is one;</item>
 /// <item>the members are those of the membership in force at the moment (<see cref="Group.MembersAt"/>): a change counts
 /// from its moment on, and <c>asOf</c> before it shows the group as it was.</item>
@@ -28,7 +28,7 @@ public sealed class GroupCounters(
     GroupDirectory groups,
     SiteDirectory sites,
     CountStore counts,
-    PersonCounts people,
+    VisitorDayStore people,
     CountersAsOf sitesAsOf,
     ViewHistory views,
     LiveCounters live,
@@ -61,7 +61,7 @@ public sealed class GroupCounters(
         {
             // The counts first: the people counted after them have seen at least the views the counts hold.
             batch.BatchCommands.Add(counts.ReadCommand(keys.SelectMany(k => k).ToList()));
-            batch.BatchCommands.Add(people.DayCommand(members, SiteCalendar.StartOf(day, zone), SiteCalendar.StartOf(day.AddDays(1), zone), upTo: null));
+            batch.BatchCommands.Add(people.PeopleOfDayCommand(members, SiteCalendar.StartOf(day, zone), SiteCalendar.StartOf(day.AddDays(1), zone), upTo: null));
             batch.BatchCommands.Add(people.OnlineCommand(members, OnlineWindow.Before(now, group.OnlineWindowMinutes)));
             await using var reader = await batch.ExecuteReaderAsync(ct);
             stored = await CountStore.ReadAsync(reader, ct);
@@ -137,7 +137,7 @@ public sealed class GroupCounters(
         long visitors;
         await using (var batch = database.CreateBatch())
         {
-            batch.BatchCommands.Add(people.DayCommand(members, SiteCalendar.StartOf(day, zone), SiteCalendar.StartOf(day.AddDays(1), zone), asOf));
+            batch.BatchCommands.Add(people.PeopleOfDayCommand(members, SiteCalendar.StartOf(day, zone), SiteCalendar.StartOf(day.AddDays(1), zone), asOf));
             await using var reader = await batch.ExecuteReaderAsync(ct);
             visitors = await ScalarAsync(reader, ct);
         }

@@ -11,7 +11,6 @@ public static class GroupsModule
     public static IServiceCollection AddGroups(this IServiceCollection services)
     {
         services.AddSingleton<GroupDirectory>();
-        services.AddSingleton<PersonCounts>();
         services.AddSingleton<GroupCounters>();
         services.AddHostedService(sp => sp.GetRequiredService<GroupCounters>());
         return services;

@@ -84,8 +84,7 @@ public static class EventStore
                 opts.Events.IgnoreIndex(BaselineIndex);
                 opts.Events.IgnoreIndex(PageBaselineIndex);
 
-                // No last-modified, version or .NET type columns on documents: the projection rewrites a
-                // visitor-day per view, and those columns were work on every upsert that nothing reads.
+                // No last-modified, version or .NET type columns on documents: nothing reads them.
                 opts.Policies.DisableInformationalFields();
 
                 opts.Schema.For<Site>();
@@ -94,24 +93,11 @@ public static class EventStore
                 opts.Schema.For<ImportPepper>();
                 opts.Schema.For<CCHC.Stats.Api.Audit.RebuildStatus>();
                 opts.Schema.For<Retries.IdempotencyReceipt>();
-                opts.Schema.For<VisitorDay>().DocumentAlias(VisitorDay.DocumentAlias);
-                opts.Policies.ForAllDocuments(mapping =>
-                {
-                    if (mapping.DocumentType == typeof(VisitorDay))
-                    {
-                        // Who is online: found by site and minute, checked by the exact time, all in columns of their
-                        // own; the index is left alone when a view changes neither site nor minute (LastSeenMinute).
-                        var site = mapping.DuplicateField(nameof(VisitorDay.SiteId));
-                        var minute = mapping.DuplicateField(nameof(VisitorDay.LastSeenMinute));
-                        mapping.DuplicateField(nameof(VisitorDay.LastSeen));
-                        mapping.AddIndex(site.ColumnName, minute.ColumnName);
-                    }
-                });
-
-                opts.Projections.Add(new CounterProjection(visitorDayCache), ProjectionLifecycle.Async, CounterProjection.Name, o =>
+                var visitorDays = new VisitorDayStore(dataSource, opts.DatabaseSchemaName);
+                opts.Projections.Add(new CounterProjection(visitorDayCache, visitorDays), ProjectionLifecycle.Async, CounterProjection.Name, o =>
                 {
                     o.BatchSize = CounterProjection.PageSize;
-                    o.DeleteViewTypeOnTeardown<VisitorDay>();
+                    o.DeleteDataInTableOnTeardown(VisitorDayStore.QualifiedIn(opts.DatabaseSchemaName));
                     o.DeleteDataInTableOnTeardown($"{opts.DatabaseSchemaName}.{CountStore.Table}");
                     o.DeleteDataInTableOnTeardown($"{opts.DatabaseSchemaName}.{CountStore.TitlesTable}");
                 });
@@ -195,7 +181,7 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         var schema = store.Options.DatabaseSchemaName;
         await using var before = new NpgsqlCommand(
             $"SELECT (to_regclass('{schema}.{CountStore.Table}') IS NULL OR to_regclass('{schema}.{CountStore.TitlesTable}') IS NULL " +
-            $"OR to_regclass('{schema}.{CountStore.SourcesIndex}') IS NULL) " +
+            $"OR to_regclass('{schema}.{CountStore.SourcesIndex}') IS NULL OR to_regclass('{VisitorDayStore.QualifiedIn(schema)}') IS NULL) " +
             $"AND EXISTS (SELECT 1 FROM {events} WHERE type IN ({Audit.HistoryRow.Kinds}))",
             schemaLock.Connection);
         var countsMissing = (bool)(await before.ExecuteScalarAsync(cancellationToken))!;
@@ -213,8 +199,9 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
             DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_baselines;
             CREATE INDEX IF NOT EXISTS {EventStore.PageBaselineIndex} ON {events} ((data ->> 'siteId'), (data ->> 'page'), seq_id)
                 WHERE type = 'page_baseline_recorded';
-            {VisitorDaySql(store.Options.DatabaseSchemaName)}
             {CountStore.CreateSql(schema)}
+            {VisitorDayStore.CreateSql(schema)}
+            {DropVisitorDayDocumentsSql(schema)}
             {Operations.TrafficLog.CreateSql(schema)}
             DROP TABLE IF EXISTS {schema}.mt_doc_period_counter;
             ANALYZE {events};
@@ -223,8 +210,9 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
         if (countsMissing)
         {
             // A store from before the counts table (its counters were JSON documents, dropped above), from before pages
-            // were counted (no titles table) or from before sources were (no sources index): the counts are rebuilt from the
-            // history once, as an admin's rebuild would be.
+            // were counted (no titles table), from before sources were (no sources index) or from before visitor-days were
+            // rows of their own (their documents dropped above): the counts are rebuilt from the history once, as an admin's
+            // rebuild would be.
             logger.LogWarning("The counts tables are new on a store with history: rebuilding every counter from the events");
             await services.GetRequiredService<Audit.RebuildCounters>().StartAsync(cancellationToken);
         }
@@ -235,19 +223,20 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// Visitor-days are rewritten at every view. Pages filled to 80 % leave room for the new version of a row beside
-    /// the old, so PostgreSQL rewrites it in place (HOT) when no indexed column changed: a third of the rewrite's
-    /// cost. The JSON index of the first versions (on site and last view) is dropped, as any index on the JSON makes
-    /// every rewrite a full one; rows stored before the online columns existed get them filled once.
+    /// Drops the visitor-days of the versions that kept them as Marten documents (<c>mt_doc_visitor_day</c>) and Marten's
+    /// functions for them: the counts are rebuilt from the history into <see cref="VisitorDayStore"/>'s table instead.
     /// </summary>
-    private static string VisitorDaySql(string schema) =>
+    private static string DropVisitorDayDocumentsSql(string schema) =>
         $"""
-        ALTER TABLE {schema}.mt_doc_{VisitorDay.DocumentAlias} SET (fillfactor = 80);
-        DROP INDEX IF EXISTS {schema}.mt_doc_{VisitorDay.DocumentAlias}_idx_site_idlast_seen;
-        UPDATE {schema}.mt_doc_{VisitorDay.DocumentAlias}
-            SET site_id = data ->> 'siteId', last_seen = (data ->> 'lastSeen')::timestamptz,
-                last_seen_minute = date_trunc('minute', (data ->> 'lastSeen')::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-            WHERE site_id IS NULL;
+        DROP TABLE IF EXISTS {schema}.mt_doc_visitor_day;
+        DO $$
+        DECLARE f regprocedure;
+        BEGIN
+            FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                     WHERE n.nspname = '{schema}' AND p.proname LIKE 'mt\_%\_visitor\_day' LOOP
+                EXECUTE 'DROP FUNCTION ' || f;
+            END LOOP;
+        END $$;
         """;
 }
 

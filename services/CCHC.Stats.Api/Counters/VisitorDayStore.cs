@@ -1,0 +1,243 @@
+using System.Buffers.Binary;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CCHC.Stats.Api.Counters;
+
+/// <summary>
+/// The visitor-days table, and the only code that knows its SQL: one row per visitor and site-local day, with the
+/// moments the queries select by in columns of their own (first view, last view, last view's minute) and the visits
+/// packed in a few bytes (<see cref="PackRuns"/>). The engine (<see cref="CounterBook"/>) is what reads the visits; SQL
+/// only selects rows and counts them.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A view rewrites its visitor's row. The row is about a hundred bytes (Marten's JSON document of the same day was about
+/// four hundred with its id and index), so the projection, the rebuild and <c>asOf</c>'s lookups read and write a
+/// quarter of what they did, and a store of ten million views keeps its visitor-days in memory.
+/// </para>
+/// <para>
+/// Who is online is found by the index on site and <c>last_seen_minute</c> (the last view cut to the UTC minute), then
+/// checked by the exact <c>last_seen</c> on the row. A visitor's views within a minute leave every indexed column as it
+/// was, so PostgreSQL rewrites the row in place without touching an index (a HOT update; pages are filled to 80 % to
+/// leave the room): an index on the exact time would be touched by every view.
+/// </para>
+/// </remarks>
+public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
+{
+    public const string Table = "cchc_visitor_days";
+
+    private string Qualified => QualifiedIn(schema);
+
+    public static string QualifiedIn(string schema) => $"{schema}.{Table}";
+
+    /// <summary>Creates the table if it is missing (<see cref="Hosting.DatabaseSetup"/>). Fixed-width columns first: no padding.</summary>
+    public static string CreateSql(string schema) =>
+        $"""
+        CREATE TABLE IF NOT EXISTS {QualifiedIn(schema)} (
+            first_seen timestamptz NOT NULL,
+            last_seen timestamptz NOT NULL,
+            last_seen_minute timestamptz NOT NULL,
+            day date NOT NULL,
+            site_id varchar NOT NULL,
+            visitor varchar NOT NULL,
+            runs bytea NOT NULL,
+            PRIMARY KEY (site_id, day, visitor)) WITH (fillfactor = 80);
+        CREATE INDEX IF NOT EXISTS ix_cchc_visitor_days_online ON {QualifiedIn(schema)} (site_id, last_seen_minute);
+        """;
+
+    /// <summary>Empties the table (a rebuild starts from nothing).</summary>
+    public static string TruncateSql(string schema) => $"TRUNCATE {QualifiedIn(schema)}";
+
+    /// <summary>
+    /// Inserts rows known to be new: only the projection and the replay write visitor-days, one page at a time, having
+    /// just looked each one up (a plain INSERT is a third cheaper than INSERT … ON CONFLICT). <paramref name="parameter"/>
+    /// names the n-th parameter (from 1): Marten's <c>?</c> or Npgsql's <c>$n</c>. Values: <see cref="Rows.Values"/>.
+    /// </summary>
+    public static string InsertSql(string schema, Func<int, string> parameter) =>
+        $"INSERT INTO {QualifiedIn(schema)} (site_id, day, visitor, first_seen, last_seen, last_seen_minute, runs) " +
+        $"SELECT * FROM unnest({Parameters(parameter)})";
+
+    /// <summary>Rewrites stored rows, as <see cref="InsertSql"/> inserts new ones.</summary>
+    public static string UpdateSql(string schema, Func<int, string> parameter) =>
+        $"UPDATE {QualifiedIn(schema)} AS d SET first_seen = u.first_seen, last_seen = u.last_seen, last_seen_minute = u.minute, runs = u.runs " +
+        $"FROM unnest({Parameters(parameter)}) AS u(site_id, day, visitor, first_seen, last_seen, minute, runs) " +
+        "WHERE d.site_id = u.site_id AND d.day = u.day AND d.visitor = u.visitor";
+
+    private static string Parameters(Func<int, string> parameter) =>
+        $"{parameter(1)}::varchar[], {parameter(2)}::date[], {parameter(3)}::varchar[], {parameter(4)}::timestamptz[], {parameter(5)}::timestamptz[], " +
+        $"{parameter(6)}::timestamptz[], {parameter(7)}::bytea[]";
+
+    /// <summary>Visitor-days as the column arrays of one <see cref="InsertSql"/> or <see cref="UpdateSql"/>.</summary>
+    public sealed record Rows(object[] Values, int Count)
+    {
+        public static readonly Rows None = new([], 0);
+
+        public static Rows Of(IReadOnlyCollection<VisitorDay> days) => new(
+        [
+            days.Select(d => d.SiteId).ToArray(), days.Select(d => d.Day).ToArray(), days.Select(d => d.Visitor).ToArray(),
+            days.Select(d => d.FirstSeen.ToUniversalTime()).ToArray(), days.Select(d => d.LastSeen.ToUniversalTime()).ToArray(),
+            days.Select(d => VisitorDay.MinuteOf(d.LastSeen)).ToArray(), days.Select(d => PackRuns(d.Runs)).ToArray(),
+        ], days.Count);
+    }
+
+    /// <summary>The stored visitor-days among <paramref name="ids"/> (<see cref="VisitorDay.Id"/>s; absent ones are new).</summary>
+    public async Task<List<VisitorDay>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken ct)
+    {
+        var keys = ids.Select(KeyOf).ToList();
+        await using var command = database.CreateCommand(
+            $"""
+            SELECT site_id, day, visitor, last_seen, runs FROM {Qualified}
+            WHERE (site_id, day, visitor) IN (SELECT * FROM unnest($1::varchar[], $2::date[], $3::varchar[]))
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.SiteId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Day).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Visitor).ToArray() });
+        var days = new List<VisitorDay>(ids.Count);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            days.Add(VisitorDay.Of(reader.GetString(0), reader.GetFieldValue<DateOnly>(1), reader.GetString(2), UnpackRuns(reader.GetFieldValue<byte[]>(4)),
+                reader.GetFieldValue<DateTimeOffset>(3)));
+        }
+
+        return days;
+    }
+
+    /// <summary>How many of a site-day's <paramref name="visitors"/> were first seen that day at or after <paramref name="from"/>.</summary>
+    public async Task<long> FirstSeenFromAsync(string siteId, DateOnly day, IReadOnlyList<string> visitors, DateTimeOffset from, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(
+            $"SELECT count(*) FROM {Qualified} WHERE site_id = $1 AND day = $2 AND visitor = ANY($3) AND first_seen >= $4");
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = day });
+        command.Parameters.Add(new NpgsqlParameter { Value = visitors.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = from.ToUniversalTime() });
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>
+    /// The statement that counts the distinct people among the sites' visitors of the local day [<paramref name="start"/>,
+    /// <paramref name="end"/>), those whose first view that day is at or before <paramref name="upTo"/> when it is given
+    /// (the day as it stood then). A public view's pseudonym is the same on every site of the deployment that day, so a
+    /// person is one distinct pseudonym. A visitor-day's last view lies in its day, so the day's are those whose minute
+    /// lies in it (both ends are whole minutes): the online index finds them. One column, one row.
+    /// </summary>
+    public NpgsqlBatchCommand PeopleOfDayCommand(IReadOnlyList<string> sites, DateTimeOffset start, DateTimeOffset end, DateTimeOffset? upTo)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT count(DISTINCT visitor) FROM {Qualified}
+            WHERE site_id = ANY($1) AND last_seen_minute >= $2 AND last_seen_minute < $3 AND ($4::timestamptz IS NULL OR first_seen <= $4)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar, Value = sites.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = start.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = end.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)upTo?.ToUniversalTime() ?? DBNull.Value });
+        return command;
+    }
+
+    /// <summary>
+    /// The statement that counts the people online over the sites: visitor-days whose last view is in the window
+    /// (<see cref="OnlineWindow.Contains"/>, in the query's terms), one person per day and pseudonym (the pseudonym
+    /// changes at local midnight; one site's rows are that already, by their key). A visitor-day's last view lies within its
+    /// day, so the window alone picks today's and yesterday's. One column, one row.
+    /// </summary>
+    public NpgsqlBatchCommand OnlineCommand(IReadOnlyList<string> sites, OnlineWindow window)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT {(sites.Count == 1 ? "count(*)" : "count(DISTINCT (day, visitor))")} FROM {Qualified}
+            WHERE site_id = ANY($1) AND last_seen_minute >= $2 AND last_seen > $3 AND last_seen <= $4
+            """);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar, Value = sites.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = VisitorDay.MinuteOf(window.Since) });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = window.Since.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = window.Until.ToUniversalTime() });
+        return command;
+    }
+
+    /// <summary>
+    /// The visits as stored: for each, its first and last view (UTC ticks, 8 bytes each, little-endian), then its source
+    /// as a length plus one (0: direct; 7-bit encoded) and its UTF-8 bytes. 17 bytes for a direct visit, where the JSON
+    /// spelled it in about seventy.
+    /// </summary>
+    public static byte[] PackRuns(IReadOnlyList<VisitRun> runs)
+    {
+        var size = 0;
+        foreach (var run in runs)
+        {
+            var sourceBytes = run.Source is null ? 0 : Encoding.UTF8.GetByteCount(run.Source);
+            size += 16 + LengthSize(run.Source is null ? 0 : sourceBytes + 1) + sourceBytes;
+        }
+
+        var packed = new byte[size];
+        var at = 0;
+        foreach (var run in runs)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(packed.AsSpan(at), run.First.UtcTicks);
+            BinaryPrimitives.WriteInt64LittleEndian(packed.AsSpan(at + 8), run.Last.UtcTicks);
+            at += 16;
+            var length = run.Source is null ? 0 : Encoding.UTF8.GetByteCount(run.Source) + 1;
+            for (var rest = (uint)length; ; rest >>= 7)
+            {
+                packed[at++] = (byte)(rest < 0x80 ? rest : (rest & 0x7F) | 0x80);
+                if (rest < 0x80)
+                {
+                    break;
+                }
+            }
+
+            if (run.Source is not null)
+            {
+                at += Encoding.UTF8.GetBytes(run.Source, packed.AsSpan(at));
+            }
+        }
+
+        return packed;
+    }
+
+    /// <summary>The visits <see cref="PackRuns"/> packed, with their moments in UTC.</summary>
+    public static List<VisitRun> UnpackRuns(ReadOnlySpan<byte> packed)
+    {
+        var runs = new List<VisitRun>(1);
+        var at = 0;
+        while (at < packed.Length)
+        {
+            var first = new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(packed[at..]), TimeSpan.Zero);
+            var last = new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(packed[(at + 8)..]), TimeSpan.Zero);
+            at += 16;
+            var length = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = packed[at++];
+                length |= (b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    break;
+                }
+            }
+
+            string? source = null;
+            if (length > 0)
+            {
+                source = Encoding.UTF8.GetString(packed.Slice(at, length - 1));
+                at += length - 1;
+            }
+
+            runs.Add(new VisitRun(first, last, source));
+        }
+
+        return runs;
+    }
+
+    private static int LengthSize(int length) => length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : 4;
+
+    /// <summary>A visitor-day's key from its id (<see cref="VisitorDay.IdFor"/>): a site id has no '/', a day ten characters.</summary>
+    private static (string SiteId, DateOnly Day, string Visitor) KeyOf(string id)
+    {
+        var dayAt = id.IndexOf('/') + 1;
+        return (id[..(dayAt - 1)], DateOnly.ParseExact(id.AsSpan(dayAt, 10), "yyyy-MM-dd"), id[(dayAt + 11)..]);
+    }
+}
