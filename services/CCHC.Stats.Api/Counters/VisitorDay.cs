@@ -51,9 +51,9 @@ public sealed class VisitorDay
     /// <summary>A copy to change while this one stays as it is (the runs are immutable records).</summary>
     public VisitorDay Copy() => new(SiteId, Day, Visitor) { Runs = [.. Runs], LastSeen = LastSeen };
 
-    /// <summary>A visitor-day as stored (<see cref="VisitorDayStore"/>): its visits, ordered by start, and its last view.</summary>
-    public static VisitorDay Of(string siteId, DateOnly day, string visitor, List<VisitRun> runs, DateTimeOffset lastSeen) =>
-        new(siteId, day, visitor) { Runs = runs, LastSeen = lastSeen };
+    /// <summary>A visitor-day as stored (<see cref="VisitorDayStore"/>): its visits, ordered by start (the last one ends with the last view).</summary>
+    public static VisitorDay Of(string siteId, DateOnly day, string visitor, List<VisitRun> runs) =>
+        new(siteId, day, visitor) { Runs = runs, LastSeen = runs[^1].Last };
 
     public static string IdFor(string siteId, DateOnly day, string visitorHash) => $"{siteId}/{day:yyyy-MM-dd}/{visitorHash}";
 

@@ -88,7 +88,7 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
         var keys = ids.Select(KeyOf).ToList();
         await using var command = database.CreateCommand(
             $"""
-            SELECT site_id, day, visitor, last_seen, runs FROM {Qualified}
+            SELECT site_id, day, visitor, runs FROM {Qualified}
             WHERE (site_id, day, visitor) IN (SELECT * FROM unnest($1::varchar[], $2::date[], $3::varchar[]))
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.SiteId).ToArray() });
@@ -98,8 +98,7 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            days.Add(VisitorDay.Of(reader.GetString(0), reader.GetFieldValue<DateOnly>(1), reader.GetString(2), UnpackRuns(reader.GetFieldValue<byte[]>(4)),
-                reader.GetFieldValue<DateTimeOffset>(3)));
+            days.Add(VisitorDay.Of(reader.GetString(0), reader.GetFieldValue<DateOnly>(1), reader.GetString(2), UnpackRuns(reader.GetFieldValue<byte[]>(3))));
         }
 
         return days;
@@ -159,27 +158,27 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     }
 
     /// <summary>
-    /// The visits as stored: for each, its first and last view (UTC ticks, 8 bytes each, little-endian), then its source
-    /// as a length plus one (0: direct; 7-bit encoded) and its UTF-8 bytes. 17 bytes for a direct visit, where the JSON
-    /// spelled it in about seventy.
+    /// The visits as stored: for each, its first and last view, each as UTC ticks (8 bytes, little-endian) and its offset in
+    /// minutes (2 bytes): the engine keys a visit's hour by its first view's local time, so a moment keeps the site's offset
+    /// it was seen with. Then its source, as a length plus one (0: direct; 7-bit encoded) and its UTF-8 bytes. 21 bytes for
+    /// a direct visit, where the JSON spelled it in about seventy.
     /// </summary>
     public static byte[] PackRuns(IReadOnlyList<VisitRun> runs)
     {
         var size = 0;
         foreach (var run in runs)
         {
-            var sourceBytes = run.Source is null ? 0 : Encoding.UTF8.GetByteCount(run.Source);
-            size += 16 + LengthSize(run.Source is null ? 0 : sourceBytes + 1) + sourceBytes;
+            var length = SourceLength(run.Source);
+            size += 2 * MomentSize + LengthSize(length) + Math.Max(0, length - 1);
         }
 
         var packed = new byte[size];
         var at = 0;
         foreach (var run in runs)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(packed.AsSpan(at), run.First.UtcTicks);
-            BinaryPrimitives.WriteInt64LittleEndian(packed.AsSpan(at + 8), run.Last.UtcTicks);
-            at += 16;
-            var length = run.Source is null ? 0 : Encoding.UTF8.GetByteCount(run.Source) + 1;
+            at += WriteMoment(packed.AsSpan(at), run.First);
+            at += WriteMoment(packed.AsSpan(at), run.Last);
+            var length = SourceLength(run.Source);
             for (var rest = (uint)length; ; rest >>= 7)
             {
                 packed[at++] = (byte)(rest < 0x80 ? rest : (rest & 0x7F) | 0x80);
@@ -198,16 +197,16 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
         return packed;
     }
 
-    /// <summary>The visits <see cref="PackRuns"/> packed, with their moments in UTC.</summary>
+    /// <summary>The visits <see cref="PackRuns"/> packed, each moment with its offset.</summary>
     public static List<VisitRun> UnpackRuns(ReadOnlySpan<byte> packed)
     {
         var runs = new List<VisitRun>(1);
         var at = 0;
         while (at < packed.Length)
         {
-            var first = new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(packed[at..]), TimeSpan.Zero);
-            var last = new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(packed[(at + 8)..]), TimeSpan.Zero);
-            at += 16;
+            var first = ReadMoment(packed[at..]);
+            var last = ReadMoment(packed[(at + MomentSize)..]);
+            at += 2 * MomentSize;
             var length = 0;
             for (var shift = 0; ; shift += 7)
             {
@@ -231,6 +230,21 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
 
         return runs;
     }
+
+    private const int MomentSize = 10;
+
+    private static int WriteMoment(Span<byte> to, DateTimeOffset moment)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(to, moment.UtcTicks);
+        BinaryPrimitives.WriteInt16LittleEndian(to[8..], (short)moment.TotalOffsetMinutes);
+        return MomentSize;
+    }
+
+    private static DateTimeOffset ReadMoment(ReadOnlySpan<byte> from) =>
+        new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(from), TimeSpan.Zero).ToOffset(
+            TimeSpan.FromMinutes(BinaryPrimitives.ReadInt16LittleEndian(from[8..])));
+
+    private static int SourceLength(string? source) => source is null ? 0 : Encoding.UTF8.GetByteCount(source) + 1;
 
     private static int LengthSize(int length) => length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : 4;
 
