@@ -31,6 +31,15 @@ public sealed class RebuildTests(StatsApp app)
             (await ingest.PostAsJsonAsync("/api/v1/sites/rb/views:batch", items)).EnsureSuccessStatusCode();
         }
 
+        // Articles read from search and social sites over the same days, one of them with a legacy total: every dimension
+        // has months, years and all time to rebuild.
+        string[] referrers = ["https://www.google.com/search?q=tin", "https://zalo.me/", "https://baomoi.com/", ""];
+        (await ingest.PostAsJsonAsync("/api/v1/sites/rb/views:batch", Enumerable.Range(0, 3000).Select(_ =>
+            new BatchViewItem($"https://portal.test/tin/{random.Next(50)}", referrers[random.Next(referrers.Length)] is { Length: > 0 } r ? r : null, null,
+                start.AddMinutes(random.Next(0, 20 * 24 * 60 - 60)), $"v{random.Next(300)}", null)))).EnsureSuccessStatusCode();
+        (await admin.PostAsJsonAsync("/api/v1/sites/rb/pages:baseline",
+            new PageBaselineRequest(start, [new PageBaselineItem("https://portal.test/tin/7", 900)]))).EnsureSuccessStatusCode();
+
         using var reader = StatsApp.ClientOf(host, null);
         for (var i = 0; i < 20; i++)
         {
@@ -39,6 +48,7 @@ public sealed class RebuildTests(StatsApp app)
 
         await host.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         var before = await StableLiveAsync(reader);
+        var storedBefore = await StoredCountsAsync(connection);
         var moment = DateTimeOffset.UtcNow.AddDays(-3);
         var beforeAsOf = await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/rb/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
         Assert.True(before.Total.PageViews > 20_000);
@@ -73,6 +83,10 @@ public sealed class RebuildTests(StatsApp app)
         await host.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         var after = await StableLiveAsync(reader);
         Assert.Equal(Figures(before), Figures(after));
+
+        // Every stored count as the live projection had it, row for row: sites by hour to all time, pages and sources by
+        // day (written by the replay) and by month, year and all time (summed from their days at its end).
+        Assert.Equal(storedBefore, await StoredCountsAsync(connection));
         await Eventually.Until(async () => (await reader.GetAsync(home)).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
         Assert.Equal(homeBefore, (await reader.GetFromJsonAsync<PageViewsResponse>(home))!.Total.PageViews);
         var afterAsOf = await reader.GetFromJsonAsync<CountersResponse>($"/api/v1/sites/rb/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
@@ -144,6 +158,64 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal(stored, total.PageViews);
         using var auditor = StatsApp.ClientOf(host, StatsApp.AuditorKey);
         Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rbl/verify")).GetProperty("healthy").GetBoolean());
+    }
+
+    /// <summary>
+    /// A replay that fails midway (here: its connection reading the events is cut) leaves counts that agree with the mark the
+    /// daemon carries on from: the months, years and all time of the pages and sources it wrote are summed before the
+    /// daemon resumes, and once the daemon has caught up every stored count is what it was before the rebuild.
+    /// </summary>
+    [Fact]
+    public async Task a_rebuild_that_fails_midway_leaves_the_counts_the_daemon_carries_on_from_whole()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("rebuildfail");
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/rbf", new SiteRequest("Rebuild fails", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        using var ingest = StatsApp.ClientOf(host, StatsApp.IngestKey);
+        var random = new Random(17);
+        var start = DateTimeOffset.UtcNow.AddDays(-40);
+        string?[] referrers = ["https://www.google.com/search?q=tin", "https://zalo.me/", null];
+        for (var chunk = 0; chunk < 8; chunk++)
+        {
+            (await ingest.PostAsJsonAsync("/api/v1/sites/rbf/views:batch", Enumerable.Range(0, 5000).Select(_ =>
+                new BatchViewItem($"https://portal.test/tin/{random.Next(200)}", referrers[random.Next(referrers.Length)], null,
+                    start.AddMinutes(random.Next(0, 40 * 24 * 60)), $"v{random.Next(2000)}", null)))).EnsureSuccessStatusCode();
+        }
+
+        var store = host.Services.GetRequiredService<IDocumentStore>();
+        await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        var storedBefore = await StoredCountsAsync(connection);
+
+        await using var db = new Npgsql.NpgsqlConnection(connection);
+        await db.OpenAsync();
+        // The replay's statements (reading events, writing a page), cut once it has written a few pages: it fails with
+        // pages written and the rest not. Polled closely, as a statement lasts milliseconds.
+        await using var cut = new Npgsql.NpgsqlCommand(
+            $"""
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+              AND (query LIKE 'SELECT seq_id, type, data::text%' OR query LIKE 'INSERT INTO public.cchc_%')
+              AND (SELECT last_seq_id FROM mt_event_progression WHERE name = '{CounterProjection.ShardName}') > 8000
+            """, db);
+        var state = "";
+        for (var attempt = 0; attempt < 5 && state != "failed"; attempt++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync("/api/v1/admin/rebuild", null)).StatusCode);
+            await Eventually.Until(async () =>
+            {
+                for (var poll = 0; poll < 200 && (long)(await cut.ExecuteScalarAsync())! == 0; poll++)
+                {
+                }
+
+                state = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString()!;
+                return state != "running";
+            }, TimeSpan.FromSeconds(60), "the rebuild should end");
+        }
+
+        Assert.Equal("failed", state);
+        await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(storedBefore, await StoredCountsAsync(connection));
     }
 
     [Fact]
@@ -220,6 +292,27 @@ public sealed class RebuildTests(StatsApp app)
         await store.OpenAsync();
         await using var older = new Npgsql.NpgsqlCommand("SELECT to_regclass('mt_doc_visitor_day') IS NULL", store);
         Assert.True((bool)(await older.ExecuteScalarAsync())!, "the visitor-day documents of older versions are dropped");
+    }
+
+    /// <summary>Every stored count with a figure, one line each, in key order.</summary>
+    private static async Task<List<string>> StoredCountsAsync(string connection)
+    {
+        await using var db = new Npgsql.NpgsqlConnection(connection);
+        await db.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"""
+            SELECT concat_ws(' ', scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors)
+            FROM {CountStore.Table} WHERE (page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors) <> (0, 0, 0, 0, 0, 0)
+            ORDER BY scope, dimension, key COLLATE "C", period, period_key
+            """, db);
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
     }
 
     private static (PeriodFigures, PeriodFigures, PeriodFigures, PeriodFigures, PeriodFigures) Figures(CountersResponse c) =>

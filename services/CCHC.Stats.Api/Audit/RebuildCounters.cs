@@ -174,9 +174,9 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
             }
             finally
             {
-                // Documents and progress mark agree after any page, so the daemon carries on from wherever the
-                // replay stopped: past the high-water mark after a rebuild, without counting anything twice after
-                // a failure.
+                // Counts and progress mark agree after any page (a failed replay sums what it wrote first), so the
+                // daemon carries on from wherever the replay stopped: past the high-water mark after a rebuild,
+                // without counting anything twice after a failure.
                 await coordinator.ResumeAsync();
                 RunsHere = false;
             }

@@ -122,6 +122,69 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             first_visitors = c.first_visitors + excluded.first_visitors
         """;
 
+    /// <summary>
+    /// Whether a key's counted figures may be left out of a rebuild's increments and summed from its days once the days are
+    /// all written (<see cref="RollUpCommands"/>): a page's or a source's month, year and all time. Each holds what its days
+    /// hold — the engine counts a view in every period of its day, and a visit never crosses midnight — and they are most of
+    /// a rebuild's row increments (a page's views are spread thin: nearly every view is another row of each). Their
+    /// baselines are not sums of days (a page's is given to its all time alone): those stay increments.
+    /// </summary>
+    public static bool RolledUpFromDays(CountKey key) =>
+        key.Dimension != CountKey.SiteDimension && key.Period is PeriodKind.Month or PeriodKind.Year or PeriodKind.Total;
+
+    /// <summary>A page of changes without what <see cref="RollUpCommands"/> will sum from the days (<see cref="RolledUpFromDays"/>).</summary>
+    public static Dictionary<CountKey, Counts> WithoutRolledUp(IReadOnlyDictionary<CountKey, Counts> changes)
+    {
+        var kept = new Dictionary<CountKey, Counts>(changes.Count);
+        foreach (var (key, change) in changes)
+        {
+            var counted = RolledUpFromDays(key) ? new Counts(BaselinePageViews: change.BaselinePageViews, BaselineVisits: change.BaselineVisits) : change;
+            if (counted != default)
+            {
+                kept[key] = counted;
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>
+    /// The statements, to run in one transaction, that add to each rolled-up key (<see cref="RolledUpFromDays"/>) the
+    /// counted figures of its days, for the given days. The month and year of each day are worked out here
+    /// (<see cref="PeriodKeys"/>): SQL only sums. Run once by a rebuild whose increments left them out, after its last day
+    /// row is written. The sum is one pass over the day rows, given the memory to hash its groups (a page's month, year
+    /// and all time: more than a million at 100,000 pages) rather than spill them to disk.
+    /// </summary>
+    public static IEnumerable<NpgsqlBatchCommand> RollUpCommands(string schema, IEnumerable<DateOnly> days)
+    {
+        yield return new NpgsqlBatchCommand("SET LOCAL work_mem = '256MB'");
+        var command = new NpgsqlBatchCommand(
+            $"""
+            INSERT INTO {QualifiedIn(schema)} AS c
+                (scope, dimension, key, period, period_key, page_views, visits, visitors, baseline_page_views, baseline_visits, first_visitors)
+            SELECT d.scope, d.dimension, d.key, p.period, p.period_key, sum(d.page_views), sum(d.visits), 0, 0, 0, 0
+            FROM {QualifiedIn(schema)} AS d
+            JOIN unnest($1::varchar[], $2::varchar[], $3::varchar[]) AS m(day, month, year) ON d.period_key = m.day
+            CROSS JOIN LATERAL (VALUES ('{PeriodName(PeriodKind.Month)}', m.month), ('{PeriodName(PeriodKind.Year)}', m.year),
+                                       ('{PeriodName(PeriodKind.Total)}', $4::varchar)) AS p(period, period_key)
+            WHERE d.dimension IN ('{CountKey.PageDimension}', '{CountKey.SourceDimension}') AND d.period = '{PeriodName(PeriodKind.Day)}'
+            GROUP BY d.scope, d.dimension, d.key, p.period, p.period_key
+            ON CONFLICT (scope, dimension, key, period, period_key) DO UPDATE SET
+                page_views = c.page_views + excluded.page_views, visits = c.visits + excluded.visits
+            """);
+        var keys = days.Distinct().Select(d => new PeriodKeys(d)).ToList();
+        foreach (var value in new object[]
+                 {
+                     keys.Select(k => k.Key(PeriodKind.Day)).ToArray(), keys.Select(k => k.Key(PeriodKind.Month)).ToArray(),
+                     keys.Select(k => k.Key(PeriodKind.Year)).ToArray(), PeriodKeys.TotalKey,
+                 })
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        yield return command;
+    }
+
     /// <summary>The values for <see cref="IncrementSql"/>, in its parameters' order, the rows in key order.</summary>
     public static object[] IncrementValues(IReadOnlyDictionary<CountKey, Counts> changes)
     {

@@ -28,12 +28,19 @@ namespace CCHC.Stats.Api.Counters;
 /// its visitor-days from the database. Counts need no state: each page adds its changes, as the live projection does.
 /// </para>
 /// <para>
-/// Each page is written in one transaction together with the projection's progress mark, as the daemon does:
-/// if the node dies midway, the documents and the mark agree, and the next projection node starts the rebuild
-/// over (<see cref="Audit.RebuildCounters"/>).
+/// A page's changes are written as the live projection writes them but for the months, years and all time of pages and
+/// sources (<see cref="CountStore.RolledUpFromDays"/>): those are summed from their days once, in the last transaction
+/// (<see cref="CountStore.RollUpCommands"/>). Most of a page's views are the first of their page that day, month and year, so
+/// this writes about one row a view where the increments wrote four.
+/// </para>
+/// <para>
+/// Each page is written in one transaction together with the projection's progress mark, as the daemon does. If the
+/// replay fails, the days it wrote are summed before the daemon carries on from that mark, so the counts and the mark
+/// agree; if the node dies midway, the next projection node starts the rebuild over (<see cref="Audit.RebuildCounters"/>).
 /// </para>
 /// </remarks>
-public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource database, VisitorDayStore visitorDays, VisitorDayCache liveCache)
+public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource database, VisitorDayStore visitorDays, VisitorDayCache liveCache,
+    ILogger<CounterReplay> logger)
 {
     /// <summary>Events per page: few round trips, and two pages in flight each way stay a few MB.</summary>
     public const int PageSize = 4000;
@@ -61,9 +68,17 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         // The daemon is paused: the live projection's cached visitor-days are about to be rewritten under it.
         liveCache.Clear();
         await TeardownAsync(ct);
+        var rollUp = new RollUp();
         try
         {
-            await ReplayAsync(ceiling, ct);
+            await ReplayAsync(ceiling, rollUp, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && !rollUp.Done)
+        {
+            // The daemon carries on from the last page written: its months, years and all time are summed first.
+            logger.LogWarning(e, "The counter replay failed; summing the months, years and all time of the pages it wrote");
+            await RollUpAsync(rollUp, ct);
+            throw;
         }
         finally
         {
@@ -74,17 +89,59 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
         }
     }
 
-    private async Task ReplayAsync(long ceiling, CancellationToken ct)
+    /// <summary>
+    /// The days the replay met, whose pages' and sources' months, years and all time it leaves to one sum at the end
+    /// (<see cref="CountStore.RolledUpFromDays"/>), and whether that sum is written.
+    /// </summary>
+    private sealed class RollUp
     {
+        public HashSet<DateOnly> Days { get; } = [];
 
+        public bool Done { get; set; }
+    }
+
+    /// <summary>
+    /// Sums the pages' and sources' days into their months, years and all time after a failed replay, so that the counts
+    /// agree with the progress mark the daemon goes on from. Retried until it succeeds (a database that is away): until then
+    /// the rebuild stays running and the daemon paused, so no half-counted figure is served.
+    /// </summary>
+    private async Task RollUpAsync(RollUp rollUp, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await database.OpenConnectionAsync(ct);
+                await using var transaction = await connection.BeginTransactionAsync(ct);
+                await using var batch = new NpgsqlBatch(connection, transaction) { Timeout = 0 };
+                foreach (var command in CountStore.RollUpCommands(DocumentSchema, rollUp.Days))
+                {
+                    batch.BatchCommands.Add(command);
+                }
+
+                await batch.ExecuteNonQueryAsync(ct);
+                await transaction.CommitAsync(ct);
+                rollUp.Done = true;
+                return;
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                logger.LogError(e, "Could not sum the replayed days into their months, years and all time (attempt {Attempt}); trying again", attempt);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, attempt * 2)), ct);
+            }
+        }
+    }
+
+    private async Task ReplayAsync(long ceiling, RollUp rollUp, CancellationToken ct)
+    {
         var pages = Channel.CreateBounded<Page>(Lookahead);
         var writes = Channel.CreateBounded<WriteSet>(Lookahead);
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var reading = CancelOnFailure(ReadAsync(ceiling, pages.Writer, failed.Token), failed);
-        var writing = CancelOnFailure(WriteAsync(writes.Reader, failed.Token), failed);
+        var writing = CancelOnFailure(WriteAsync(writes.Reader, rollUp, failed.Token), failed);
         try
         {
-            var state = new ReplayState(this);
+            var state = new ReplayState(this, rollUp.Days);
             WriteSet? last = null;
             await foreach (var page in pages.Reader.ReadAllAsync(failed.Token))
             {
@@ -92,7 +149,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 await writes.Writer.WriteAsync(last, failed.Token);
             }
 
-            await writes.Writer.WriteAsync(WriteSet.ProgressOnly(ceiling), failed.Token);
+            await writes.Writer.WriteAsync(WriteSet.Last(ceiling), failed.Token);
         }
         catch (OperationCanceledException) when (failed.IsCancellationRequested && !ct.IsCancellationRequested)
         {
@@ -195,7 +252,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     }
 
     /// <summary>Writes each page's documents and the progress mark in one transaction, in page order.</summary>
-    private async Task WriteAsync(ChannelReader<WriteSet> writes, CancellationToken ct)
+    private async Task WriteAsync(ChannelReader<WriteSet> writes, RollUp rollUp, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
         await foreach (var set in writes.ReadAllAsync(ct))
@@ -222,11 +279,22 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 batch.BatchCommands.Add(Command(CountStore.TitlesSql(DocumentSchema, n => $"${n}"), CountStore.TitlesValues(set.Titles)));
             }
 
+            if (set.RollsUp)
+            {
+                foreach (var command in CountStore.RollUpCommands(DocumentSchema, rollUp.Days))
+                {
+                    batch.BatchCommands.Add(command);
+                }
+
+                batch.Timeout = 0;
+            }
+
             var progress = new NpgsqlBatchCommand(EventProgress.SetCountersSql(EventSchema));
             progress.Parameters.AddRange(EventProgress.SetCountersParameters(set.Progress));
             batch.BatchCommands.Add(progress);
             await batch.ExecuteNonQueryAsync(ct);
             await transaction.CommitAsync(ct);
+            rollUp.Done |= set.RollsUp;
             set.Written.TrySetResult();
         }
 
@@ -245,16 +313,18 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
 
     /// <summary>One page's writes, serialised when the page was applied (the visitor-days change again later).</summary>
     private sealed record WriteSet(VisitorDayStore.Rows Created, VisitorDayStore.Rows Changed, IReadOnlyDictionary<CountKey, Counts> Counts,
-        IReadOnlyDictionary<(string SiteId, string Page), PageTitle> Titles, long Progress)
+        IReadOnlyDictionary<(string SiteId, string Page), PageTitle> Titles, long Progress, bool RollsUp = false)
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public static WriteSet ProgressOnly(long progress) =>
-            new(VisitorDayStore.Rows.None, VisitorDayStore.Rows.None, new Dictionary<CountKey, Counts>(), new Dictionary<(string, string), PageTitle>(), progress);
+        /// <summary>The end: the days summed into their months, years and all time, and the mark at the high-water mark.</summary>
+        public static WriteSet Last(long progress) =>
+            new(VisitorDayStore.Rows.None, VisitorDayStore.Rows.None, new Dictionary<CountKey, Counts>(), new Dictionary<(string, string), PageTitle>(), progress,
+                RollsUp: true);
     }
 
     /// <summary>The visitor-days in memory and the site-days whose visitor-days are only in the database.</summary>
-    private sealed class ReplayState(CounterReplay replay)
+    private sealed class ReplayState(CounterReplay replay, HashSet<DateOnly> days)
     {
         private readonly Dictionary<string, VisitorDay> _visitorDays = [];
 
@@ -308,7 +378,9 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 Keep(visitorDay, visitorDayIds[visitorDay.Id]);
             }
 
-            var set = new WriteSet(VisitorDayStore.Rows.Of(created), VisitorDayStore.Rows.Of(changed), book.Changes, book.Titles, page.LastSequence);
+            days.UnionWith(siteDays.Select(d => d.Day));
+            var set = new WriteSet(VisitorDayStore.Rows.Of(created), VisitorDayStore.Rows.Of(changed), CountStore.WithoutRolledUp(book.Changes), book.Titles,
+                page.LastSequence);
             Evict(siteDays);
             return set;
         }
