@@ -202,10 +202,13 @@ public sealed class RebuildTests(StatsApp app)
         for (var attempt = 0; attempt < 5 && state != "failed"; attempt++)
         {
             Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync("/api/v1/admin/rebuild", null)).StatusCode);
+            var cutOnce = false;
             await Eventually.Until(async () =>
             {
-                for (var poll = 0; poll < 200 && (long)(await cut.ExecuteScalarAsync())! == 0; poll++)
+                // Once only: the sum the failed replay then makes is a statement of the same kind, and must run.
+                for (var poll = 0; poll < 200 && !cutOnce; poll++)
                 {
+                    cutOnce = (long)(await cut.ExecuteScalarAsync())! > 0;
                 }
 
                 state = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString()!;
