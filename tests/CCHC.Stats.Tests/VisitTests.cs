@@ -134,7 +134,7 @@ public sealed class VisitTests
         var moment = Gen.Select(Gen.Long[DateTimeOffset.UnixEpoch.UtcTicks, new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks],
                 Gen.Int[0, 4].Select(i => new[] { 420, 0, 330, 345, -150 }[i]))
             .Select((t, offset) => new DateTimeOffset(t, TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(offset)));
-        // Sources are host names and the names of known sources; long ones take more than one byte for their length.
+        // Sources are host names and the names of known sources, in ASCII and not, up to a few hundred bytes.
         var letters = Gen.Char["abcxyz0123456789.-áđệữ"];
         var source = Gen.OneOf(Gen.Const(default(string)), Gen.Const((string?)""), letters.Array[1, 30].Select(c => (string?)new string(c)),
             letters.Array[100, 300].Select(c => (string?)new string(c)));

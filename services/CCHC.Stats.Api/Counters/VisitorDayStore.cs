@@ -160,38 +160,27 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     /// <summary>
     /// The visits as stored: for each, its first and last view, each as UTC ticks (8 bytes, little-endian) and its offset in
     /// minutes (2 bytes): the engine keys a visit's hour by its first view's local time, so a moment keeps the site's offset
-    /// it was seen with. Then its source, as a length plus one (0: direct; 7-bit encoded) and its UTF-8 bytes. 21 bytes for
-    /// a direct visit, where the JSON spelled it in about seventy.
+    /// it was seen with. Then its source: the length of its UTF-8 bytes plus one (2 bytes; 0: direct) and the bytes (a
+    /// source is a host name, at most 253 characters: <see cref="Traffic.VisitSource"/>). 22 bytes for a direct visit,
+    /// where the JSON spelled it in about seventy.
     /// </summary>
     public static byte[] PackRuns(IReadOnlyList<VisitRun> runs)
     {
         var size = 0;
         foreach (var run in runs)
         {
-            var length = SourceLength(run.Source);
-            size += 2 * MomentSize + LengthSize(length) + Math.Max(0, length - 1);
+            size += RunSize + (run.Source is null ? 0 : Encoding.UTF8.GetByteCount(run.Source));
         }
 
         var packed = new byte[size];
-        var at = 0;
+        var at = packed.AsSpan();
         foreach (var run in runs)
         {
-            at += WriteMoment(packed.AsSpan(at), run.First);
-            at += WriteMoment(packed.AsSpan(at), run.Last);
-            var length = SourceLength(run.Source);
-            for (var rest = (uint)length; ; rest >>= 7)
-            {
-                packed[at++] = (byte)(rest < 0x80 ? rest : (rest & 0x7F) | 0x80);
-                if (rest < 0x80)
-                {
-                    break;
-                }
-            }
-
-            if (run.Source is not null)
-            {
-                at += Encoding.UTF8.GetBytes(run.Source, packed.AsSpan(at));
-            }
+            WriteMoment(at, run.First);
+            WriteMoment(at[MomentSize..], run.Last);
+            var sourceBytes = run.Source is null ? 0 : Encoding.UTF8.GetBytes(run.Source, at[RunSize..]);
+            BinaryPrimitives.WriteUInt16LittleEndian(at[(2 * MomentSize)..], checked((ushort)(run.Source is null ? 0 : sourceBytes + 1)));
+            at = at[(RunSize + sourceBytes)..];
         }
 
         return packed;
@@ -201,52 +190,32 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     public static List<VisitRun> UnpackRuns(ReadOnlySpan<byte> packed)
     {
         var runs = new List<VisitRun>(1);
-        var at = 0;
-        while (at < packed.Length)
+        while (packed.Length > 0)
         {
-            var first = ReadMoment(packed[at..]);
-            var last = ReadMoment(packed[(at + MomentSize)..]);
-            at += 2 * MomentSize;
-            var length = 0;
-            for (var shift = 0; ; shift += 7)
-            {
-                var b = packed[at++];
-                length |= (b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    break;
-                }
-            }
-
-            string? source = null;
-            if (length > 0)
-            {
-                source = Encoding.UTF8.GetString(packed.Slice(at, length - 1));
-                at += length - 1;
-            }
-
-            runs.Add(new VisitRun(first, last, source));
+            var length = BinaryPrimitives.ReadUInt16LittleEndian(packed[(2 * MomentSize)..]);
+            var source = length == 0 ? null : Encoding.UTF8.GetString(packed.Slice(RunSize, length - 1));
+            runs.Add(new VisitRun(ReadMoment(packed), ReadMoment(packed[MomentSize..]), source));
+            packed = packed[(RunSize + Math.Max(0, length - 1))..];
         }
 
         return runs;
     }
 
+    /// <summary>A moment's bytes: UTC ticks and offset minutes.</summary>
     private const int MomentSize = 10;
 
-    private static int WriteMoment(Span<byte> to, DateTimeOffset moment)
+    /// <summary>A run's bytes before its source's: two moments and the source's length.</summary>
+    private const int RunSize = 2 * MomentSize + 2;
+
+    private static void WriteMoment(Span<byte> to, DateTimeOffset moment)
     {
         BinaryPrimitives.WriteInt64LittleEndian(to, moment.UtcTicks);
         BinaryPrimitives.WriteInt16LittleEndian(to[8..], (short)moment.TotalOffsetMinutes);
-        return MomentSize;
     }
 
     private static DateTimeOffset ReadMoment(ReadOnlySpan<byte> from) =>
         new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(from), TimeSpan.Zero).ToOffset(
             TimeSpan.FromMinutes(BinaryPrimitives.ReadInt16LittleEndian(from[8..])));
-
-    private static int SourceLength(string? source) => source is null ? 0 : Encoding.UTF8.GetByteCount(source) + 1;
-
-    private static int LengthSize(int length) => length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : 4;
 
     /// <summary>A visitor-day's key from its id (<see cref="VisitorDay.IdFor"/>): a site id has no '/', a day ten characters.</summary>
     private static (string SiteId, DateOnly Day, string Visitor) KeyOf(string id)
