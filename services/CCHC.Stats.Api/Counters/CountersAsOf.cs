@@ -12,18 +12,19 @@ namespace CCHC.Stats.Api.Counters;
 /// The figures as they stood at a moment T: only events that occurred at or before T, in the periods that
 /// contain T. The rule, which an auditor can re-derive from the export:
 /// <list type="bullet">
-/// <item>the local day D containing T: its closed hours from the stored hour counts, and the hour containing T
-/// recounted from its raw views up to T by <see cref="DayRecount"/>, the projection's own rules (visitors: the hours'
-/// first-seen visitors, and those of the open hour whose visitor-day starts in it);</item>
+/// <item>the local day D containing T: its closed hours from the stored hour counts; the hour containing T from its raw
+/// views up to T (page views), and the visitor-days of its visitors, as the projection keeps them: the visits that had
+/// started in it by T (<see cref="VisitorDay.VisitsStartedIn"/>) and the visitors whose first view of the day is in it;</item>
 /// <item>each longer period adds the stored day counts of its days before D (the projection's figures for closed
 /// days, counted by the same engine);</item>
 /// <item>baselines that count at T (<see cref="StandingBaseline.CountsAt"/>: recorded for a moment at or before T and not
 /// withdrawn by T) add their figure to the periods of that kind that contain both;</item>
-/// <item>online: <see cref="OnlineWindow"/> over the same recount (and the day before's views in the window).</item>
+/// <item>online: <see cref="OnlineWindow"/> over a <see cref="DayRecount"/> of the window's raw views (and the day
+/// before's, when the window reaches back into it).</item>
 /// </list>
-/// So it reads at most an hour and a half of raw events, never a whole day or the history. Before reading it waits until the
-/// projection has applied every event recorded before the request, so the closed days and hours are exact too: three
-/// round trips in all when the projection is caught up.
+/// So it reads at most an hour and the online window of raw events, never a whole day or the history. Before reading it
+/// waits until the projection has applied every event recorded before the request, so the closed days and hours and the
+/// visitor-days are exact too: three round trips in all when the projection is caught up.
 /// </summary>
 public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CountStore counts, VisitorDayStore visitorDays,
     EventProgress events,
@@ -42,20 +43,21 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
         var day = SiteCalendar.LocalDay(asOf, zone);
         var keys = new PeriodKeys(day);
 
-        // The day up to the moment: its closed hours from the stored counts, and the open hour recounted from its raw
-        // views up to the moment, with the views of a visit gap before it as context (they decide whether a view in the
-        // hour continues a visit). The same read gives who is online: the window's views, and when the window reaches
-        // back into the day before, that day's (a visitor's hash changes at local midnight, the daily salt, so the two
-        // days' online visitors add up). One statement reads both days: the same statement twice in one batch tripped
-        // Npgsql's automatic preparation.
+        // The day up to the moment: its closed hours from the stored counts, and the open hour up to the moment from its
+        // raw views. The same read gives who is online: the window's views, and when the window reaches back into the day
+        // before, that day's (a visitor's hash changes at local midnight, the daily salt, so the two days' online visitors
+        // add up). One statement reads both days: the same statement twice in one batch tripped Npgsql's automatic
+        // preparation. PostgreSQL keeps moments to the microsecond: the read starts one before, so a view at the hour's
+        // first moment is in it.
         var openHour = PeriodKeys.HourOf(SiteCalendar.ToLocal(asOf, zone));
         var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
-        var contextStart = SiteCalendar.ToLocal(Min(openHour.Start - VisitorDay.VisitGap, window.Since), zone);
-        var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(window.Since, zone), day, After: contextStart, UpTo: asOf,
-            FromLocalHour: PeriodKeys.HourKey(contextStart)[..13], ToLocalHour: PeriodKeys.HourKey(openHour.Start)[..13]);
+        var readFrom = SiteCalendar.ToLocal(Min(openHour.Start, window.Since), zone);
+        var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
+            UpTo: asOf, FromLocalHour: PeriodKeys.HourKey(readFrom)[..13], ToLocalHour: PeriodKeys.HourKey(openHour.Start)[..13]);
 
-        long closedHourViews, closedHourVisits, closedHourVisitors, online = 0;
-        var hour = new DayRecount(openHour.Start);
+        long closedHourViews, closedHourVisits, closedHourVisitors, hourViews = 0;
+        var hourVisitors = new HashSet<string>();
+        var recounts = new Dictionary<DateOnly, DayRecount>();
         var closed = new long[8];
         List<StandingBaseline> baselines;
         await using (var batch = database.CreateBatch())
@@ -67,14 +69,15 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
             batch.BatchCommands.Add(siteBaselines.Command(site.Id));
 
             await using var reader = await batch.ExecuteReaderAsync(ct);
-            await ViewHistory.ReadAsync(reader, (d, recount) =>
+            await ViewHistory.ReadViewsAsync(reader, (d, view) =>
             {
-                online += recount.OnlineIn(window);
-                if (d == day)
+                (recounts.TryGetValue(d, out var recount) ? recount : recounts[d] = new DayRecount()).Add(view);
+                if (d == day && view.At >= openHour.Start)
                 {
-                    hour = recount;
+                    hourViews++;
+                    hourVisitors.Add(view.VisitorHash);
                 }
-            }, ct, countFrom: openHour.Start);
+            }, ct);
             await reader.NextResultAsync(ct);
             await reader.ReadAsync(ct);
             (closedHourViews, closedHourVisits, closedHourVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
@@ -89,9 +92,16 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
             baselines = (await SiteBaselines.ReadAsync(reader, ct)).Where(b => b.CountsAt(asOf)).ToList();
         }
 
-        var dayViews = checked(closedHourViews + hour.PageViews);
-        var dayVisits = checked(closedHourVisits + hour.Visits);
-        var dayVisitors = checked(closedHourVisitors + await FirstSeenFromAsync(site.Id, day, hour.CountedVisitors.ToList(), openHour.Start, ct));
+        // The open hour's visits and first-time visitors from its visitors' visitor-days, which the projection has brought
+        // up to date: the visits as the engine keeps them (a view before the hour decides whether one in it continues a
+        // visit; none of those is read), as they stood at the moment (VisitorDay.VisitsStartedIn).
+        var online = recounts.Values.Sum(r => r.OnlineIn(window));
+        var hourDays = hourVisitors.Count == 0
+            ? []
+            : await visitorDays.LoadAsync(site.Id, day, hourVisitors, ct);
+        var dayViews = checked(closedHourViews + hourViews);
+        var dayVisits = checked(closedHourVisits + hourDays.Sum(v => (long)v.VisitsStartedIn(openHour.Start, asOf)));
+        var dayVisitors = checked(closedHourVisitors + hourDays.LongCount(v => v.FirstSeen >= openHour.Start));
 
         PeriodFigures Figures(PeriodKind kind, long closedViews, long closedVisits)
         {
@@ -124,13 +134,6 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
 
         return hours;
     }
-
-    /// <summary>
-    /// How many of <paramref name="visitors"/> (seen in the open hour) were first seen that day in it, not before: their
-    /// visitor-days, which the projection has brought up to date, know their first view.
-    /// </summary>
-    private Task<long> FirstSeenFromAsync(string siteId, DateOnly day, IReadOnlyList<string> visitors, DateTimeOffset from, CancellationToken ct) =>
-        visitors.Count == 0 ? Task.FromResult(0L) : visitorDays.FirstSeenFromAsync(siteId, day, visitors, from, ct);
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 

@@ -18,13 +18,8 @@ public readonly record struct DayView(long Sequence, string VisitorHash, DateTim
 /// Which view starts a visit: the first, in the order views are added, at its visit's first moment. Added in sequence
 /// order that is the earliest view (ties: the one recorded first), whatever order the views occurred in.
 /// </para>
-/// <para>
-/// A recount from a moment (<c>countFrom</c>: the open hour of an <c>asOf</c>) is given the views from a visit gap
-/// before it as context: they decide whether a view after it continues a visit, and are not counted themselves.
-/// </para>
 /// </remarks>
-/// <param name="countFrom">Count only views, visit starts and visitors from this moment on; earlier views are context.</param>
-public sealed class DayRecount(DateTimeOffset? countFrom = null)
+public sealed class DayRecount
 {
     private readonly Dictionary<string, VisitorDay> _visitors = [];
 
@@ -35,20 +30,14 @@ public sealed class DayRecount(DateTimeOffset? countFrom = null)
 
     public long PageViews { get; private set; }
 
-    /// <summary>Visits that start at or after the moment counted from.</summary>
-    public long Visits => countFrom is { } from ? _visitStarts.Keys.Count(k => k.Start >= from) : _visitStarts.Count;
+    public long Visits => _visitStarts.Count;
 
-    /// <summary>The visits <see cref="Visits"/> counts, by the source of their first view.</summary>
+    /// <summary>The visits, by the source of their first view.</summary>
     public Dictionary<string, long> VisitsBySource => _visitStarts
-        .Where(v => !(v.Key.Start < countFrom))
         .GroupBy(v => v.Value.Source ?? Traffic.VisitSource.Direct)
         .ToDictionary(g => g.Key, g => (long)g.Count());
 
-    /// <summary>Visitors with a view at or after the moment counted from.</summary>
-    public long Visitors => CountedVisitors.Count();
-
-    /// <summary>The visitor hashes that <see cref="Visitors"/> counts.</summary>
-    public IEnumerable<string> CountedVisitors => _visitors.Where(v => !(v.Value.LastSeen < countFrom)).Select(v => v.Key);
+    public long Visitors => _visitors.Count;
 
     public static DayRecount Of(IEnumerable<DayView> views)
     {
@@ -69,10 +58,7 @@ public sealed class DayRecount(DateTimeOffset? countFrom = null)
         }
 
         var effect = day.Add(view.At, view.Source == Traffic.VisitSource.Direct ? null : view.Source);
-        if (!(view.At < countFrom))
-        {
-            PageViews++;
-        }
+        PageViews++;
 
         if (effect.VisitEnded is { } ended)
         {

@@ -108,35 +108,52 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// Recounts the views of a statement made by <see cref="Command"/> (or <see cref="SourcesCommand"/>) a day at a time, handing each day's recount to
-    /// <paramref name="recounted"/> when its last view is read: one day's visitors in memory, whatever the range.
+    /// Hands each view of a statement made by <see cref="Command"/> (or <see cref="SourcesCommand"/>) to
+    /// <paramref name="viewed"/> with its local day, in the statement's order (by day, each day's in sequence order).
     /// </summary>
-    /// <param name="countFrom">Count from this moment on, the earlier views as context (<see cref="DayRecount"/>).</param>
-    public static async Task ReadAsync(NpgsqlDataReader reader, Action<DateOnly, DayRecount> recounted, CancellationToken ct, DateTimeOffset? countFrom = null)
+    public static async Task ReadViewsAsync(NpgsqlDataReader reader, Action<DateOnly, DayView> viewed, CancellationToken ct)
     {
         string? dayKey = null;
-        var day = new DayRecount(countFrom);
+        var day = default(DateOnly);
         while (await reader.ReadAsync(ct))
         {
             var key = reader.GetString(0);
             if (key != dayKey)
             {
-                Close();
-                (dayKey, day) = (key, new DayRecount(countFrom));
+                (dayKey, day) = (key, DateOnly.ParseExact(key, "yyyy-MM-dd", CultureInfo.InvariantCulture));
             }
 
             var source = reader.FieldCount > 4 && !reader.IsDBNull(4) ? Traffic.VisitSource.Of(reader.GetString(4), reader.GetString(5)) : null;
-            day.Add(new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), source));
+            viewed(day, new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), source));
         }
+    }
 
-        Close();
-
-        void Close()
+    /// <summary>
+    /// Recounts the views of a statement made by <see cref="Command"/> (or <see cref="SourcesCommand"/>) a day at a time, handing each day's recount to
+    /// <paramref name="recounted"/> when its last view is read: one day's visitors in memory, whatever the range.
+    /// </summary>
+    public static async Task ReadAsync(NpgsqlDataReader reader, Action<DateOnly, DayRecount> recounted, CancellationToken ct)
+    {
+        DateOnly? current = null;
+        var recount = new DayRecount();
+        await ReadViewsAsync(reader, (day, view) =>
         {
-            if (dayKey is not null)
+            if (day != current)
             {
-                recounted(DateOnly.ParseExact(dayKey, "yyyy-MM-dd", CultureInfo.InvariantCulture), day);
+                if (current is { } done)
+                {
+                    recounted(done, recount);
+                }
+
+                (current, recount) = (day, new DayRecount());
             }
+
+            recount.Add(view);
+        }, ct);
+
+        if (current is { } last)
+        {
+            recounted(last, recount);
         }
     }
 

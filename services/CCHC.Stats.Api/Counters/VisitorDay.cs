@@ -58,6 +58,14 @@ public sealed class VisitorDay
     public static string IdFor(string siteId, DateOnly day, string visitorHash) => $"{siteId}/{day:yyyy-MM-dd}/{visitorHash}";
 
     /// <summary>
+    /// How many of its visits had started in [<paramref name="from"/>, <paramref name="upTo"/>] as the day stood at
+    /// <paramref name="upTo"/> (<c>asOf</c>'s open hour). The runs as stored answer for that earlier moment: a view after it
+    /// can lengthen the visit it falls in, start a later one, or join two runs by lying between them, all of which leave the
+    /// first view of every visit that had started by then where it was.
+    /// </summary>
+    public int VisitsStartedIn(DateTimeOffset from, DateTimeOffset upTo) => Runs.Count(r => r.First >= from && r.First <= upTo);
+
+    /// <summary>
     /// Adds one view and says how the visit and visitor figures change: which visit starts appear or vanish
     /// (a late view can start a visit earlier, or join two visits into one), from which sources, and whether the
     /// visitor's first view of the day moved.

@@ -104,16 +104,24 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
         return days;
     }
 
-    /// <summary>How many of a site-day's <paramref name="visitors"/> were first seen that day at or after <paramref name="from"/>.</summary>
-    public async Task<long> FirstSeenFromAsync(string siteId, DateOnly day, IReadOnlyList<string> visitors, DateTimeOffset from, CancellationToken ct)
+    /// <summary>
+    /// The stored visitor-days of one site-day among <paramref name="visitors"/>: one range of the primary key, where
+    /// <see cref="LoadAsync"/> looks up each key (what <c>asOf</c> reads for its open hour's visitors).
+    /// </summary>
+    public async Task<List<VisitorDay>> LoadAsync(string siteId, DateOnly day, IReadOnlyCollection<string> visitors, CancellationToken ct)
     {
-        await using var command = database.CreateCommand(
-            $"SELECT count(*) FROM {Qualified} WHERE site_id = $1 AND day = $2 AND visitor = ANY($3) AND first_seen >= $4");
+        await using var command = database.CreateCommand($"SELECT visitor, runs FROM {Qualified} WHERE site_id = $1 AND day = $2 AND visitor = ANY($3)");
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
         command.Parameters.Add(new NpgsqlParameter { Value = day });
         command.Parameters.Add(new NpgsqlParameter { Value = visitors.ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = from.ToUniversalTime() });
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        var days = new List<VisitorDay>(visitors.Count);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            days.Add(VisitorDay.Of(siteId, day, reader.GetString(0), UnpackRuns(reader.GetFieldValue<byte[]>(1))));
+        }
+
+        return days;
     }
 
     /// <summary>
