@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# asOf side by side on one large store: the service at a git ref against the working tree, reading the same store in
+# turn. compare.sh gives each side a store of its own, which at 10 M views takes an hour; asOf reads the store and
+# writes nothing, so here both read one (the two builds must share the store's schema).
+#
+#   bash deploy/bench/asof-compare.sh <git-ref>
+#   VIEWS=10000000 ROUNDS=2 bash deploy/bench/asof-compare.sh 60db5cf
+#   SHARED_BUFFERS=8GB bash deploy/bench/asof-compare.sh 60db5cf   # the whole store in memory (pg_prewarm)
+#   VIEWS=1000000 ASOF_DAYS=35 bash deploy/bench/asof-compare.sh 60db5cf   # a store spans VIEWS × 3 s: ask within it
+#
+# The store (VIEWS page views, bulk-views.sql) is rebuilt by the working tree's service. Each round starts each side in
+# turn (old-new, new-old, …), warms it 30 s, then reads asOf with 16 readers for 15 s and with 4 for 10 s
+# (deploy/bench/asof.lua); prints reads/s, p50 and p99, the CPU seconds the service and PostgreSQL spent in the 16
+# readers' 15 s, and PostgreSQL's rows read per asOf statement.
+set -euo pipefail
+REF=${1:?usage: asof-compare.sh <git-ref>}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+VIEWS=${VIEWS:-10000000}
+ROUNDS=${ROUNDS:-2}
+PORT=${PGPORT_BENCH:-55530}
+HTTP=${HTTP_PORT_BENCH:-5330}
+WORK=$(mktemp -d /tmp/cchc-asof-XXXX)
+URL="http://127.0.0.1:$HTTP"
+KEY=bench-admin
+source deploy/bench/lib.sh
+
+OLD_SHA=$(git rev-parse --short "$REF")
+echo "== build $REF ($OLD_SHA) and the working tree (Release)"
+mkdir -p "$WORK/old"
+git archive "$REF" | tar -x -C "$WORK/old"
+dotnet build -c Release "$WORK/old/services/CCHC.Stats.Api" -v q -nologo >/dev/null
+dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
+declare -A DLL=([old]="$WORK/old/services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll"
+                [new]="services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll")
+
+start_postgres
+SERVICE_PID=
+trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+psql -q -d postgres -c "CREATE DATABASE cchc_stats"
+
+echo "== a store of $VIEWS views, every counter rebuilt from it (the working tree's service)"
+SERVICE_DLL=${DLL[new]} start_service
+grow_and_rebuild "$VIEWS"
+echo "   rebuilt at $REBUILD_RATE events/s"
+stop_service
+psql -q -d cchc_stats -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
+
+if [[ -n ${SHARED_BUFFERS:-} ]]; then
+  as_pg "$BIN/pg_ctl" -D "$PG" -m fast stop >/dev/null
+  as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=$SHARED_BUFFERS -c max_wal_size=4GB -c effective_io_concurrency=200 -c shared_preload_libraries=pg_stat_statements" start >/dev/null
+  psql -q -d cchc_stats -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm"
+  psql -At -d cchc_stats -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')" >/dev/null
+fi
+psql -q -d cchc_stats -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+
+measure() { # $1 side, $2 round
+  local out cpu_service cpu_pg
+  SERVICE_DLL=${DLL[$1]} start_service
+  wrk -t2 -c16 -d30s -s deploy/bench/asof.lua "$URL" >/dev/null
+  psql -q -d cchc_stats -c "SELECT pg_stat_statements_reset()" >/dev/null
+  cpu_service=$(cpu_seconds "$SERVICE_PID"); cpu_pg=$(cpu_seconds $(pgrep -u postgres postgres))
+  out=$(wrk_ok "$(wrk -t2 -c16 -d15s --latency -s deploy/bench/asof.lua "$URL")")
+  echo "   round $2, $1: 16 readers $(wrk_rate "$out")/s, p50 $(wrk_percentile "$out" 50%), p90 $(wrk_percentile "$out" 90%), p99 $(wrk_percentile "$out" 99%);" \
+    "CPU service $(( $(cpu_seconds "$SERVICE_PID") - cpu_service )) s, PostgreSQL $(( $(cpu_seconds $(pgrep -u postgres postgres)) - cpu_pg )) s"
+  psql -At -d cchc_stats -c "SELECT '     ' || calls || ' calls, ' || round(rows::numeric / calls, 1) || ' rows each, mean ' || round(mean_exec_time::numeric, 2) || ' ms: ' || left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_statements WHERE calls > 100 ORDER BY total_exec_time DESC LIMIT 4"
+  out=$(wrk_ok "$(wrk -t2 -c4 -d10s --latency -s deploy/bench/asof.lua "$URL")")
+  echo "   round $2, $1: 4 readers $(wrk_rate "$out")/s, p50 $(wrk_percentile "$out" 50%), p99 $(wrk_percentile "$out" 99%)"
+  stop_service
+}
+
+echo "== asOf, $OLD_SHA (old) against the working tree (new), ${SHARED_BUFFERS:-1GB} of shared buffers"
+for round in $(seq 1 "$ROUNDS"); do
+  if (( round % 2 )); then order="old new"; else order="new old"; fi
+  for s in $order; do measure "$s" "$round"; done
+done
