@@ -51,6 +51,21 @@ public static class Eventually
         Until(() => Task.FromResult(condition()), timeout, because);
 
     /// <summary>
+    /// Returns once the real clock is at least <paramref name="margin"/> away from midnight in <paramref name="timeZone"/>:
+    /// for a test whose views of the last seconds must fall on the local day of "now" (at most twice the margin of waiting,
+    /// in the few minutes around the site's midnight).
+    /// </summary>
+    public static Task AwayFromMidnight(string timeZone, TimeSpan margin)
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(timeZone);
+        return Until(() =>
+        {
+            var local = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, zone).TimeOfDay;
+            return local >= margin && local <= TimeSpan.FromDays(1) - margin;
+        }, margin * 2 + TimeSpan.FromSeconds(30), $"the clock should leave the minutes around midnight in {timeZone}");
+    }
+
+    /// <summary>
     /// Reads <paramref name="figure"/> until two reads a second apart agree (work still finishing, such as requests cut
     /// off mid-commit, has landed), and returns it.
     /// </summary>
