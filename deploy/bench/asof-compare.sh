@@ -25,14 +25,7 @@ URL="http://127.0.0.1:$HTTP"
 KEY=bench-admin
 source deploy/bench/lib.sh
 
-OLD_SHA=$(git rev-parse --short "$REF")
-echo "== build $REF ($OLD_SHA) and the working tree (Release)"
-mkdir -p "$WORK/old"
-git archive "$REF" | tar -x -C "$WORK/old"
-dotnet build -c Release "$WORK/old/services/CCHC.Stats.Api" -v q -nologo >/dev/null
-dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
-declare -A DLL=([old]="$WORK/old/services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll"
-                [new]="services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll")
+build_old_and_new "$REF"
 
 start_postgres
 SERVICE_PID=

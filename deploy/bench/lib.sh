@@ -130,3 +130,16 @@ wrk_ok() {
   fi
   echo "$1"
 }
+
+# The service at git ref $1 (git archive into $WORK/old) and the working tree, both built in Release, for a side-by-side
+# run: sets OLD_SHA and DLL[old], DLL[new].
+build_old_and_new() {
+  OLD_SHA=$(git rev-parse --short "$1")
+  echo "== build $1 ($OLD_SHA) and the working tree (Release)"
+  mkdir -p "$WORK/old"
+  git archive "$1" | tar -x -C "$WORK/old"
+  dotnet build -c Release "$WORK/old/services/CCHC.Stats.Api" -v q -nologo >/dev/null
+  dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
+  declare -gA DLL=([old]="$WORK/old/services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll"
+                   [new]="services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll")
+}
