@@ -38,8 +38,8 @@ public sealed class VisitorDay
     /// <summary>The visits, ordered by start, each as [first view, last view].</summary>
     public List<VisitRun> Runs { get; private init; } = [];
 
-    /// <summary>The latest view of the day: what "online now" looks at.</summary>
-    public DateTimeOffset LastSeen { get; private set; }
+    /// <summary>The latest view of the day: what "online now" looks at. The last visit ends with it (visits are more than a gap apart).</summary>
+    public DateTimeOffset LastSeen => Runs[^1].Last;
 
     /// <summary>The visitor's first view of the day.</summary>
     public DateTimeOffset FirstSeen => Runs[0].First;
@@ -49,11 +49,10 @@ public sealed class VisitorDay
         new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
     /// <summary>A copy to change while this one stays as it is (the runs are immutable records).</summary>
-    public VisitorDay Copy() => new(SiteId, Day, Visitor) { Runs = [.. Runs], LastSeen = LastSeen };
+    public VisitorDay Copy() => new(SiteId, Day, Visitor) { Runs = [.. Runs] };
 
-    /// <summary>A visitor-day as stored (<see cref="VisitorDayStore"/>): its visits, ordered by start (the last one ends with the last view).</summary>
-    public static VisitorDay Of(string siteId, DateOnly day, string visitor, List<VisitRun> runs) =>
-        new(siteId, day, visitor) { Runs = runs, LastSeen = runs[^1].Last };
+    /// <summary>A visitor-day as stored (<see cref="VisitorDayStore"/>): its visits, ordered by start.</summary>
+    public static VisitorDay Of(string siteId, DateOnly day, string visitor, List<VisitRun> runs) => new(siteId, day, visitor) { Runs = runs };
 
     public static string IdFor(string siteId, DateOnly day, string visitorHash) => $"{siteId}/{day:yyyy-MM-dd}/{visitorHash}";
 
@@ -74,11 +73,6 @@ public sealed class VisitorDay
     /// view's, so a late view that starts a visit earlier gives it its own. Null: direct.</param>
     public ViewEffect Add(DateTimeOffset at, string? source = null)
     {
-        if (at > LastSeen || Runs.Count == 0)
-        {
-            LastSeen = at;
-        }
-
         if (Runs.Count == 0)
         {
             Runs.Add(new VisitRun(at, at, source));
