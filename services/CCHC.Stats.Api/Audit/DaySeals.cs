@@ -45,23 +45,17 @@ public sealed record DaySealed(
     long BaselineVisits = 0);
 
 /// <summary>The seal arithmetic and the reads it needs, shared by the sealer and verify.</summary>
-public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
+public sealed class DaySeals(MartenTables tables, NpgsqlDataSource database)
 {
     public static readonly string Genesis = new('0', 64);
-
-    /// <summary>The facts a seal's chain covers, as SQL literals.</summary>
-    private const string SealedKinds = "'page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'page_baseline_recorded'";
-
-    private string Events => $"{store.Options.Events.DatabaseSchemaName}.mt_events";
 
     /// <summary>The current seal of each sealed day of a site, with its sequence, ordered by day.</summary>
     public async Task<SortedDictionary<DateOnly, (long Sequence, DaySealed Seal)>> CurrentSealsAsync(string siteId, CancellationToken ct)
     {
         var seals = new SortedDictionary<DateOnly, (long, DaySealed)>();
-        await using var command = database.CreateCommand(
-            $"SELECT seq_id, data::text FROM {Events} WHERE type = 'day_sealed' AND data ->> 'siteId' = @site ORDER BY seq_id");
-        command.Parameters.AddWithValue("site", siteId);
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(tables.SealsCommand(siteId));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             var seal = System.Text.Json.JsonSerializer.Deserialize<DaySealed>(reader.GetString(1), StoredJson.Options)!;
@@ -74,10 +68,10 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
     /// <summary>Every hash any seal of the site ever had (a later day's chain may start from a replaced seal).</summary>
     public async Task<HashSet<string>> AllSealHashesAsync(string siteId, CancellationToken ct)
     {
-        await using var command = database.CreateCommand($"SELECT data ->> 'hash' FROM {Events} WHERE type = 'day_sealed' AND data ->> 'siteId' = @site");
-        command.Parameters.AddWithValue("site", siteId);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(tables.SealHashesCommand(siteId));
         var hashes = new HashSet<string> { Genesis };
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             hashes.Add(reader.GetString(0));
@@ -89,11 +83,10 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
     /// <summary>Per day of the site: how many facts and the highest sequence (to find days to seal or re-seal).</summary>
     public async Task<SortedDictionary<DateOnly, (long Count, long LastSequence)>> FactsPerDayAsync(string siteId, CancellationToken ct)
     {
-        await using var command = database.CreateCommand(
-            $"SELECT data ->> 'day', count(*), max(seq_id) FROM {Events} WHERE data ->> 'siteId' = @site AND type IN ({SealedKinds}) GROUP BY 1");
-        command.Parameters.AddWithValue("site", siteId);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(tables.FactsPerDayCommand(siteId));
         var days = new SortedDictionary<DateOnly, (long, long)>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             days[DateOnly.Parse(reader.GetString(0))] = (reader.GetInt64(1), reader.GetInt64(2));
@@ -108,18 +101,11 @@ public sealed class DaySeals(IDocumentStore store, NpgsqlDataSource database)
     /// </summary>
     public async Task<(string Hash, long Count)> ChainAsync(string siteId, DateOnly day, string previousHash, long upToSequence, CancellationToken ct)
     {
-        await using var command = database.CreateCommand(
-            $"""
-            SELECT seq_id, type, data::text FROM {Events}
-            WHERE data ->> 'siteId' = @site AND data ->> 'day' = @day AND type IN ({SealedKinds}) AND seq_id <= @last
-            ORDER BY seq_id
-            """);
-        command.Parameters.AddWithValue("site", siteId);
-        command.Parameters.AddWithValue("day", day.ToString("yyyy-MM-dd"));
-        command.Parameters.AddWithValue("last", upToSequence);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(tables.DayFactsCommand(siteId, day, upToSequence));
         var hash = Convert.FromHexString(previousHash);
         long count = 0;
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             var link = Encoding.UTF8.GetBytes($"\n{reader.GetInt64(0)}|{reader.GetString(1)}|{reader.GetString(2)}");

@@ -23,7 +23,7 @@ namespace CCHC.Stats.Api.Audit;
 public static class ExportHistory
 {
     public static async Task Handle(KnownSite? site, string? from, string? to, string? format, HttpContext http,
-        IDocumentStore store, NpgsqlDataSource database, ViewHistory history, EventProgress events, CancellationToken ct)
+        NpgsqlDataSource database, ViewHistory history, MartenTables tables, CancellationToken ct)
     {
         var siteId = site!.Id;
 
@@ -43,21 +43,14 @@ public static class ExportHistory
 
         http.Response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{siteId}-events.{format}\"";
-        await using var command = database.CreateCommand(Sql(store.Options.Events.DatabaseSchemaName));
-        var ceiling = await events.NewestAsync(ct);
-        command.Parameters.AddWithValue("site", siteId);
-        command.Parameters.AddWithValue("ceiling", ceiling);
-        command.Parameters.Add(new NpgsqlParameter("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.From?.ToUniversalTime() ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)range.To?.ToUniversalTime() ?? DBNull.Value });
+        var ceiling = await tables.NewestAsync(ct);
 
         // Seals are selected by the day they seal (a month's export holds that month's seals), the other facts by their moment.
         var zone = site.Zone;
-        command.Parameters.Add(new NpgsqlParameter("fromDay", NpgsqlTypes.NpgsqlDbType.Text)
-            { Value = (object?)(range.From is { } f ? DayText(SiteCalendar.LocalDay(f, zone)) : null) ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("toDay", NpgsqlTypes.NpgsqlDbType.Text)
-            { Value = (object?)(range.To is { } t ? DayText(SiteCalendar.LocalDay(t.AddTicks(-1), zone)) : null) ?? DBNull.Value });
-
-        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(tables.HistoryCommand(siteId, ceiling, range.From, range.To,
+            range.From is { } f ? SiteCalendar.LocalDay(f, zone) : null, range.To is { } t ? SiteCalendar.LocalDay(t.AddTicks(-1), zone) : null));
+        await using var reader = await batch.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
         await using var output = new StreamWriter(http.Response.Body, new UTF8Encoding(false), 64 * 1024);
         if (format == "csv")
         {
@@ -81,26 +74,6 @@ public static class ExportHistory
             }
         }
     }
-
-    private static string DayText(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    /// <summary>The site's facts in sequence order, up to the ceiling.</summary>
-    private static string Sql(string schema) =>
-        $"""
-        SELECT seq_id, type, data::text, data ->> 'day'
-        FROM (
-            SELECT seq_id, type, data,
-                   (coalesce(data ->> 'occurredAt', data ->> 'asOf', data ->> 'withdrawnAt', data ->> 'sealedAt'))::timestamptz AS at
-            FROM {schema}.mt_events
-            WHERE data ->> 'siteId' = @site AND type IN ({HistoryRow.Kinds}) AND seq_id <= @ceiling
-              AND (@from::timestamptz IS NULL OR data ->> 'day' >= to_char(@from::timestamptz - interval '1 day', 'YYYY-MM-DD'))
-              AND (@to::timestamptz IS NULL OR data ->> 'day' <= to_char(@to::timestamptz + interval '1 day', 'YYYY-MM-DD'))
-        ) history
-        WHERE CASE WHEN type = 'day_sealed'
-                   THEN (@fromDay::text IS NULL OR data ->> 'day' >= @fromDay) AND (@toDay::text IS NULL OR data ->> 'day' <= @toDay)
-                   ELSE (@from::timestamptz IS NULL OR at >= @from) AND (@to::timestamptz IS NULL OR at < @to) END
-        ORDER BY seq_id
-        """;
 }
 
 /// <summary>
@@ -135,9 +108,6 @@ internal sealed class RecountedDays(ViewHistory history, string siteId, long cei
 /// <summary>One exported fact.</summary>
 public sealed record HistoryRow(long Sequence, string Type, string Data, bool? StartedVisit)
 {
-    /// <summary>The event types that change a number, as SQL literals.</summary>
-    public const string Kinds = "'page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'page_baseline_recorded', 'day_sealed'";
-
     public string Kind => Type switch
     {
         "page_viewed" => "pageView",

@@ -30,16 +30,6 @@ public sealed class RebuildStatus
     public long ProgressAtStart { get; set; }
 
     public string? Error { get; set; }
-
-    /// <summary>The statement that reads 1 while a rebuild runs, else 0 (for reads that batch it with others).</summary>
-    public static NpgsqlBatchCommand RunningCommand(IDocumentStore store)
-    {
-        var command = new NpgsqlBatchCommand(
-            $"SELECT count(*) FROM {store.Options.Schema.For<RebuildStatus>()} WHERE id = $1 AND data ->> 'state' = $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = SingletonId });
-        command.Parameters.Add(new NpgsqlParameter { Value = Running });
-        return command;
-    }
 }
 
 /// <summary>
@@ -220,7 +210,7 @@ public sealed class RebuildCounters(IDocumentStore store, NpgsqlDataSource datab
 
     private Task<long> CounterProgressAsync(CancellationToken ct) => CounterProjection.ProgressAsync(store, ct);
 
-    private Task<long> NewestEventAsync(CancellationToken ct) => services.GetRequiredService<EventProgress>().NewestAsync(ct);
+    private Task<long> NewestEventAsync(CancellationToken ct) => services.GetRequiredService<MartenTables>().NewestAsync(ct);
 }
 
 /// <summary>

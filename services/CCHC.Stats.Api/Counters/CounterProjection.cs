@@ -1,3 +1,4 @@
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Pages;
 using JasperFx.Events;
@@ -47,7 +48,7 @@ public sealed class CounterProjection(VisitorDayCache cache, VisitorDayStore vis
 
         if (cache.Enabled)
         {
-            var (progress, lastBefore) = await EventProgress.AroundAsync(operations, events[0].Sequence, cancellation);
+            var (progress, lastBefore) = await MartenTables.AroundAsync(operations, events[0].Sequence, cancellation);
             cache.Reconcile(events[0].Sequence, progress, lastBefore);
         }
 

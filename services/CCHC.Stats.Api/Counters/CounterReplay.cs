@@ -39,8 +39,8 @@ namespace CCHC.Stats.Api.Counters;
 /// agree; if the node dies midway, the next projection node starts the rebuild over (<see cref="Audit.RebuildCounters"/>).
 /// </para>
 /// </remarks>
-public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource database, VisitorDayStore visitorDays, VisitorDayCache liveCache,
-    ILogger<CounterReplay> logger)
+public sealed class CounterReplay(IDocumentStore store, MartenTables tables, NpgsqlDataSource database, VisitorDayStore visitorDays,
+    VisitorDayCache liveCache, TimeProvider clock, ILogger<CounterReplay> logger)
 {
     /// <summary>Events per page: few round trips, and two pages in flight each way stay a few MB.</summary>
     public const int PageSize = 4000;
@@ -55,8 +55,6 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
     private const int MaxResident = 100_000;
 
     private string DocumentSchema => store.Options.DatabaseSchemaName;
-
-    private string EventSchema => store.Options.Events.DatabaseSchemaName;
 
     /// <summary>
     /// Deletes every counter and visitor-day, replays every event up to <paramref name="ceiling"/> (a high-water
@@ -127,7 +125,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 logger.LogError(e, "Could not sum the replayed days into their months, years and all time (attempt {Attempt}); trying again", attempt);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, attempt * 2)), ct);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, attempt * 2)), clock, ct);
             }
         }
     }
@@ -195,9 +193,8 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             await truncate.ExecuteNonQueryAsync(ct);
         }
 
-        await using (var progress = new NpgsqlCommand(EventProgress.SetCountersSql(EventSchema), connection, transaction))
+        await using (var progress = new NpgsqlBatch(connection, transaction) { BatchCommands = { tables.SetCountersCommand(0) } })
         {
-            progress.Parameters.AddRange(EventProgress.SetCountersParameters(0));
             await progress.ExecuteNonQueryAsync(ct);
         }
 
@@ -213,16 +210,9 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
             var after = 0L;
             while (after < ceiling)
             {
-                await using var command = new NpgsqlCommand(
-                    $"""
-                    SELECT seq_id, type, data::text FROM {EventSchema}.mt_events
-                    WHERE seq_id > @after AND seq_id <= @ceiling AND type IN ('page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'page_baseline_recorded')
-                    ORDER BY seq_id LIMIT {PageSize}
-                    """, connection);
-                command.Parameters.AddWithValue("after", after);
-                command.Parameters.AddWithValue("ceiling", ceiling);
+                await using var read = new NpgsqlBatch(connection) { BatchCommands = { tables.CountedFactsCommand(after, ceiling, PageSize) } };
                 var facts = new List<object>(PageSize);
-                await using (var reader = await command.ExecuteReaderAsync(ct))
+                await using (var reader = await read.ExecuteReaderAsync(ct))
                 {
                     while (await reader.ReadAsync(ct))
                     {
@@ -289,9 +279,7 @@ public sealed class CounterReplay(IDocumentStore store, NpgsqlDataSource databas
                 batch.Timeout = 0;
             }
 
-            var progress = new NpgsqlBatchCommand(EventProgress.SetCountersSql(EventSchema));
-            progress.Parameters.AddRange(EventProgress.SetCountersParameters(set.Progress));
-            batch.BatchCommands.Add(progress);
+            batch.BatchCommands.Add(tables.SetCountersCommand(set.Progress));
             await batch.ExecuteNonQueryAsync(ct);
             await transaction.CommitAsync(ct);
             rollUp.Done |= set.RollsUp;

@@ -26,8 +26,7 @@ namespace CCHC.Stats.Api.Counters;
 /// waits until the projection has applied every event recorded before the request, so the closed days and hours and the
 /// visitor-days are exact too: three round trips in all when the projection is caught up.
 /// </summary>
-public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database, ViewHistory history, CountStore counts, VisitorDayStore visitorDays,
-    EventProgress events,
+public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history, CountStore counts, VisitorDayStore visitorDays, MartenTables tables,
     SiteBaselines siteBaselines, TimeProvider clock)
 {
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
@@ -176,9 +175,9 @@ public sealed class CountersAsOf(IDocumentStore store, NpgsqlDataSource database
     private async Task<(long Newest, long Applied, bool Rebuilding)> ProjectionStateAsync(CancellationToken ct)
     {
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(events.NewestCommand());
-        batch.BatchCommands.Add(events.CountersCommand());
-        batch.BatchCommands.Add(RebuildStatus.RunningCommand(store));
+        batch.BatchCommands.Add(tables.NewestCommand());
+        batch.BatchCommands.Add(tables.CountersCommand());
+        batch.BatchCommands.Add(tables.RebuildRunningCommand());
         await using var reader = await batch.ExecuteReaderAsync(ct);
         var values = new long[3];
         for (var i = 0; i < values.Length; i++)

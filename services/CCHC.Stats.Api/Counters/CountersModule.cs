@@ -17,7 +17,6 @@ public static class CountersModule
         services.AddSingleton<ViewHistory>();
         services.AddSingleton<CountStore>();
         services.AddSingleton(sp => new VisitorDayStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IDocumentStore>().Options.DatabaseSchemaName));
-        services.AddSingleton<EventProgress>();
         services.AddSingleton<SiteBaselines>();
         return services;
     }

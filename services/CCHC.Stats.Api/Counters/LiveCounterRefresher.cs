@@ -38,6 +38,7 @@ namespace CCHC.Stats.Api.Counters;
 /// </remarks>
 public sealed class LiveCounterRefresher(
     IDocumentStore store,
+    MartenTables tables,
     NpgsqlDataSource database,
     CountStore counts,
     VisitorDayStore visitorDays,
@@ -134,7 +135,7 @@ public sealed class LiveCounterRefresher(
 
         var stored = await counts.ReadAsync(plans.SelectMany(p => p.Keys).ToList(), ct);
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(RebuildStatus.RunningCommand(store));
+        batch.BatchCommands.Add(tables.RebuildRunningCommand());
         foreach (var plan in plans)
         {
             batch.BatchCommands.Add(visitorDays.OnlineCommand([plan.Site.Id], OnlineWindow.Before(plan.Now, plan.Site.OnlineWindowMinutes)));

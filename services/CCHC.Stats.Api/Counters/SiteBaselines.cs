@@ -1,6 +1,5 @@
 using System.Text.Json;
 using CCHC.Stats.Api.Hosting;
-using Marten;
 using Npgsql;
 
 namespace CCHC.Stats.Api.Counters;
@@ -20,20 +19,11 @@ public sealed record StandingBaseline(long Sequence, BaselineRecorded Baseline, 
     public bool IsIn(PeriodKind kind, string key) => new PeriodKeys(Baseline.Day).Key(kind) == key;
 }
 
-/// <summary>Reads a site's baselines and their withdrawals (an index serves it: <see cref="EventStore.BaselineIndex"/>).</summary>
-public sealed class SiteBaselines(IDocumentStore store, NpgsqlDataSource database)
+/// <summary>Reads a site's baselines and their withdrawals (an index serves it: <see cref="MartenTables.BaselineIndex"/>).</summary>
+public sealed class SiteBaselines(MartenTables tables, NpgsqlDataSource database)
 {
     /// <summary>The statement, to run alone or in a batch with others (<see cref="CountersAsOf"/>); read it with <see cref="ReadAsync"/>.</summary>
-    public NpgsqlBatchCommand Command(string siteId)
-    {
-        var command = new NpgsqlBatchCommand(
-            $"""
-            SELECT seq_id, type, data::text FROM {store.Options.Events.DatabaseSchemaName}.mt_events
-            WHERE type IN ('baseline_recorded', 'baseline_withdrawn') AND data ->> 'siteId' = @site ORDER BY seq_id
-            """);
-        command.Parameters.AddWithValue("site", siteId);
-        return command;
-    }
+    public NpgsqlBatchCommand Command(string siteId) => tables.SiteBaselinesCommand(siteId);
 
     public async Task<IReadOnlyList<StandingBaseline>> OfSiteAsync(string siteId, CancellationToken ct)
     {

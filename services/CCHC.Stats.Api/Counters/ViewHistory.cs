@@ -1,7 +1,6 @@
 using System.Globalization;
-using Marten;
+using CCHC.Stats.Api.Hosting;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace CCHC.Stats.Api.Counters;
 
@@ -14,9 +13,9 @@ public readonly record struct DayFigures(long PageViews, long Visits, long Visit
 /// <summary>
 /// Reads the raw page views of a site's days from the event store and recounts them with <see cref="DayRecount"/>: the
 /// one read every exact figure starts from (<c>asOf</c>, verify, the seals, the export's <c>startedVisit</c>). SQL here
-/// selects rows (a site, a range of days, a time range, a sequence ceiling); it counts nothing.
+/// (<see cref="MartenTables"/>'s) selects rows (a site, a range of days, a time range, a sequence ceiling); it counts nothing.
 /// </summary>
-public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
+public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
 {
     /// <summary>Which views to read: a site's days in [<see cref="First"/>, <see cref="Last"/>], optionally narrowed.</summary>
     /// <param name="After">Only views after this moment.</param>
@@ -24,7 +23,7 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
     /// <param name="UpToSequence">Only views recorded at or before this sequence.</param>
     /// <param name="FromLocalHour">
     /// Only views from this local hour of the day on, as the index keeps it (<c>2026-11-29T14</c>, see
-    /// <see cref="Hosting.EventStore.SiteDayIndex"/>): what lets a read of an hour skip the day's earlier hours.
+    /// <see cref="MartenTables.SiteDayIndex"/>): what lets a read of an hour skip the day's earlier hours.
     /// Narrows no further than <paramref name="After"/> should; it is the index's way in.
     /// </param>
     /// <param name="ToLocalHour">
@@ -44,22 +43,19 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
     /// The statement for a range's views, by day, each day's in sequence order (the site-day index gives the days in
     /// order; PostgreSQL sorts each day's rows); read it with <see cref="ReadAsync"/>. To run alone or in a batch.
     /// </summary>
-    public NpgsqlBatchCommand Command(Range range) =>
-        Select("data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz", range, "ORDER BY data ->> 'day', seq_id");
+    public NpgsqlBatchCommand Command(Range range) => tables.ViewsCommand(range, withSources: false);
 
     /// <summary>
     /// As <see cref="Command"/>, with each view's referrer and URL: <see cref="ReadAsync"/> then recounts where visits came
     /// from too (<see cref="DayRecount.VisitsBySource"/>).
     /// </summary>
-    public NpgsqlBatchCommand SourcesCommand(Range range) =>
-        Select("data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz, data ->> 'referrer', data ->> 'url'", range,
-            "ORDER BY data ->> 'day', seq_id");
+    public NpgsqlBatchCommand SourcesCommand(Range range) => tables.ViewsCommand(range, withSources: true);
 
     /// <summary>
     /// The statement for the local day and URL of a range's views (two columns), in no order: what the pages' figures
     /// are recounted from (<c>asOf</c> a moment, verify).
     /// </summary>
-    public NpgsqlBatchCommand UrlsCommand(Range range) => Select("data ->> 'day', data ->> 'url'", range, "");
+    public NpgsqlBatchCommand UrlsCommand(Range range) => tables.ViewUrlsCommand(range);
 
     /// <summary>Hands the local day and URL of each of a range's views to <paramref name="viewed"/>, in no order.</summary>
     public async Task ReadUrlsAsync(Range range, Action<DateOnly, string> viewed, CancellationToken ct)
@@ -79,32 +75,6 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
 
             viewed(day, reader.GetString(1));
         }
-    }
-
-    private NpgsqlBatchCommand Select(string columns, Range range, string orderBy)
-    {
-        var command = new NpgsqlBatchCommand(
-            $"""
-            SELECT {columns}
-            FROM {store.Options.Events.DatabaseSchemaName}.mt_events
-            WHERE type = 'page_viewed' AND data ->> 'siteId' = $1 AND data ->> 'day' >= $2 AND data ->> 'day' <= $3
-              AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
-              AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
-              AND ($6::bigint IS NULL OR seq_id <= $6)
-              AND left(data ->> 'occurredAt', 13) >= $7 AND left(data ->> 'occurredAt', 13) <= $8
-            {orderBy}
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = range.SiteId });
-        command.Parameters.Add(new NpgsqlParameter { Value = DayKey(range.First) });
-        command.Parameters.Add(new NpgsqlParameter { Value = DayKey(range.Last) });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.After?.ToUniversalTime() ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.UpTo?.ToUniversalTime() ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)range.UpToSequence ?? DBNull.Value });
-        // Bounds that hold every view when not given, so the index always reads its hour column (an "IS NULL OR" kept
-        // the generic plan from using it: an hour's read fetched its whole day).
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = range.FromLocalHour ?? "" });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = range.ToLocalHour ?? "9999" });
-        return command;
     }
 
     /// <summary>
@@ -191,6 +161,4 @@ public sealed class ViewHistory(IDocumentStore store, NpgsqlDataSource database)
         await using var reader = await batch.ExecuteReaderAsync(ct);
         await ReadAsync(reader, recounted, ct);
     }
-
-    private static string DayKey(DateOnly day) => new PeriodKeys(day).Key(PeriodKind.Day);
 }

@@ -18,29 +18,6 @@ namespace CCHC.Stats.Api.Hosting;
 /// <summary>The event store (Marten) and the bus (Wolverine), configured in one place.</summary>
 public static class EventStore
 {
-    /// <summary>
-    /// Index for the per-site reads of raw events (as-of counters, online as of a moment, the audit export):
-    /// views of one site-day in sequence order. Marten does not model indexes on its event table, so it is
-    /// created by <see cref="DatabaseSetup"/> and Marten is told to leave it alone.
-    /// </summary>
-    /// <remarks>
-    /// The key is (site, day, local hour) without the sequence: every view of a site-hour then has the same key, and
-    /// PostgreSQL's B-tree deduplication keeps one key per list of row pointers (about 6 bytes a view instead of
-    /// the ~88 of a unique key). Readers that want sequence order sort the rows they read. The local hour is the first
-    /// 13 characters of the view's <c>occurredAt</c>, which events write in the site's local offset
-    /// (<c>2026-11-29T14</c>): an <c>asOf</c> reads its open hour without the day's earlier ones.
-    /// </remarks>
-    public const string SiteDayIndex = "ix_mt_events_site_day_hour_v6";
-
-    /// <summary>
-    /// Index for a site's baselines (every <c>asOf</c> read applies them): without it the site-day index served the
-    /// query by reading every event of the site, 14 ms for 10,000 views and growing with the history.
-    /// </summary>
-    public const string BaselineIndex = "ix_mt_events_site_baselines_v2";
-
-    /// <summary>Index for the baselines of a site's pages, by page (a page's figures <c>asOf</c> a moment add them).</summary>
-    public const string PageBaselineIndex = "ix_mt_events_page_baselines_v1";
-
     /// <summary>The event types of the store; each is read back by its alias (the <c>type</c> column).</summary>
     private static readonly Type[] EventTypes =
         [typeof(PageViewed), typeof(BaselineRecorded), typeof(BaselineWithdrawn), typeof(Pages.PageBaselineRecorded), typeof(CCHC.Stats.Api.Audit.DaySealed), typeof(Groups.GroupDefined)];
@@ -55,6 +32,7 @@ public static class EventStore
             AutoPrepareMinUsages = 2,
         }.ConnectionString);
         builder.Services.AddSingleton(dataSource);
+        builder.Services.AddSingleton<MartenTables>();
         builder.Services.AddHostedService<DatabaseSetup>();
         var counterCommits = new CounterCommits();
         builder.Services.AddSingleton(counterCommits);
@@ -80,9 +58,10 @@ public static class EventStore
                     ((Marten.Events.EventGraph)opts.Events).EventMappingFor(type).DotNetTypeName = null!;
                 }
 
-                opts.Events.IgnoreIndex(SiteDayIndex);
-                opts.Events.IgnoreIndex(BaselineIndex);
-                opts.Events.IgnoreIndex(PageBaselineIndex);
+                // The service's own indexes on the event table (MartenTables.IndexesSql): Marten leaves them alone.
+                opts.Events.IgnoreIndex(MartenTables.SiteDayIndex);
+                opts.Events.IgnoreIndex(MartenTables.BaselineIndex);
+                opts.Events.IgnoreIndex(MartenTables.PageBaselineIndex);
 
                 // No last-modified, version or .NET type columns on documents: nothing reads them.
                 opts.Policies.DisableInformationalFields();
@@ -168,7 +147,8 @@ public static class EventStore
 /// Creates or migrates the schema at start (in every environment), adds the event indexes Marten does not
 /// model, and analyses the event table so that a new store's daemon does not crawl on missing statistics.
 /// </summary>
-public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource database, IServiceProvider services, ILogger<DatabaseSetup> logger) : IHostedService
+public sealed class DatabaseSetup(IDocumentStore store, MartenTables tables, NpgsqlDataSource database, IServiceProvider services, ILogger<DatabaseSetup> logger)
+    : IHostedService
 {
     /// <summary>Serialises the schema work of nodes starting together (three replicas on a new database).</summary>
     private const long LockKey = 0x43434843_53434845; // "CCHC" "SCHE"
@@ -177,34 +157,21 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
     {
         await using var schemaLock = await AdvisoryLock.TakeAsync(database, LockKey, cancellationToken);
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
         var schema = store.Options.DatabaseSchemaName;
         await using var before = new NpgsqlCommand(
             $"SELECT (to_regclass('{schema}.{CountStore.Table}') IS NULL OR to_regclass('{schema}.{CountStore.TitlesTable}') IS NULL " +
             $"OR to_regclass('{schema}.{CountStore.SourcesIndex}') IS NULL OR to_regclass('{VisitorDayStore.QualifiedIn(schema)}') IS NULL) " +
-            $"AND EXISTS (SELECT 1 FROM {events} WHERE type IN ({Audit.HistoryRow.Kinds}))",
+            $"AND {tables.HasHistorySql()}",
             schemaLock.Connection);
         var countsMissing = (bool)(await before.ExecuteScalarAsync(cancellationToken))!;
         await using var command = new NpgsqlCommand(
             $"""
-            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day;
-            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v2;
-            CREATE INDEX IF NOT EXISTS {EventStore.SiteDayIndex} ON {events} ((data ->> 'siteId'), (data ->> 'day'), left(data ->> 'occurredAt', 13))
-                WHERE type IN ({Audit.HistoryRow.Kinds});
-            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_hour_v5;
-            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v4;
-            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_day_v3;
-            CREATE INDEX IF NOT EXISTS {EventStore.BaselineIndex} ON {events} ((data ->> 'siteId'), seq_id)
-                WHERE type IN ('baseline_recorded', 'baseline_withdrawn');
-            DROP INDEX IF EXISTS {store.Options.Events.DatabaseSchemaName}.ix_mt_events_site_baselines;
-            CREATE INDEX IF NOT EXISTS {EventStore.PageBaselineIndex} ON {events} ((data ->> 'siteId'), (data ->> 'page'), seq_id)
-                WHERE type = 'page_baseline_recorded';
+            {tables.IndexesSql()}
             {CountStore.CreateSql(schema)}
             {VisitorDayStore.CreateSql(schema)}
-            {DropVisitorDayDocumentsSql(schema)}
+            {tables.ObsoleteDocumentsSql()}
             {Operations.TrafficLog.CreateSql(schema)}
-            DROP TABLE IF EXISTS {schema}.mt_doc_period_counter;
-            ANALYZE {events};
+            {tables.AnalyzeSql()}
             """, schemaLock.Connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
         if (countsMissing)
@@ -221,23 +188,6 @@ public sealed class DatabaseSetup(IDocumentStore store, NpgsqlDataSource databas
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>
-    /// Drops the visitor-days of the versions that kept them as Marten documents (<c>mt_doc_visitor_day</c>) and Marten's
-    /// functions for them: the counts are rebuilt from the history into <see cref="VisitorDayStore"/>'s table instead.
-    /// </summary>
-    private static string DropVisitorDayDocumentsSql(string schema) =>
-        $"""
-        DROP TABLE IF EXISTS {schema}.mt_doc_visitor_day;
-        DO $$
-        DECLARE f regprocedure;
-        BEGIN
-            FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                     WHERE n.nspname = '{schema}' AND p.proname LIKE 'mt\_%\_visitor\_day' LOOP
-                EXECUTE 'DROP FUNCTION ' || f;
-            END LOOP;
-        END $$;
-        """;
 }
 
 /// <summary>

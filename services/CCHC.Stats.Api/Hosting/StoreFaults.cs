@@ -42,9 +42,6 @@ public static class StorableText
 /// <summary>Why a write to the store failed: its content, or the store's state.</summary>
 public static class StoreFaults
 {
-    /// <summary>Marten's primary key of its stream table: what a second concurrent creation of one stream collides on.</summary>
-    public const string StreamKey = "pkey_mt_streams_id";
-
     /// <summary>
     /// Refused for its content (SQLSTATE class 22, "data exception": untranslatable character, invalid text, numeric
     /// overflow) rather than for the database's state: writing it again will not help.
@@ -67,7 +64,7 @@ public static class StoreFaults
     public static bool IsStreamCollision(Exception? e) => Chain(e).Any(x => x
         is JasperFx.Events.EventStreamUnexpectedMaxEventIdException
         or Marten.Exceptions.ExistingStreamIdCollisionException
-        or Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation, ConstraintName: StreamKey });
+        or Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation, ConstraintName: MartenTables.StreamKey });
 
     private static IEnumerable<Exception> Chain(Exception? e)
     {

@@ -71,7 +71,7 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
         // Two deliveries of one group at once (a redelivery while the first consumer is still committing): the
         // second waits on the first's new stream row, then fails on its key. Tried again, it finds the group stored
         // (above) or, if the first rolled back, stores it.
-        opts.OnException(e => e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: StoreFaults.StreamKey })
+        opts.OnException(e => e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: MartenTables.StreamKey })
             .RetryWithCooldown(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500));
 
         var settings = configuration.GetSection(StatsOptions.Section).Get<StatsOptions>() ?? new StatsOptions();

@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Ingestion;
 using Marten;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -15,7 +16,7 @@ namespace CCHC.Stats.Api.Operations;
 /// Lag is measured against the newest committed event, not the sequence's value: rolled-back appends leave
 /// numbers that no event holds, and the daemon skips them.
 /// </remarks>
-public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource database, EventProgress events, ViewBatcher batcher, ProjectionRole role,
+public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource database, MartenTables tables, ViewBatcher batcher, ProjectionRole role,
     TimeProvider clock, ILogger<PipelineMonitor> logger) : BackgroundService
 {
     /// <summary>The projection counts as stopped when it is behind and has not moved for this long.</summary>
@@ -52,8 +53,8 @@ public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource datab
         var now = clock.GetUtcNow();
         var schema = store.Options.Events.DatabaseSchemaName;
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(events.NewestCommand());
-        batch.BatchCommands.Add(events.CountersCommand());
+        batch.BatchCommands.Add(tables.NewestCommand());
+        batch.BatchCommands.Add(tables.CountersCommand());
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             $"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name = 'wolverine_dead_letters'"));
         long newest, progress, deadLetterTable;
@@ -70,7 +71,7 @@ public sealed class PipelineMonitor(IDocumentStore store, NpgsqlDataSource datab
         if (newest > progress)
         {
             await using var oldest = database.CreateBatch();
-            oldest.BatchCommands.Add(events.StoredAfterCommand(progress));
+            oldest.BatchCommands.Add(tables.StoredAfterCommand(progress));
             if (await oldest.ExecuteScalarAsync(ct) is DateTime waitingSince)
             {
                 lagSeconds = Math.Max(0, (now - new DateTimeOffset(DateTime.SpecifyKind(waitingSince, DateTimeKind.Utc))).TotalSeconds);

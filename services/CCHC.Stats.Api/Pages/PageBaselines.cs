@@ -1,33 +1,20 @@
-using Marten;
+using CCHC.Stats.Api.Hosting;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace CCHC.Stats.Api.Pages;
 
 /// <summary>
 /// Reads the baselines of a site's pages (<see cref="PageBaselineRecorded"/>) from the history, through their index
-/// (<see cref="Hosting.EventStore.PageBaselineIndex"/>). SQL here selects rows; which count at a moment is
+/// (<see cref="MartenTables.PageBaselineIndex"/>). SQL here selects rows; which count at a moment is
 /// <see cref="CountsAt"/>'s to say.
 /// </summary>
-public sealed class PageBaselines(IDocumentStore store, NpgsqlDataSource database)
+public sealed class PageBaselines(MartenTables tables, NpgsqlDataSource database)
 {
     /// <summary>The page baseline rule: it counts in its page's all-time figure for a moment at or after its own <c>asOf</c>.</summary>
     public static bool CountsAt(DateTimeOffset baselineAsOf, DateTimeOffset moment) => baselineAsOf <= moment;
 
-    private string Events => $"{store.Options.Events.DatabaseSchemaName}.mt_events";
-
     /// <summary>The statement for the baselines of a site's pages (or of one): page, <c>asOf</c>, page views. Read it with <see cref="ReadSumsAsync"/>.</summary>
-    public NpgsqlBatchCommand Command(string siteId, string? page)
-    {
-        var command = new NpgsqlBatchCommand(
-            $"""
-            SELECT data ->> 'page', (data ->> 'asOf')::timestamptz, (data ->> 'pageViews')::bigint FROM {Events}
-            WHERE type = 'page_baseline_recorded' AND data ->> 'siteId' = $1 AND ($2::varchar IS NULL OR data ->> 'page' = $2)
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Varchar, Value = (object?)page ?? DBNull.Value });
-        return command;
-    }
+    public NpgsqlBatchCommand Command(string siteId, string? page) => tables.PageBaselinesCommand(siteId, page);
 
     /// <summary>Each page's baselines that count at <paramref name="moment"/>, added up.</summary>
     public static async Task<Dictionary<string, long>> ReadSumsAsync(NpgsqlDataReader reader, DateTimeOffset moment, CancellationToken ct)
@@ -57,9 +44,8 @@ public sealed class PageBaselines(IDocumentStore store, NpgsqlDataSource databas
     /// <summary>What all of a site's page baselines add up to (the bound a new one is checked against).</summary>
     public async Task<long> TotalAsync(string siteId, CancellationToken ct)
     {
-        await using var command = database.CreateCommand(
-            $"SELECT coalesce(sum((data ->> 'pageViews')::numeric), 0)::bigint FROM {Events} WHERE type = 'page_baseline_recorded' AND data ->> 'siteId' = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(tables.PageBaselinesTotalCommand(siteId));
+        return (long)(await batch.ExecuteScalarAsync(ct))!;
     }
 }
