@@ -5,7 +5,6 @@ using System.Text.Json;
 using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
-using Marten;
 using Npgsql;
 
 namespace CCHC.Stats.Api.Audit;

@@ -1,9 +1,6 @@
-using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
-using JasperFx.Events.Projections;
-using Marten;
 using Npgsql;
 
 namespace CCHC.Stats.Api.Counters;
