@@ -63,17 +63,10 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(UrlsCommand(range));
         await using var reader = await batch.ExecuteReaderAsync(ct);
-        string? dayKey = null;
-        var day = default(DateOnly);
+        var days = new DayColumn();
         while (await reader.ReadAsync(ct))
         {
-            var key = reader.GetString(0);
-            if (key != dayKey)
-            {
-                (dayKey, day) = (key, DateOnly.ParseExact(key, "yyyy-MM-dd", CultureInfo.InvariantCulture));
-            }
-
-            viewed(day, reader.GetString(1));
+            viewed(days.Of(reader), reader.GetString(1));
         }
     }
 
@@ -83,16 +76,10 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
     /// </summary>
     public static async Task ReadViewsAsync(NpgsqlDataReader reader, Action<DateOnly, DayView> viewed, CancellationToken ct)
     {
-        string? dayKey = null;
-        var day = default(DateOnly);
+        var days = new DayColumn();
         while (await reader.ReadAsync(ct))
         {
-            var key = reader.GetString(0);
-            if (key != dayKey)
-            {
-                (dayKey, day) = (key, DateOnly.ParseExact(key, "yyyy-MM-dd", CultureInfo.InvariantCulture));
-            }
-
+            var day = days.Of(reader);
             var source = reader.FieldCount > 4 && !reader.IsDBNull(4) ? Traffic.VisitSource.Of(reader.GetString(4), reader.GetString(5)) : null;
             viewed(day, new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), source));
         }
@@ -160,5 +147,26 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
         batch.BatchCommands.Add(command);
         await using var reader = await batch.ExecuteReaderAsync(ct);
         await ReadAsync(reader, recounted, ct);
+    }
+
+    /// <summary>
+    /// The local day of each row, its first column as the events write it (<c>2026-11-29</c>): parsed once for each run of
+    /// rows of one day, since the reads come a day at a time.
+    /// </summary>
+    private sealed class DayColumn
+    {
+        private string? _key;
+        private DateOnly _day;
+
+        public DateOnly Of(NpgsqlDataReader reader)
+        {
+            var key = reader.GetString(0);
+            if (key != _key)
+            {
+                (_key, _day) = (key, DateOnly.ParseExact(key, "yyyy-MM-dd", CultureInfo.InvariantCulture));
+            }
+
+            return _day;
+        }
     }
 }
