@@ -2,8 +2,10 @@ namespace CCHC.Stats.Api.Counters;
 
 /// <summary>
 /// The online rule, written once: a visitor is online at a moment when they have a view in the site's online window
-/// before it, (<see cref="Since"/>, <see cref="Until"/>]. Live counters ask the stored visitor-days (their last view) and
-/// <c>asOf</c> asks a recount of the raw views (<see cref="DayRecount.OnlineIn"/>); both through this type.
+/// before it, (<see cref="Since"/>, <see cref="Until"/>]. <c>asOf</c> asks it of a recount of the raw views
+/// (<see cref="Contains"/>, through <see cref="DayRecount.OnlineVisitorsIn"/>); live counters ask the stored visitor-days'
+/// last view in SQL (<see cref="ContainsSql"/>, through <see cref="VisitorDayStore.OnlineCommand"/>). The two forms are side by
+/// side here, and a test holds them to the same answer at the window's edges.
 /// </summary>
 public readonly record struct OnlineWindow(DateTimeOffset Since, DateTimeOffset Until)
 {
@@ -12,4 +14,10 @@ public readonly record struct OnlineWindow(DateTimeOffset Since, DateTimeOffset 
 
     /// <summary>Whether a view at <paramref name="at"/> makes its visitor online.</summary>
     public bool Contains(DateTimeOffset at) => at > Since && at <= Until;
+
+    /// <summary>
+    /// <see cref="Contains"/> as a SQL condition on a column of view times, the window's bounds given as the parameters
+    /// <paramref name="since"/> and <paramref name="until"/> (<see cref="Since"/> and <see cref="Until"/>).
+    /// </summary>
+    public static string ContainsSql(string column, string since, string until) => $"{column} > {since} AND {column} <= {until}";
 }

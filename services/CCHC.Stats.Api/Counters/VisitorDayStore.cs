@@ -125,29 +125,28 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     }
 
     /// <summary>
-    /// The statement that counts the distinct people among the sites' visitors of the local day [<paramref name="start"/>,
-    /// <paramref name="end"/>), those whose first view that day is at or before <paramref name="upTo"/> when it is given
-    /// (the day as it stood then). A public view's pseudonym is the same on every site of the deployment that day, so a
-    /// person is one distinct pseudonym. A visitor-day's last view lies in its day, so the day's are those whose minute
-    /// lies in it (both ends are whole minutes): the online index finds them. One column, one row.
+    /// The statement that counts the distinct people among the sites' visitors of the local <paramref name="day"/> (the day
+    /// the engine keyed their visitor-days by), those whose first view that day is at or before <paramref name="upTo"/> when
+    /// it is given (the day as it stood then). A public view's pseudonym is the same on every site of the deployment that
+    /// day, so a person is one distinct pseudonym. One column, one row.
     /// </summary>
-    public NpgsqlBatchCommand PeopleOfDayCommand(IReadOnlyList<string> sites, DateTimeOffset start, DateTimeOffset end, DateTimeOffset? upTo)
+    public NpgsqlBatchCommand PeopleOfDayCommand(IReadOnlyList<string> sites, DateOnly day, DateTimeOffset? upTo)
     {
         var command = new NpgsqlBatchCommand(
             $"""
             SELECT count(DISTINCT visitor) FROM {Qualified}
-            WHERE site_id = ANY($1) AND last_seen_minute >= $2 AND last_seen_minute < $3 AND ($4::timestamptz IS NULL OR first_seen <= $4)
+            WHERE site_id = ANY($1) AND day = $2 AND ($3::timestamptz IS NULL OR first_seen <= $3)
             """);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar, Value = sites.ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = start.ToUniversalTime() });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = end.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Date, Value = day });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)upTo?.ToUniversalTime() ?? DBNull.Value });
         return command;
     }
 
     /// <summary>
     /// The statement that counts the people online over the sites: visitor-days whose last view is in the window
-    /// (<see cref="OnlineWindow.Contains"/>, in the query's terms), one person per day and pseudonym (the pseudonym
+    /// (<see cref="OnlineWindow.ContainsSql"/>; the minute's bound before it is the online index's way in, never narrower),
+    /// one person per day and pseudonym (the pseudonym
     /// changes at local midnight; one site's rows are that already, by their key). A visitor-day's last view lies within its
     /// day, so the window alone picks today's and yesterday's. One column, one row.
     /// </summary>
@@ -156,7 +155,7 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
         var command = new NpgsqlBatchCommand(
             $"""
             SELECT {(sites.Count == 1 ? "count(*)" : "count(DISTINCT (day, visitor))")} FROM {Qualified}
-            WHERE site_id = ANY($1) AND last_seen_minute >= $2 AND last_seen > $3 AND last_seen <= $4
+            WHERE site_id = ANY($1) AND last_seen_minute >= $2 AND {OnlineWindow.ContainsSql("last_seen", "$3", "$4")}
             """);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar, Value = sites.ToArray() });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = VisitorDay.MinuteOf(window.Since) });

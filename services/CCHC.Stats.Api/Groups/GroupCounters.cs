@@ -61,7 +61,7 @@ public sealed class GroupCounters(
         {
             // The counts first: the people counted after them have seen at least the views the counts hold.
             batch.BatchCommands.Add(counts.ReadCommand(keys.SelectMany(k => k).ToList()));
-            batch.BatchCommands.Add(people.PeopleOfDayCommand(members, SiteCalendar.StartOf(day, zone), SiteCalendar.StartOf(day.AddDays(1), zone), upTo: null));
+            batch.BatchCommands.Add(people.PeopleOfDayCommand(members, day, upTo: null));
             batch.BatchCommands.Add(people.OnlineCommand(members, OnlineWindow.Before(now, group.OnlineWindowMinutes)));
             await using var reader = await batch.ExecuteReaderAsync(ct);
             stored = await CountStore.ReadAsync(reader, ct);
@@ -137,7 +137,7 @@ public sealed class GroupCounters(
         long visitors;
         await using (var batch = database.CreateBatch())
         {
-            batch.BatchCommands.Add(people.PeopleOfDayCommand(members, SiteCalendar.StartOf(day, zone), SiteCalendar.StartOf(day.AddDays(1), zone), asOf));
+            batch.BatchCommands.Add(people.PeopleOfDayCommand(members, day, asOf));
             await using var reader = await batch.ExecuteReaderAsync(ct);
             visitors = await ScalarAsync(reader, ct);
         }
