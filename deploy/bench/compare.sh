@@ -11,6 +11,8 @@
 # the half load paced at half the first full rate (its 202 p99), counter reads (64 connections), stats/series of 31 days
 # by hour (16 connections), asOf with 16 readers at once, and a rebuild of the whole store. Prints each side's medians and the ratios new/old.
 # ASOF_DAYS=35: asOf moments only from the last 35 days, the span of a 1 M store (deploy/bench/asof.lua).
+# PAGES=n: the stored views and the load both spread over n pages a site (default 5,000); PAGES=1 measures the engine
+# without the page dimension's spread (one page row a period per page of events, where 5,000 pages make one a view).
 # SERIES=0: no stats/series read (it warms, or not, the stored hours the asOf reads that follow it read too).
 # GROUPED=1: before each load every bench site, the loaded ones included, is put in one group (a side that has no
 # groups answers 404 and counts as it did); the new side's group counters are read as the site's are.

@@ -1,5 +1,6 @@
 -- wrk script: public page views from many visitors (distinct User-Agents) to many pages.
 -- Usage: wrk -t2 -c256 -d20s -s views.lua http://127.0.0.1:5080 -- <siteId> [visitors] [views/s per thread]
+-- PAGES (environment, default 5000): how many distinct pages the views go to, in turn.
 -- With a rate, each thread sends on a fixed schedule (a view every 1/rate s, whichever connection is free), so
 -- the load is paced as a portal's visitors would send it, not as fast as the answers come back.
 local ffi = require("ffi")
@@ -16,6 +17,7 @@ local function now_ms()
 end
 
 local site, visitors = "load", 20000
+local pages = tonumber(os.getenv("PAGES") or 5000)
 local counter = 0
 local interval, next_at = 0, nil
 
@@ -46,7 +48,7 @@ function request()
   -- Where readers come from, as a portal's referrers mix them: engines, networks, its own pages, none.
   local referrers = { '"https://www.google.com.vn/"', '"https://l.facebook.com/"', 'null', '"https://load.test/page/1"', '"https://zalo.me/"',
     '"https://coccoc.com/search"', 'null', '"https://baochinhphu.vn/a"' }
-  local body = string.format('{"url":"https://load.test/page/%d","referrer":%s}', counter % 5000, referrers[counter % #referrers + 1])
+  local body = string.format('{"url":"https://load.test/page/%d","referrer":%s}', counter % pages, referrers[counter % #referrers + 1])
   local headers = {
     ["Content-Type"] = "application/json",
     ["User-Agent"] = string.format("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.%d.0 Safari/537.36", math.random(visitors)),
