@@ -17,11 +17,11 @@ public sealed class OnlineRuleTests(StatsApp app)
         // Whole microseconds: PostgreSQL keeps a time to the microsecond.
         var until = new DateTimeOffset(2026, 11, 29, 7, 25, 0, TimeSpan.Zero).AddTicks(4_560);
         var window = OnlineWindow.Before(until, 5);
-        var micro = TimeSpan.FromTicks(10);
+        var microsecond = TimeSpan.FromMicroseconds(1);
         DateTimeOffset[] lastViews =
         [
-            window.Since - TimeSpan.FromMinutes(1), window.Since - micro, window.Since, window.Since + micro, until - TimeSpan.FromMinutes(2),
-            until - micro, until, until + micro, until + TimeSpan.FromMinutes(1),
+            window.Since - TimeSpan.FromMinutes(1), window.Since - microsecond, window.Since, window.Since + microsecond, until - TimeSpan.FromMinutes(2),
+            until - microsecond, until, until + microsecond, until + TimeSpan.FromMinutes(1),
         ];
         var prefix = $"online-{Guid.NewGuid():N}"[..16];
         var day = DateOnly.FromDateTime(until.UtcDateTime);

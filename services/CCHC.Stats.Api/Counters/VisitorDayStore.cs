@@ -146,9 +146,9 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     /// <summary>
     /// The statement that counts the people online over the sites: visitor-days whose last view is in the window
     /// (<see cref="OnlineWindow.ContainsSql"/>; the minute's bound before it is the online index's way in, never narrower),
-    /// one person per day and pseudonym (the pseudonym
-    /// changes at local midnight; one site's rows are that already, by their key). A visitor-day's last view lies within its
-    /// day, so the window alone picks today's and yesterday's. One column, one row.
+    /// one person per day and pseudonym (the pseudonym changes at local midnight; one site's rows are that already, by
+    /// their key). A visitor-day's last view lies within its day, so the window alone picks today's and yesterday's. One
+    /// column, one row.
     /// </summary>
     public NpgsqlBatchCommand OnlineCommand(IReadOnlyList<string> sites, OnlineWindow window)
     {
