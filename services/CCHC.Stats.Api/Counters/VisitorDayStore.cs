@@ -87,14 +87,20 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
         ], days.Count);
     }
 
-    /// <summary>The stored visitor-days among <paramref name="ids"/> (<see cref="VisitorDay.Id"/>s; absent ones are new).</summary>
+    /// <summary>
+    /// The stored visitor-days among <paramref name="ids"/> (<see cref="VisitorDay.Id"/>s; absent ones are new). Each key is
+    /// looked up in the primary key by a lateral subquery, which the planner cannot turn into a hash join over the whole
+    /// table (what it chose for the update by a join to thousands of keys: <see cref="UpdateSql"/>): its LIMIT 1 (the key
+    /// is unique) keeps it from being flattened into a join.
+    /// </summary>
     public async Task<List<VisitorDay>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken ct)
     {
         var keys = ids.Select(KeyOf).ToList();
         await using var command = database.CreateCommand(
             $"""
-            SELECT site_id, day, visitor, runs FROM {Qualified}
-            WHERE (site_id, day, visitor) IN (SELECT * FROM unnest($1::varchar[], $2::date[], $3::varchar[]))
+            SELECT d.site_id, d.day, d.visitor, d.runs
+            FROM unnest($1::varchar[], $2::date[], $3::varchar[]) AS k(site_id, day, visitor)
+            CROSS JOIN LATERAL (SELECT * FROM {Qualified} AS v WHERE v.site_id = k.site_id AND v.day = k.day AND v.visitor = k.visitor LIMIT 1) AS d
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.SiteId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Day).ToArray() });
