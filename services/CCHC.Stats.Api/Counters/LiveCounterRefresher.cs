@@ -1,8 +1,6 @@
-using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Contracts;
-using Marten;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -37,7 +35,6 @@ namespace CCHC.Stats.Api.Counters;
 /// </para>
 /// </remarks>
 public sealed class LiveCounterRefresher(
-    IDocumentStore store,
     MartenTables tables,
     NpgsqlDataSource database,
     CountStore counts,
@@ -92,9 +89,19 @@ public sealed class LiveCounterRefresher(
 
         var now = clock.GetUtcNow();
         var plans = targets.Select(site => Plan(site, now)).ToList();
-        var stored = await counts.ReadAsync(plans.SelectMany(p => p.Keys).ToList(), ct);
-        await using var session = store.QuerySession();
-        live.Rebuilding = (await session.LoadAsync<RebuildStatus>(RebuildStatus.SingletonId, ct))?.State == RebuildStatus.Running;
+        Dictionary<CountKey, Counts> stored;
+        await using (var batch = database.CreateBatch())
+        {
+            // The counters and the rebuild's state in one round trip, as TakeAsync reads the state with the online counts.
+            batch.BatchCommands.Add(counts.ReadCommand(plans.SelectMany(p => p.Keys).ToList()));
+            batch.BatchCommands.Add(tables.RebuildRunningCommand());
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            stored = await CountStore.ReadAsync(reader, ct);
+            await reader.NextResultAsync(ct);
+            await reader.ReadAsync(ct);
+            live.Rebuilding = reader.GetInt64(0) > 0;
+        }
+
         if (live.Rebuilding)
         {
             return;
