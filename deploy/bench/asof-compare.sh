@@ -39,9 +39,7 @@ echo "   rebuilt at $REBUILD_RATE events/s"
 stop_service
 psql -q -d cchc_stats -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
 
-if [[ -n ${SHARED_BUFFERS:-} ]]; then
-  as_pg "$BIN/pg_ctl" -D "$PG" -m fast stop >/dev/null
-  as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=$SHARED_BUFFERS -c max_wal_size=4GB -c effective_io_concurrency=200 -c shared_preload_libraries=pg_stat_statements" start >/dev/null
+if [[ $SHARED_BUFFERS != 1GB ]]; then
   psql -q -d cchc_stats -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm"
   psql -At -d cchc_stats -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')" >/dev/null
 fi

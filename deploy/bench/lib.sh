@@ -10,11 +10,30 @@ as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; f
 
 # effective_io_concurrency 200: bitmap heap scans (an asOf recount of a site-day) prefetch their pages, the usual
 # setting for SSD storage (PostgreSQL's default of 1 is for a single spinning disk).
+# Huge pages for the shared buffers (HUGE_PAGES=0: without), as PostgreSQL's documentation advises for a server with
+# shared buffers of a gigabyte or more. Without them each backend maps the shared buffers 4 KiB at a time, one page
+# fault at its first touch of each: a read of 50 buffers that takes 0.2 ms in a backend that has touched them took
+# 1–2 ms in one that had not, and the service's pool spreads reads over dozens of backends. asOf on a 1 M store, 16
+# readers: 605–691 reads/s without, 1,029–1,180 with (docs/BENCHMARKS.md). Reserving them needs root; without it PostgreSQL
+# finds none and runs without (huge_pages=try); HUGE_PAGES=0 turns them off.
+SHARED_BUFFERS=${SHARED_BUFFERS:-1GB}
+pg_start() { # starts the server of $PG with the bench's settings
+  as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=$SHARED_BUFFERS -c huge_pages=$([[ ${HUGE_PAGES:-1} == 1 ]] && echo try || echo off) -c max_wal_size=4GB -c effective_io_concurrency=200 -c shared_preload_libraries=pg_stat_statements" start >/dev/null
+  echo "   huge pages held: $(awk '/HugePages_Total/ { t = $2 } /HugePages_Free/ { f = $2 } /HugePages_Rsvd/ { r = $2 } END { print (t - f + r) * 2 " MiB" }' /proc/meminfo)"
+}
+reserve_huge_pages() { # enough 2 MiB pages for the shared buffers and PostgreSQL's other shared memory (an eighth more)
+  [[ ${HUGE_PAGES:-1} == 1 && -w /proc/sys/vm/nr_hugepages ]] || return 0
+  local mb want
+  mb=$(numfmt --from=iec "${SHARED_BUFFERS%B}" | awk '{ print int($1 / 1048576) }')
+  want=$(( (mb + mb / 8 + 64) / 2 + $(awk '/HugePages_Total/ { t = $2 } /HugePages_Free/ { f = $2 } END { print t - f }' /proc/meminfo) ))
+  (( $(cat /proc/sys/vm/nr_hugepages) >= want )) || echo "$want" >/proc/sys/vm/nr_hugepages
+}
 start_postgres() {
   echo "== PostgreSQL in $PG, port $PORT"
   mkdir -p "$PG" && [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK"
   as_pg "$BIN/initdb" -D "$PG" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-  as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=1GB -c max_wal_size=4GB -c effective_io_concurrency=200 -c shared_preload_libraries=pg_stat_statements" start >/dev/null
+  reserve_huge_pages
+  pg_start
 }
 
 # Stopped, its data is deleted (a 10 M-view store is about 12 GB, on a disk shared with others); KEEP_PG=1 keeps it
