@@ -21,7 +21,7 @@ namespace CCHC.Stats.Api.Counters;
 /// </list>
 /// So it reads at most an hour and the online window of raw events, never a whole day or the history. Before reading it
 /// waits until the projection has applied every event recorded before the request, so the closed days and hours and the
-/// visitor-days are exact too: three round trips in all when the projection is caught up.
+/// visitor-days are exact too: one round trip in all when the projection is caught up.
 /// </summary>
 public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history, CountStore counts, VisitorDayStore visitorDays, MartenTables tables,
     SiteBaselines siteBaselines, TimeProvider clock)
@@ -31,11 +31,6 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
 
     public async Task<CountersResponse?> ComputeAsync(Site site, TimeZoneInfo zone, DateTimeOffset asOf, CancellationToken ct)
     {
-        if (!await WaitForProjectionAsync(ct))
-        {
-            return null;
-        }
-
         var day = SiteCalendar.LocalDay(asOf, zone);
         var keys = new PeriodKeys(day);
 
@@ -43,79 +38,103 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         // raw views. The same read gives who is online: the window's views, and when the window reaches back into the day
         // before, that day's (a visitor's hash changes at local midnight, the daily salt, so the two days' online visitors
         // add up). One statement reads both days: the same statement twice in one batch tripped Npgsql's automatic
-        // preparation. PostgreSQL keeps moments to the microsecond: the read starts one before, so a view at the hour's
+        // preparation. PostgreSQL keeps moments to the microsecond: a read starts one before, so a view at the hour's
         // first moment is in it.
         var openHour = PeriodKeys.HourOf(SiteCalendar.ToLocal(asOf, zone));
         var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
         var readFrom = SiteCalendar.ToLocal(Min(openHour.Start, window.Since), zone);
         var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
             UpTo: asOf, FromLocalHour: PeriodKeys.HourKey(readFrom)[..13], ToLocalHour: PeriodKeys.HourKey(openHour.Start)[..13]);
+        var hourKey = PeriodKeys.HourKey(openHour.Start)[..13];
+        var hourViewsRange = views with { First = day, After = openHour.Start.AddTicks(-TimeSpan.TicksPerMicrosecond), FromLocalHour = hourKey, ToLocalHour = hourKey };
 
-        long closedHourViews, closedHourVisits, closedHourVisitors, hourViews = 0;
-        var hourVisitors = new HashSet<string>();
-        var recounts = new Dictionary<DateOnly, DayRecount>();
-        var closed = new long[8];
-        List<StandingBaseline> baselines;
-        await using (var batch = database.CreateBatch())
+        // One round trip when the projection is caught up, as it is unless a load has just arrived: its state leads the
+        // batch, and each read after it sees the store as committed when that read starts, so at least what the
+        // projection had applied. Behind, the read waits for it and is made again.
+        long? target = null;
+        while (true)
         {
+            await using var batch = database.CreateBatch();
+            AddStateCommands(batch);
             batch.BatchCommands.Add(history.Command(views));
             batch.BatchCommands.Add(counts.HoursCommand(site.Id, ClosedHours(day, openHour.Start, zone)));
             batch.BatchCommands.Add(counts.DaysBeforeCommand(site.Id, day, keys.FirstDay(PeriodKind.Week), keys.FirstDay(PeriodKind.Month),
                 keys.FirstDay(PeriodKind.Year)));
             batch.BatchCommands.Add(siteBaselines.Command(site.Id));
+            // The open hour's visitors' visitor-days, which the projection has brought up to date.
+            batch.BatchCommands.Add(visitorDays.OfVisitorsCommand(site.Id, day, history.VisitorsCommand(hourViewsRange)));
 
             await using var reader = await batch.ExecuteReaderAsync(ct);
+            var (newest, applied, rebuilding) = await ReadStateAsync(reader, ct);
+            if (rebuilding)
+            {
+                return null;
+            }
+
+            target ??= newest;
+            if (applied < target)
+            {
+                await reader.DisposeAsync();
+                if (!await WaitForProjectionAsync(target, ct))
+                {
+                    return null;
+                }
+
+                continue;
+            }
+
+            long hourViews = 0;
+            var recounts = new Dictionary<DateOnly, DayRecount>();
             await ViewHistory.ReadViewsAsync(reader, (d, view) =>
             {
                 (recounts.TryGetValue(d, out var recount) ? recount : recounts[d] = new DayRecount()).Add(view);
                 if (d == day && view.At >= openHour.Start)
                 {
                     hourViews++;
-                    hourVisitors.Add(view.VisitorHash);
                 }
             }, ct);
             await reader.NextResultAsync(ct);
             await reader.ReadAsync(ct);
-            (closedHourViews, closedHourVisits, closedHourVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+            var (closedHourViews, closedHourVisits, closedHourVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
             await reader.NextResultAsync(ct);
             await reader.ReadAsync(ct);
+            var closed = new long[8];
             for (var i = 0; i < closed.Length; i++)
             {
                 closed[i] = reader.GetInt64(i);
             }
 
             await reader.NextResultAsync(ct);
-            baselines = (await SiteBaselines.ReadAsync(reader, ct)).Where(b => b.CountsAt(asOf)).ToList();
+            var baselines = (await SiteBaselines.ReadAsync(reader, ct)).Where(b => b.CountsAt(asOf)).ToList();
+            await reader.NextResultAsync(ct);
+            var hourDays = await VisitorDayStore.ReadAsync(reader, site.Id, day, ct);
+
+            // The open hour's visits and first-time visitors from its visitors' visitor-days: the visits as the engine
+            // keeps them (a view before the hour decides whether one in it continues a visit; none of those is read), as
+            // they stood at the moment (VisitorDay.VisitsStartedIn).
+            var online = recounts.Values.Sum(r => r.OnlineIn(window));
+            var dayViews = checked(closedHourViews + hourViews);
+            var dayVisits = checked(closedHourVisits + hourDays.Sum(v => (long)v.VisitsStartedIn(openHour.Start, asOf)));
+            var dayVisitors = checked(closedHourVisitors + hourDays.LongCount(v => v.FirstSeen >= openHour.Start));
+
+            PeriodFigures Figures(PeriodKind kind, long closedViews, long closedVisits)
+            {
+                var key = keys.Key(kind);
+                var applying = baselines.Where(b => b.IsIn(kind, key)).Select(b => b.Baseline).ToList();
+                return new PeriodFigures(
+                    key,
+                    checked(dayViews + closedViews + applying.Sum(b => b.PageViews.For(kind))),
+                    checked(dayVisits + closedVisits + applying.Sum(b => b.Visits.For(kind))),
+                    kind == PeriodKind.Day ? dayVisitors : null);
+            }
+
+            return new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online,
+                Figures(PeriodKind.Day, 0, 0),
+                Figures(PeriodKind.Week, closed[0], closed[1]),
+                Figures(PeriodKind.Month, closed[2], closed[3]),
+                Figures(PeriodKind.Year, closed[4], closed[5]),
+                Figures(PeriodKind.Total, closed[6], closed[7]));
         }
-
-        // The open hour's visits and first-time visitors from its visitors' visitor-days, which the projection has brought
-        // up to date: the visits as the engine keeps them (a view before the hour decides whether one in it continues a
-        // visit; none of those is read), as they stood at the moment (VisitorDay.VisitsStartedIn).
-        var online = recounts.Values.Sum(r => r.OnlineIn(window));
-        var hourDays = hourVisitors.Count == 0
-            ? []
-            : await visitorDays.LoadAsync(site.Id, day, hourVisitors, ct);
-        var dayViews = checked(closedHourViews + hourViews);
-        var dayVisits = checked(closedHourVisits + hourDays.Sum(v => (long)v.VisitsStartedIn(openHour.Start, asOf)));
-        var dayVisitors = checked(closedHourVisitors + hourDays.LongCount(v => v.FirstSeen >= openHour.Start));
-
-        PeriodFigures Figures(PeriodKind kind, long closedViews, long closedVisits)
-        {
-            var key = keys.Key(kind);
-            var applying = baselines.Where(b => b.IsIn(kind, key)).Select(b => b.Baseline).ToList();
-            return new PeriodFigures(
-                key,
-                checked(dayViews + closedViews + applying.Sum(b => b.PageViews.For(kind))),
-                checked(dayVisits + closedVisits + applying.Sum(b => b.Visits.For(kind))),
-                kind == PeriodKind.Day ? dayVisitors : null);
-        }
-
-        return new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online,
-            Figures(PeriodKind.Day, 0, 0),
-            Figures(PeriodKind.Week, closed[0], closed[1]),
-            Figures(PeriodKind.Month, closed[2], closed[3]),
-            Figures(PeriodKind.Year, closed[4], closed[5]),
-            Figures(PeriodKind.Total, closed[6], closed[7]));
     }
 
     /// <summary>The keys of the local hours of <paramref name="day"/> that begin before <paramref name="end"/>.</summary>
@@ -138,13 +157,18 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
     /// within <see cref="CatchUpTimeout"/>, or while a rebuild runs: the closed days come from the projection's
     /// documents, which a rebuild replaces, so they are not exact until it is done.
     /// </summary>
-    public async Task<bool> WaitForProjectionAsync(CancellationToken ct)
+    public Task<bool> WaitForProjectionAsync(CancellationToken ct) => WaitForProjectionAsync(null, ct);
+
+    /// <summary>As <see cref="WaitForProjectionAsync(CancellationToken)"/>, for the events up to <paramref name="target"/> (null: the newest now).</summary>
+    private async Task<bool> WaitForProjectionAsync(long? target, CancellationToken ct)
     {
         var deadline = clock.GetUtcNow() + CatchUpTimeout;
-        long? target = null;
         while (true)
         {
-            var (newest, applied, rebuilding) = await ProjectionStateAsync(ct);
+            await using var batch = database.CreateBatch();
+            AddStateCommands(batch);
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            var (newest, applied, rebuilding) = await ReadStateAsync(reader, ct);
             if (rebuilding)
             {
                 return false;
@@ -166,16 +190,19 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
     }
 
     /// <summary>
-    /// In one query: the newest committed event (not the sequence's value: a rolled-back append leaves numbers no event
-    /// holds), the projection's mark, and whether a rebuild runs.
+    /// The three statements of the projection's state: the newest committed event (not the sequence's value: a
+    /// rolled-back append leaves numbers no event holds), the projection's mark, and whether a rebuild runs.
     /// </summary>
-    private async Task<(long Newest, long Applied, bool Rebuilding)> ProjectionStateAsync(CancellationToken ct)
+    private void AddStateCommands(NpgsqlBatch batch)
     {
-        await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(tables.NewestCommand());
         batch.BatchCommands.Add(tables.CountersCommand());
         batch.BatchCommands.Add(tables.RebuildRunningCommand());
-        await using var reader = await batch.ExecuteReaderAsync(ct);
+    }
+
+    /// <summary>Reads what <see cref="AddStateCommands"/> asked, and moves the reader to the next statement's rows.</summary>
+    private static async Task<(long Newest, long Applied, bool Rebuilding)> ReadStateAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
         var values = new long[3];
         for (var i = 0; i < values.Length; i++)
         {

@@ -57,6 +57,12 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
     /// </summary>
     public NpgsqlBatchCommand UrlsCommand(Range range) => tables.ViewUrlsCommand(range);
 
+    /// <summary>
+    /// The statement for the visitor of each of a range's views, one column, in no order: to select the visitor-days a
+    /// range's views touch (<see cref="VisitorDayStore.OfVisitorsCommand"/>) in the same round trip as the views.
+    /// </summary>
+    public NpgsqlBatchCommand VisitorsCommand(Range range) => tables.ViewVisitorsCommand(range);
+
     /// <summary>Hands the local day and URL of each of a range's views to <paramref name="viewed"/>, in no order.</summary>
     public async Task ReadUrlsAsync(Range range, Action<DateOnly, string> viewed, CancellationToken ct)
     {

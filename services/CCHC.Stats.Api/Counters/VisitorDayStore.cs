@@ -116,17 +116,30 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     }
 
     /// <summary>
-    /// The stored visitor-days of one site-day among <paramref name="visitors"/>: one range of the primary key, where
-    /// <see cref="LoadAsync"/> looks up each key (what <c>asOf</c> reads for its open hour's visitors).
+    /// The statement for the stored visitor-days of one site-day whose visitors <paramref name="visitors"/> selects (a
+    /// statement of one column, such as <see cref="ViewHistory.VisitorsCommand"/>): what <c>asOf</c> reads for its open
+    /// hour's visitors, in the round trip that reads the hour's views. PostgreSQL runs the selection once, and looks its
+    /// visitors up in one range of the primary key. Read it with <see cref="ReadAsync"/>.
     /// </summary>
-    public async Task<List<VisitorDay>> LoadAsync(string siteId, DateOnly day, IReadOnlyCollection<string> visitors, CancellationToken ct)
+    public NpgsqlBatchCommand OfVisitorsCommand(string siteId, DateOnly day, NpgsqlBatchCommand visitors)
     {
-        await using var command = database.CreateCommand($"SELECT visitor, runs FROM {Qualified} WHERE site_id = $1 AND day = $2 AND visitor = ANY($3)");
-        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
-        command.Parameters.Add(new NpgsqlParameter { Value = day });
-        command.Parameters.Add(new NpgsqlParameter { Value = visitors.ToArray() });
-        var days = new List<VisitorDay>(visitors.Count);
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        var site = visitors.Parameters.Count + 1;
+        var command = new NpgsqlBatchCommand(
+            $"SELECT visitor, runs FROM {Qualified} WHERE site_id = ${site} AND day = ${site + 1} AND visitor = ANY(ARRAY({visitors.CommandText}))");
+        foreach (NpgsqlParameter parameter in visitors.Parameters)
+        {
+            command.Parameters.Add(parameter.Clone());
+        }
+
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Varchar, Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Date, Value = day });
+        return command;
+    }
+
+    /// <summary>The visitor-days of the site-day that a statement made by <see cref="OfVisitorsCommand"/> reads.</summary>
+    public static async Task<List<VisitorDay>> ReadAsync(NpgsqlDataReader reader, string siteId, DateOnly day, CancellationToken ct)
+    {
+        var days = new List<VisitorDay>();
         while (await reader.ReadAsync(ct))
         {
             days.Add(VisitorDay.Of(siteId, day, reader.GetString(0), UnpackRuns(reader.GetFieldValue<byte[]>(1))));

@@ -127,6 +127,9 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// <summary>The statement for a range's views' <c>day, url</c>, in no order.</summary>
     public NpgsqlBatchCommand ViewUrlsCommand(ViewHistory.Range range) => Views("data ->> 'day', data ->> 'url'", range, "");
 
+    /// <summary>The statement for the visitor of each of a range's views (one column, repeats and all, in no order).</summary>
+    public NpgsqlBatchCommand ViewVisitorsCommand(ViewHistory.Range range) => Views("data ->> 'visitorHash'", range, "");
+
     private NpgsqlBatchCommand Views(string columns, ViewHistory.Range range, string orderBy)
     {
         var command = new NpgsqlBatchCommand(
