@@ -43,54 +43,30 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         var openHour = PeriodKeys.HourOf(SiteCalendar.ToLocal(asOf, zone));
         var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
         var readFrom = SiteCalendar.ToLocal(Min(openHour.Start, window.Since), zone);
-        var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
-            UpTo: asOf, FromLocalHour: PeriodKeys.HourKey(readFrom)[..13], ToLocalHour: PeriodKeys.HourKey(openHour.Start)[..13]);
         var hourKey = PeriodKeys.HourKey(openHour.Start)[..13];
-        var hourViewsRange = views with { First = day, After = openHour.Start.AddTicks(-TimeSpan.TicksPerMicrosecond), FromLocalHour = hourKey, ToLocalHour = hourKey };
+        var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
+            UpTo: asOf, FromLocalHour: PeriodKeys.HourKey(readFrom)[..13], ToLocalHour: hourKey);
+        var hourViews = views with { First = day, After = openHour.Start.AddTicks(-TimeSpan.TicksPerMicrosecond), FromLocalHour = hourKey };
 
-        // One round trip when the projection is caught up, as it is unless a load has just arrived: its state leads the
-        // batch, and each read after it sees the store as committed when that read starts, so at least what the
-        // projection had applied. Behind, the read waits for it and is made again.
-        long? target = null;
-        while (true)
+        return await ReadCaughtUpAsync(batch =>
         {
-            await using var batch = database.CreateBatch();
-            AddStateCommands(batch);
             batch.BatchCommands.Add(history.Command(views));
             batch.BatchCommands.Add(counts.HoursCommand(site.Id, ClosedHours(day, openHour.Start, zone)));
             batch.BatchCommands.Add(counts.DaysBeforeCommand(site.Id, day, keys.FirstDay(PeriodKind.Week), keys.FirstDay(PeriodKind.Month),
                 keys.FirstDay(PeriodKind.Year)));
             batch.BatchCommands.Add(siteBaselines.Command(site.Id));
             // The open hour's visitors' visitor-days, which the projection has brought up to date.
-            batch.BatchCommands.Add(visitorDays.OfVisitorsCommand(site.Id, day, history.VisitorsCommand(hourViewsRange)));
-
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            var (newest, applied, rebuilding) = await ReadStateAsync(reader, ct);
-            if (rebuilding)
-            {
-                return null;
-            }
-
-            target ??= newest;
-            if (applied < target)
-            {
-                await reader.DisposeAsync();
-                if (!await WaitForProjectionAsync(target, ct))
-                {
-                    return null;
-                }
-
-                continue;
-            }
-
-            long hourViews = 0;
+            batch.BatchCommands.Add(visitorDays.OfVisitorsCommand(site.Id, day, history.VisitorsCommand(hourViews)));
+        }, async reader =>
+        {
+            long hourViewCount = 0;
             var recounts = new Dictionary<DateOnly, DayRecount>();
             await ViewHistory.ReadViewsAsync(reader, (d, view) =>
             {
                 (recounts.TryGetValue(d, out var recount) ? recount : recounts[d] = new DayRecount()).Add(view);
                 if (d == day && view.At >= openHour.Start)
                 {
-                    hourViews++;
+                    hourViewCount++;
                 }
             }, ct);
             await reader.NextResultAsync(ct);
@@ -113,7 +89,7 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             // keeps them (a view before the hour decides whether one in it continues a visit; none of those is read), as
             // they stood at the moment (VisitorDay.VisitsStartedIn).
             var online = recounts.Values.Sum(r => r.OnlineIn(window));
-            var dayViews = checked(closedHourViews + hourViews);
+            var dayViews = checked(closedHourViews + hourViewCount);
             var dayVisits = checked(closedHourVisits + hourDays.Sum(v => (long)v.VisitsStartedIn(openHour.Start, asOf)));
             var dayVisitors = checked(closedHourVisitors + hourDays.LongCount(v => v.FirstSeen >= openHour.Start));
 
@@ -134,7 +110,7 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
                 Figures(PeriodKind.Month, closed[2], closed[3]),
                 Figures(PeriodKind.Year, closed[4], closed[5]),
                 Figures(PeriodKind.Total, closed[6], closed[7]));
-        }
+        }, ct);
     }
 
     /// <summary>The keys of the local hours of <paramref name="day"/> that begin before <paramref name="end"/>.</summary>
@@ -153,14 +129,48 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     /// <summary>
-    /// Waits until the counter projection has passed the newest event recorded when the read began. False if it has not
-    /// within <see cref="CatchUpTimeout"/>, or while a rebuild runs: the closed days come from the projection's
-    /// documents, which a rebuild replaces, so they are not exact until it is done.
+    /// Runs the reads <paramref name="addReads"/> adds, once the projection has applied every event recorded before the
+    /// call, and hands their results to <paramref name="read"/>; null while a rebuild runs, or when the projection has not
+    /// caught up within <see cref="CatchUpTimeout"/>. One round trip when it is caught up, as it is unless a load has just
+    /// arrived: the projection's state leads the batch, and each read after it sees the store as committed when that read
+    /// starts, so at least what the state said was applied. Behind, it waits for the projection and reads again.
     /// </summary>
-    public Task<bool> WaitForProjectionAsync(CancellationToken ct) => WaitForProjectionAsync(null, ct);
+    public async Task<T?> ReadCaughtUpAsync<T>(Action<NpgsqlBatch> addReads, Func<NpgsqlDataReader, Task<T>> read, CancellationToken ct)
+        where T : class
+    {
+        long? target = null;
+        while (true)
+        {
+            await using var batch = database.CreateBatch();
+            AddStateCommands(batch);
+            addReads(batch);
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            var (newest, applied, rebuilding) = await ReadStateAsync(reader, ct);
+            if (rebuilding)
+            {
+                return null;
+            }
 
-    /// <summary>As <see cref="WaitForProjectionAsync(CancellationToken)"/>, for the events up to <paramref name="target"/> (null: the newest now).</summary>
-    private async Task<bool> WaitForProjectionAsync(long? target, CancellationToken ct)
+            target ??= newest;
+            if (applied >= target)
+            {
+                return await read(reader);
+            }
+
+            await reader.DisposeAsync();
+            if (!await WaitForProjectionAsync(target.Value, ct))
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the counter projection has applied the events up to <paramref name="target"/>. False if it has not
+    /// within <see cref="CatchUpTimeout"/>, or while a rebuild runs: the closed days come from the projection's counts,
+    /// which a rebuild replaces, so they are not exact until it is done.
+    /// </summary>
+    private async Task<bool> WaitForProjectionAsync(long target, CancellationToken ct)
     {
         var deadline = clock.GetUtcNow() + CatchUpTimeout;
         while (true)
@@ -168,13 +178,12 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             await using var batch = database.CreateBatch();
             AddStateCommands(batch);
             await using var reader = await batch.ExecuteReaderAsync(ct);
-            var (newest, applied, rebuilding) = await ReadStateAsync(reader, ct);
+            var (_, applied, rebuilding) = await ReadStateAsync(reader, ct);
             if (rebuilding)
             {
                 return false;
             }
 
-            target ??= newest;
             if (applied >= target)
             {
                 return true;

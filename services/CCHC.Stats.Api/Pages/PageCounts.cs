@@ -96,12 +96,11 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// <summary>One page's figures as they stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
     public async Task<PageViewsResponse?> AsOfAsync(KnownSite site, string page, DateTimeOffset moment, CancellationToken ct)
     {
-        if (!await asOf.WaitForProjectionAsync(ct))
+        if (await FiguresAsOfAsync(site, page, moment, PeriodKind.Total, ct) is not { } figures)
         {
             return null;
         }
 
-        var figures = await FiguresAsOfAsync(site, page, moment, PeriodKind.Total, ct);
         var periods = new PeriodKeys(SiteCalendar.LocalDay(moment, site.Zone));
         var mine = figures.GetValueOrDefault(page) ?? new long[Periods.Length];
         string? title;
@@ -202,12 +201,11 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// <summary>The most-read list of a period as it stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
     public async Task<TopPagesResponse?> TopAsOfAsync(KnownSite site, PeriodKind period, int limit, DateTimeOffset moment, CancellationToken ct)
     {
-        if (!await asOf.WaitForProjectionAsync(ct))
+        if (await FiguresAsOfAsync(site, null, moment, period, ct) is not { } figures)
         {
             return null;
         }
 
-        var figures = await FiguresAsOfAsync(site, null, moment, period, ct);
         var top = figures.Select(f => (Page: f.Key, Views: f.Value[(int)period])).Where(f => f.Views > 0)
             .OrderByDescending(f => f.Views).ThenBy(f => f.Page, StringComparer.Ordinal).Take(limit).ToList();
         return await WithTitlesAsync(site, period, new PeriodKeys(SiteCalendar.LocalDay(moment, site.Zone)).Key(period), top, ct);
@@ -215,63 +213,63 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
     /// <summary>
     /// The figures at <paramref name="moment"/> of one page, or of every page, by <see cref="PeriodKind"/> (see the remarks),
-    /// for the periods up to <paramref name="longest"/>: one batch of three statements (two unless all time).
+    /// for the periods up to <paramref name="longest"/>: one batch of three statements (two unless all time), read once the
+    /// counters have caught up (<see cref="CountersAsOf.ReadCaughtUpAsync"/>); null when they do not.
     /// </summary>
-    private async Task<Dictionary<string, long[]>> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind longest, CancellationToken ct)
+    private Task<Dictionary<string, long[]>?> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind longest, CancellationToken ct)
     {
-        var zone = site.Zone;
-        var day = SiteCalendar.LocalDay(moment, zone);
+        var day = SiteCalendar.LocalDay(moment, site.Zone);
         var periods = new PeriodKeys(day);
-
-        var figures = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        long[] Of(string p) => figures.TryGetValue(p, out var f) ? f : figures[p] = new long[Periods.Length];
-
-        await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(history.UrlsCommand(new ViewHistory.Range(site.Id, day, day, UpTo: moment)));
-        var from = longest == PeriodKind.Total ? DateOnly.MinValue : periods.FirstDay(longest);
-        batch.BatchCommands.Add(counts.PageDaysBeforeCommand(site.Id, page, from, day, periods.FirstDay(PeriodKind.Week),
-            periods.FirstDay(PeriodKind.Month), periods.FirstDay(PeriodKind.Year)));
-        if (longest == PeriodKind.Total)
+        return asOf.ReadCaughtUpAsync(batch =>
         {
-            batch.BatchCommands.Add(baselines.Command(site.Id, page));
-        }
-
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            var viewed = PageIdentity.Of(reader.GetString(1));
-            if (page is null || viewed == page)
+            batch.BatchCommands.Add(history.UrlsCommand(new ViewHistory.Range(site.Id, day, day, UpTo: moment)));
+            var from = longest == PeriodKind.Total ? DateOnly.MinValue : periods.FirstDay(longest);
+            batch.BatchCommands.Add(counts.PageDaysBeforeCommand(site.Id, page, from, day, periods.FirstDay(PeriodKind.Week),
+                periods.FirstDay(PeriodKind.Month), periods.FirstDay(PeriodKind.Year)));
+            if (longest == PeriodKind.Total)
             {
-                Of(viewed)[(int)PeriodKind.Day]++;
+                batch.BatchCommands.Add(baselines.Command(site.Id, page));
             }
-        }
-
-        // Every longer period holds the day.
-        foreach (var f in figures.Values)
+        }, async reader =>
         {
-            f[(int)PeriodKind.Week] = f[(int)PeriodKind.Month] = f[(int)PeriodKind.Year] = f[(int)PeriodKind.Total] = f[(int)PeriodKind.Day];
-        }
+            var figures = new Dictionary<string, long[]>(StringComparer.Ordinal);
+            long[] Of(string p) => figures.TryGetValue(p, out var f) ? f : figures[p] = new long[Periods.Length];
+            while (await reader.ReadAsync(ct))
+            {
+                var viewed = PageIdentity.Of(reader.GetString(1));
+                if (page is null || viewed == page)
+                {
+                    Of(viewed)[(int)PeriodKind.Day]++;
+                }
+            }
 
-        await reader.NextResultAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            var f = Of(reader.GetString(0));
-            f[(int)PeriodKind.Week] += reader.GetInt64(1);
-            f[(int)PeriodKind.Month] += reader.GetInt64(2);
-            f[(int)PeriodKind.Year] += reader.GetInt64(3);
-            f[(int)PeriodKind.Total] += reader.GetInt64(4);
-        }
+            // Every longer period holds the day.
+            foreach (var f in figures.Values)
+            {
+                f[(int)PeriodKind.Week] = f[(int)PeriodKind.Month] = f[(int)PeriodKind.Year] = f[(int)PeriodKind.Total] = f[(int)PeriodKind.Day];
+            }
 
-        if (longest == PeriodKind.Total)
-        {
             await reader.NextResultAsync(ct);
-            foreach (var (p, views) in await PageBaselines.ReadSumsAsync(reader, moment, ct))
+            while (await reader.ReadAsync(ct))
             {
-                Of(p)[(int)PeriodKind.Total] += views;
+                var f = Of(reader.GetString(0));
+                f[(int)PeriodKind.Week] += reader.GetInt64(1);
+                f[(int)PeriodKind.Month] += reader.GetInt64(2);
+                f[(int)PeriodKind.Year] += reader.GetInt64(3);
+                f[(int)PeriodKind.Total] += reader.GetInt64(4);
             }
-        }
 
-        return figures;
+            if (longest == PeriodKind.Total)
+            {
+                await reader.NextResultAsync(ct);
+                foreach (var (p, views) in await PageBaselines.ReadSumsAsync(reader, moment, ct))
+                {
+                    Of(p)[(int)PeriodKind.Total] += views;
+                }
+            }
+
+            return figures;
+        }, ct);
     }
 
     /// <summary>The days of <paramref name="periods"/>' week up to its day.</summary>

@@ -38,7 +38,7 @@ public static class GetSources
         }
 
         var sources = moment is { } at
-            ? await AsOfAsync(site, kind, at, counts, views, projection, database, ct)
+            ? await AsOfAsync(site, kind, at, counts, views, projection, ct)
             : live.Rebuilding ? null : await LiveAsync(site, kind, SiteCalendar.LocalDay(clock.GetUtcNow(), site.Zone), counts, database, ct);
         if (sources is null)
         {
@@ -66,30 +66,28 @@ public static class GetSources
         return await ReadAsync(reader, ct);
     }
 
-    private static async Task<Dictionary<string, long>?> AsOfAsync(KnownSite site, PeriodKind kind, DateTimeOffset asOf, CountStore counts, ViewHistory views,
-        CountersAsOf projection, NpgsqlDataSource database, CancellationToken ct)
+    private static Task<Dictionary<string, long>?> AsOfAsync(KnownSite site, PeriodKind kind, DateTimeOffset asOf, CountStore counts, ViewHistory views,
+        CountersAsOf projection, CancellationToken ct)
     {
-        if (!await projection.WaitForProjectionAsync(ct))
-        {
-            return null;
-        }
-
         var day = SiteCalendar.LocalDay(asOf, site.Zone);
         var first = new PeriodKeys(day).FirstDay(kind);
-        await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(counts.SourcesCommand(site.Id, PeriodKind.Day, first == DateOnly.MinValue ? "" : DayKey(first), DayKey(day.AddDays(-1))));
-        batch.BatchCommands.Add(views.SourcesCommand(new ViewHistory.Range(site.Id, day, day, UpTo: asOf)));
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        var sources = await ReadAsync(reader, ct);
-        await reader.NextResultAsync(ct);
-        await ViewHistory.ReadAsync(reader, (_, recount) =>
+        return projection.ReadCaughtUpAsync(batch =>
         {
-            foreach (var (source, visits) in recount.VisitsBySource)
+            batch.BatchCommands.Add(counts.SourcesCommand(site.Id, PeriodKind.Day, first == DateOnly.MinValue ? "" : DayKey(first), DayKey(day.AddDays(-1))));
+            batch.BatchCommands.Add(views.SourcesCommand(new ViewHistory.Range(site.Id, day, day, UpTo: asOf)));
+        }, async reader =>
+        {
+            var sources = await ReadAsync(reader, ct);
+            await reader.NextResultAsync(ct);
+            await ViewHistory.ReadAsync(reader, (_, recount) =>
             {
-                sources[source] = checked(sources.GetValueOrDefault(source) + visits);
-            }
+                foreach (var (source, visits) in recount.VisitsBySource)
+                {
+                    sources[source] = checked(sources.GetValueOrDefault(source) + visits);
+                }
+            }, ct);
+            return sources;
         }, ct);
-        return sources;
     }
 
     private static async Task<Dictionary<string, long>> ReadAsync(NpgsqlDataReader reader, CancellationToken ct)
