@@ -23,6 +23,7 @@ HTTP=${HTTP_PORT_BENCH:-5330}
 WORK=$(mktemp -d /tmp/cchc-asof-XXXX)
 URL="http://127.0.0.1:$HTTP"
 KEY=bench-admin
+PREWARM=${SHARED_BUFFERS:+1} # shared buffers given: the whole store is read into them before the reads
 source deploy/bench/lib.sh
 
 build_old_and_new "$REF"
@@ -39,7 +40,7 @@ echo "   rebuilt at $REBUILD_RATE events/s"
 stop_service
 psql -q -d cchc_stats -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
 
-if [[ $SHARED_BUFFERS != 1GB ]]; then
+if [[ -n $PREWARM ]]; then
   psql -q -d cchc_stats -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm"
   psql -At -d cchc_stats -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')" >/dev/null
 fi
@@ -60,7 +61,7 @@ measure() { # $1 side, $2 round
   stop_service
 }
 
-echo "== asOf, $OLD_SHA (old) against the working tree (new), ${SHARED_BUFFERS:-1GB} of shared buffers"
+echo "== asOf, $OLD_SHA (old) against the working tree (new), $SHARED_BUFFERS of shared buffers"
 for round in $(seq 1 "$ROUNDS"); do
   if (( round % 2 )); then order="old new"; else order="new old"; fi
   for s in $order; do measure "$s" "$round"; done

@@ -19,13 +19,14 @@ as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; f
 SHARED_BUFFERS=${SHARED_BUFFERS:-1GB}
 pg_start() { # starts the server of $PG with the bench's settings
   as_pg "$BIN/pg_ctl" -D "$PG" -l "$PG/server.log" -w -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG -c max_connections=300 -c shared_buffers=$SHARED_BUFFERS -c huge_pages=$([[ ${HUGE_PAGES:-1} == 1 ]] && echo try || echo off) -c max_wal_size=4GB -c effective_io_concurrency=200 -c shared_preload_libraries=pg_stat_statements" start >/dev/null
-  echo "   huge pages held: $(awk '/HugePages_Total/ { t = $2 } /HugePages_Free/ { f = $2 } /HugePages_Rsvd/ { r = $2 } END { print (t - f + r) * 2 " MiB" }' /proc/meminfo)"
+  echo "   huge pages held: $(( $(huge_pages_held) * 2 )) MiB"
 }
+huge_pages_held() { awk '/HugePages_Total/ { t = $2 } /HugePages_Free/ { f = $2 } /HugePages_Rsvd/ { r = $2 } END { print t - f + r }' /proc/meminfo; }
 reserve_huge_pages() { # enough 2 MiB pages for the shared buffers and PostgreSQL's other shared memory (an eighth more)
   [[ ${HUGE_PAGES:-1} == 1 && -w /proc/sys/vm/nr_hugepages ]] || return 0
   local mb want
   mb=$(numfmt --from=iec "${SHARED_BUFFERS%B}" | awk '{ print int($1 / 1048576) }')
-  want=$(( (mb + mb / 8 + 64) / 2 + $(awk '/HugePages_Total/ { t = $2 } /HugePages_Free/ { f = $2 } END { print t - f }' /proc/meminfo) ))
+  want=$(( (mb + mb / 8 + 64) / 2 + $(huge_pages_held) ))
   (( $(cat /proc/sys/vm/nr_hugepages) >= want )) || echo "$want" >/proc/sys/vm/nr_hugepages
 }
 start_postgres() {
