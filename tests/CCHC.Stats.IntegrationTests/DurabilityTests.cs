@@ -56,9 +56,8 @@ public sealed class DurabilityTests(StatsApp app)
         Assert.Equal(stored.Count, storedOnce.Count);
 
         // The restarted node's projection counts exactly what the store holds: nothing lost, nothing twice.
-        using var reader = second.Client();
-        var counters = await reader.GetFromJsonAsync<CountersResponse>(
-            $"/api/v1/sites/{site}/counters?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}");
+        var counters = await second.ReadWithinAsync<CountersResponse>(
+            $"/api/v1/sites/{site}/counters?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}", connection);
         Assert.Equal(stored.Count, counters!.Total.PageViews);
         Assert.Equal(stored.Count, counters.Day.PageViews);
     }

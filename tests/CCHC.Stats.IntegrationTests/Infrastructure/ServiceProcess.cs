@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Npgsql;
 
 namespace CCHC.Stats.IntegrationTests.Infrastructure;
 
@@ -76,6 +77,53 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         return client;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> as a careful client would: a 503 (catching up) is asked again after a pause. A read
+    /// with no answer in <paramref name="timeout"/> (30 s by default) fails the test with what the process wrote and
+    /// what its database's sessions were doing at that moment.
+    /// </summary>
+    public async Task<T> ReadWithinAsync<T>(string path, string connectionString, TimeSpan? timeout = null)
+    {
+        using var client = Client(timeout: timeout ?? TimeSpan.FromSeconds(30));
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.GetAsync(path);
+            }
+            catch (TaskCanceledException)
+            {
+                Assert.Fail($"GET {path} had no answer in {client.Timeout.TotalSeconds} s.\n" +
+                    $"The database's sessions:\n{await SessionsAsync(connectionString)}\nThe process wrote:\n{Output[^Math.Min(Output.Length, 8000)..]}");
+                throw;
+            }
+
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || clock.Elapsed > Eventually.DefaultTimeout)
+            {
+                response.EnsureSuccessStatusCode();
+                return (await response.Content.ReadFromJsonAsync<T>())!;
+            }
+
+            await Task.Delay(Eventually.PollInterval);
+        }
+    }
+
+    /// <summary>What each session on the database of <paramref name="connectionString"/> is doing, one line each.</summary>
+    private static async Task<string> SessionsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT string_agg(format('%s %s %s/%s %ss: %s', pid, state, wait_event_type, wait_event,
+                round(extract(epoch FROM now() - query_start)), left(query, 200)), E'\n')
+            FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+            """, connection);
+        return (await command.ExecuteScalarAsync()) as string ?? "(none)";
     }
 
     /// <summary>Registers a site (admin key) whose pages are on <paramref name="hosts"/>.</summary>
