@@ -130,7 +130,7 @@ public sealed class CountingInvariantTests(StatsApp app)
     {
         foreach (var moment in moments)
         {
-            var actual = await reader.GetFromJsonAsync<CountersResponse>(
+            var actual = await reader.GetAnsweredAsync<CountersResponse>(
                 $"/api/v1/sites/gen/counters?asOf={Uri.EscapeDataString(moment.ToString("O"))}");
             var expected = Reference(views, zone, moment);
 
@@ -144,13 +144,13 @@ public sealed class CountingInvariantTests(StatsApp app)
             // Every period's pages add up to the site's views (no baselines here), and each page is the reference's.
             foreach (var (kind, figures) in new[] { ("day", actual.Day), ("week", actual.Week), ("month", actual.Month), ("year", actual.Year), ("total", actual.Total) })
             {
-                var top = (await reader.GetFromJsonAsync<TopPagesResponse>(
+                var top = (await reader.GetAnsweredAsync<TopPagesResponse>(
                     $"/api/v1/sites/gen/pages/top?period={kind}&limit=100&asOf={Uri.EscapeDataString(moment.ToString("O"))}"))!;
                 Assert.True(figures.PageViews == top.Pages.Sum(p => p.PageViews), $"{kind} pages as of {moment:O}: {top.Pages.Sum(p => p.PageViews)} of {figures.PageViews}");
             }
 
             var page = views[0].Page;
-            var ofPage = (await reader.GetFromJsonAsync<PageViewsResponse>(
+            var ofPage = (await reader.GetAnsweredAsync<PageViewsResponse>(
                 $"/api/v1/sites/gen/pages/views?url={Uri.EscapeDataString("https://portal.test" + page)}&asOf={Uri.EscapeDataString(moment.ToString("O"))}"))!;
             Assert.Equal(views.Count(v => v.Page == page && v.At <= moment), ofPage.Total.PageViews);
 

@@ -80,35 +80,22 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads <paramref name="path"/> as a careful client would: a 503 (catching up) is asked again after a pause. A read
-    /// with no answer in <paramref name="timeout"/> (30 s by default) fails the test with what the process wrote and
-    /// what its database's sessions were doing at that moment.
+    /// Reads <paramref name="path"/> as a careful client would (<see cref="CarefulReads"/>). A read with no answer in
+    /// <paramref name="timeout"/> (30 s by default) fails the test with what the process wrote and what its database's
+    /// sessions were doing at that moment.
     /// </summary>
     public async Task<T> ReadWithinAsync<T>(string path, string connectionString, TimeSpan? timeout = null)
     {
         using var client = Client(timeout: timeout ?? TimeSpan.FromSeconds(30));
-        var clock = Stopwatch.StartNew();
-        while (true)
+        try
         {
-            HttpResponseMessage response;
-            try
-            {
-                response = await client.GetAsync(path);
-            }
-            catch (TaskCanceledException)
-            {
-                Assert.Fail($"GET {path} had no answer in {client.Timeout.TotalSeconds} s.\n" +
-                    $"The database's sessions:\n{await SessionsAsync(connectionString)}\nThe process wrote:\n{Output[^Math.Min(Output.Length, 8000)..]}");
-                throw;
-            }
-
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || clock.Elapsed > Eventually.DefaultTimeout)
-            {
-                response.EnsureSuccessStatusCode();
-                return (await response.Content.ReadFromJsonAsync<T>())!;
-            }
-
-            await Task.Delay(Eventually.PollInterval);
+            return await client.GetAnsweredAsync<T>(path);
+        }
+        catch (TaskCanceledException)
+        {
+            Assert.Fail($"GET {path} had no answer in {client.Timeout.TotalSeconds} s.\n" +
+                $"The database's sessions:\n{await SessionsAsync(connectionString)}\nThe process wrote:\n{Output[^Math.Min(Output.Length, 8000)..]}");
+            throw;
         }
     }
 
