@@ -171,6 +171,57 @@ public sealed class PagesTests(StatsApp app)
     }
 
     /// <summary>
+    /// A live list of a month, a year or all time is its views before today, read once, with today's rows added: a late
+    /// view for a day before today moves all three, and a page baseline recorded after the lists were read moves all time's.
+    /// </summary>
+    [Fact]
+    public async Task the_live_most_read_lists_of_long_periods_add_today_to_the_days_before_and_follow_late_views_and_page_baselines()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var zone = new[] { "Pacific/Kiritimati", "Etc/GMT+12" }
+            .First(z => TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(z)).Day != 1);
+        var site = await app.NewSiteAsync(zone, publishStats: true);
+        var (yesterday, today) = (now.AddDays(-1), now.AddSeconds(-2));
+        await ImportAsync(site,
+            ("https://portal.test/a", "A", yesterday), ("https://portal.test/a", null, yesterday.AddMinutes(1)), ("https://portal.test/a", null, yesterday.AddMinutes(2)),
+            ("https://portal.test/b", "B", yesterday), ("https://portal.test/b", null, today),
+            ("https://portal.test/c", "C", today), ("https://portal.test/c", null, today.AddSeconds(1)));
+        await app.CatchUpAsync();
+        using var browser = app.Browser();
+        async Task<List<(string, long)>> TopAsync(string period, string query = "") =>
+            (await browser.GetFromJsonAsync<TopPagesResponse>($"/api/v1/sites/{site}/pages/top?period={period}{query}"))!.Pages.Select(p => (p.Page, p.PageViews)).ToList();
+        string[] periods = ["month", "year", "total"];
+        async Task ExpectAsync(string period, (string, long)[] expected, string because)
+        {
+            List<(string, long)> live = [];
+            await Eventually.Until(async () => (live = await TopAsync(period)).SequenceEqual(expected), TimeSpan.FromSeconds(30),
+                () => $"{period}: {because}: {string.Join(", ", live)}");
+        }
+
+        foreach (var period in periods)
+        {
+            Assert.Equal([("/a", 3L), ("/b", 2L), ("/c", 2L)], await TopAsync(period));
+            Assert.Equal(await TopAsync(period), await TopAsync(period, $"&asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}"));
+        }
+
+        // Two views of /c arrive late for yesterday: the views before today are read again, and /c leads.
+        await ImportAsync(site, ("https://portal.test/c", null, yesterday.AddMinutes(5)), ("https://portal.test/c", null, yesterday.AddMinutes(6)));
+        await app.CatchUpAsync();
+        foreach (var period in periods)
+        {
+            await ExpectAsync(period, [("/c", 4L), ("/a", 3L), ("/b", 2L)], "the late views should count");
+        }
+
+        // A legacy total for /b: all time's list takes it; the month's does not.
+        using var admin = app.WithKey(StatsApp.AdminKey);
+        (await admin.PostAsJsonAsync($"/api/v1/sites/{site}/pages:baseline",
+            new PageBaselineRequest(now.AddMinutes(-1), [new PageBaselineItem("https://portal.test/b", 10, null)]))).EnsureSuccessStatusCode();
+        await app.CatchUpAsync();
+        await ExpectAsync("total", [("/b", 12L), ("/c", 4L), ("/a", 3L)], "the page baseline should count");
+        Assert.Equal([("/c", 4L), ("/a", 3L), ("/b", 2L)], await TopAsync("month"));
+    }
+
+    /// <summary>
     /// Pages of equal views rank by their bytes, live and asOf, whatever the database's collation: on a database that
     /// sorts text the en-US way ("/a" before "/B"), "/B" still comes first, as the service ranks pages in memory.
     /// </summary>

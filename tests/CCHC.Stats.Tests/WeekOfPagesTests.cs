@@ -4,7 +4,7 @@ using CsCheck;
 namespace CCHC.Stats.Tests;
 
 /// <summary>
-/// A live week's most-read list is its closed days' ranked sums with today's rows added (<see cref="ClosedDaysOfWeek"/>):
+/// A live most-read list of a week or longer is its page views before today, ranked, with today's rows added (<see cref="ClosedPart"/>):
 /// against a naive reference that adds every page's views and ranks them all.
 /// </summary>
 public sealed class WeekOfPagesTests
@@ -18,7 +18,7 @@ public sealed class WeekOfPagesTests
         Gen.Select(Pages, Pages, Gen.Int[1, 12]).Sample((closed, today, limit) =>
         {
             var ranked = closed.OrderByDescending(p => p.Views).ThenBy(p => p.Page, StringComparer.Ordinal).ToList();
-            var week = new ClosedDaysOfWeek("2026-W49", "", 0, ranked);
+            var week = new ClosedPart("", 0, 0, ranked);
 
             var naive = closed.Concat(today).GroupBy(p => p.Page).Select(g => (Page: g.Key, Views: g.Sum(p => p.Views)))
                 .OrderByDescending(p => p.Views).ThenBy(p => p.Page, StringComparer.Ordinal).Take(limit).ToList();
@@ -29,7 +29,7 @@ public sealed class WeekOfPagesTests
     [Fact]
     public void a_page_read_only_today_or_only_before_keeps_its_views()
     {
-        var week = new ClosedDaysOfWeek("2026-W49", "", 0, [("/old", 5), ("/both", 2)]);
+        var week = new ClosedPart("", 0, 0, [("/old", 5), ("/both", 2)]);
         Assert.Equal([("/new", 6L), ("/old", 5L), ("/both", 3L)], week.With([("/new", 6), ("/both", 1)], 10));
         Assert.Equal([("/new", 6L)], week.With([("/new", 6), ("/both", 1)], 1));
     }

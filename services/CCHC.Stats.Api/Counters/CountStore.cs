@@ -373,6 +373,25 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
+    /// The statement for each of a site's pages' shown page views in one stored period before the day
+    /// <paramref name="day"/>: its row of the period less its row of that day, both read in one snapshot. Two columns: the
+    /// page and those views (zero for a page viewed only on that day).
+    /// </summary>
+    public NpgsqlBatchCommand PagesBeforeDayCommand(string siteId, PeriodKind period, string periodKey, DateOnly day)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT p.key, p.page_views + p.baseline_page_views - coalesce(d.page_views + d.baseline_page_views, 0) FROM {Qualified} p
+            LEFT JOIN {Qualified} d ON d.scope = p.scope AND d.dimension = p.dimension AND d.key = p.key AND d.period = 'day' AND d.period_key = $3
+            WHERE p.scope = $1 AND p.dimension = '{CountKey.PageDimension}' AND p.period = '{PeriodName(period)}' AND p.period_key = $2
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = periodKey });
+        command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(day).Key(PeriodKind.Day) });
+        return command;
+    }
+
+    /// <summary>
     /// The statement that sums the counted page views of a site's pages (or of one, <paramref name="page"/>) over its days
     /// in [<paramref name="from"/>, <paramref name="day"/>): per page, those from <paramref name="week"/>, from
     /// <paramref name="month"/>, from <paramref name="year"/>, and all (five columns: the page, then the four sums).

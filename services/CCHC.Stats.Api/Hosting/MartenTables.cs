@@ -42,6 +42,12 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// <summary>Index for the baselines of a site's pages, by page (a page's figures <c>asOf</c> a moment add them).</summary>
     public const string PageBaselineIndex = "ix_mt_events_page_baselines_v1";
 
+    /// <summary>
+    /// Index for a site's newest page baseline (a live most-read list of all time asks whether one came since it read
+    /// the pages' rows): one entry read, where the index by page holds all of a site's pages' baselines.
+    /// </summary>
+    public const string NewestPageBaselineIndex = "ix_mt_events_page_baselines_by_seq_v1";
+
     /// <summary>Marten's primary key of its stream table: what a second concurrent creation of one stream collides on.</summary>
     public const string StreamKey = "pkey_mt_streams_id";
 
@@ -177,6 +183,10 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
         return command;
     }
 
+    /// <summary>The statement for the sequence of a site's newest page baseline (0 when it has none).</summary>
+    public NpgsqlBatchCommand NewestPageBaselineCommand(string siteId) => Command(
+        $"SELECT coalesce(max(seq_id), 0) FROM {Events} WHERE type = 'page_baseline_recorded' AND data ->> 'siteId' = $1", siteId);
+
     /// <summary>The statement for what all of a site's page baselines add up to (one <c>bigint</c>).</summary>
     public NpgsqlBatchCommand PageBaselinesTotalCommand(string siteId) => Command(
         $"SELECT coalesce(sum((data ->> 'pageViews')::numeric), 0)::bigint FROM {Events} WHERE type = 'page_baseline_recorded' AND data ->> 'siteId' = $1",
@@ -268,6 +278,7 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_baselines;
         CREATE INDEX IF NOT EXISTS {PageBaselineIndex} ON {Events} ((data ->> 'siteId'), (data ->> 'page'), seq_id)
             WHERE type = 'page_baseline_recorded';
+        CREATE INDEX IF NOT EXISTS {NewestPageBaselineIndex} ON {Events} ((data ->> 'siteId'), seq_id) WHERE type = 'page_baseline_recorded';
         """;
 
     /// <summary>Analyses the event table: run after the schema is made or changed.</summary>

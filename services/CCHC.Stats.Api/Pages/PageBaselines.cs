@@ -16,6 +16,9 @@ public sealed class PageBaselines(MartenTables tables, NpgsqlDataSource database
     /// <summary>The statement for the baselines of a site's pages (or of one): page, <c>asOf</c>, page views. Read it with <see cref="ReadSumsAsync"/>.</summary>
     public NpgsqlBatchCommand Command(string siteId, string? page) => tables.PageBaselinesCommand(siteId, page);
 
+    /// <summary>The statement for the sequence of the site's newest page baseline (one <c>bigint</c>, 0 when none).</summary>
+    public NpgsqlBatchCommand NewestCommand(string siteId) => tables.NewestPageBaselineCommand(siteId);
+
     /// <summary>Each page's baselines that count at <paramref name="moment"/>, added up.</summary>
     public static async Task<Dictionary<string, long>> ReadSumsAsync(NpgsqlDataReader reader, DateTimeOffset moment, CancellationToken ct)
     {

@@ -13,19 +13,19 @@ namespace CCHC.Stats.Api.Pages;
 /// </summary>
 /// <remarks>
 /// <para>Live: one page's figures are one read by primary key (its rows of today, of this week's days, of this month,
-/// year and all time: <see cref="CountKey.IsStoredByDay"/>); the most-read list of a day, month, year or all time is
-/// one read of the index on pages by period (its first <c>limit</c> rows, whatever the number of pages); of a week, the
-/// sums of its closed days (summed once, <see cref="ClosedDaysOfWeek"/>) with today's rows added. Both are kept in
-/// memory and read again in the background (a page every <see cref="LiveFor"/>, a list every <see cref="ListsFor"/>)
-/// while readers come, so a popular article read by every visitor costs the database one read a second and none of its
-/// readers a wait.</para>
+/// year and all time: <see cref="CountKey.IsStoredByDay"/>); the most-read list of today is today's rows of the site's
+/// pages, ranked; of a week, month, year or all time, the period's views before today (read once, <see cref="ClosedPart"/>)
+/// with today's rows added. Both are kept in memory and read again in the background (a page every <see cref="LiveFor"/>,
+/// a list every <see cref="ListsFor"/>) while readers come, so a popular article read by every visitor costs the
+/// database one read a second and none of its readers a wait, and a list's refresh reads the pages viewed today, not
+/// every page of its period.</para>
 /// <para><c>asOf</c> a moment T: the local day D containing T is recounted from its raw views up to T, each given its
 /// page by <see cref="PageIdentity"/> (pages have no hours stored); a longer period adds the stored counts of its days
 /// before D; all time adds the page baselines that count at T (<see cref="PageBaselines"/>). The most-read list of a
 /// long period sums the period's day counts of every page (a range of the same index).</para>
 /// </remarks>
 public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, ViewHistory history, PageBaselines baselines, CountersAsOf asOf,
-    LiveCounters live, Audit.RebuildCounters rebuild, TimeProvider clock)
+    MartenTables tables, LiveCounters live, Audit.RebuildCounters rebuild, TimeProvider clock)
 {
     /// <summary>
     /// Each page's live figures with their JSON and ETag, read again in the background once a second while readers come
@@ -42,13 +42,14 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     private readonly RefreshedReads<(string SiteId, PeriodKind Period), LiveTop> _tops = new(clock, ListsFor, TimeSpan.FromMinutes(1));
 
     /// <summary>
-    /// Each site's page views by page over the closed days of its current week (<see cref="TopOfWeekAsync"/>): their sum
-    /// reads every day row of every page (100–200 ms for 100,000 pages), so it is made once a day, again when a late view
-    /// moved one of those days, and at least every <see cref="ClosedDaysFor"/> (a rebuild's repairs reach it then).
+    /// Each site's page views by page before today in its week, month, year and all time (<see cref="TopBeforeAndTodayAsync"/>):
+    /// reading them reads every page of the period (120 ms for a year of 100,000 pages), so they are read once a day, again
+    /// when a late view or a page baseline moved them, and at least every <see cref="ClosedDaysFor"/> (a rebuild's repairs
+    /// reach them then).
     /// </summary>
-    private readonly ConcurrentDictionary<string, ClosedDaysOfWeek> _closedDays = new();
+    private readonly ConcurrentDictionary<(string SiteId, PeriodKind Period), ClosedPart> _closed = new();
 
-    /// <summary>How long the closed days' sums of a week are used before they are summed again whatever happened.</summary>
+    /// <summary>How long the page views before today are used before they are read again whatever happened.</summary>
     public static readonly TimeSpan ClosedDaysFor = TimeSpan.FromMinutes(10);
 
     /// <summary>How old a most-read list may get: the responses' max-age (a list changes slowly; a page's count does not).</summary>
@@ -128,7 +129,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     {
         if (Rebuilding)
         {
-            _closedDays.Clear(); // summed again from the rebuilt counts
+            _closed.Clear(); // read again from the rebuilt counts
             return null;
         }
 
@@ -138,7 +139,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             var periods = new PeriodKeys(SiteCalendar.LocalDay(clock.GetUtcNow(), site.Zone));
             var key = periods.Key(period);
             List<(string Page, long Views)> top;
-            if (CountKey.IsStoredByDay(period))
+            if (period == PeriodKind.Day)
             {
                 await using var batch = database.CreateBatch();
                 batch.BatchCommands.Add(counts.TopPagesCommand(site.Id, period, key, GetTopPages.MaxLimit));
@@ -147,7 +148,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             }
             else
             {
-                top = await TopOfWeekAsync(site, periods, ct);
+                top = await TopBeforeAndTodayAsync(site, period, periods, ct);
             }
 
             return new LiveTop(await WithTitlesAsync(site, period, key, top, ct));
@@ -156,43 +157,70 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     }
 
     /// <summary>
-    /// The live most-read list of a week (pages have no week rows): the sums of its closed days
-    /// (<see cref="ClosedDaysOfWeek"/>, read again only when one of those days moved) with today's rows added, ranked
-    /// as the index ranks a stored period (views descending, then page).
+    /// The live most-read list of a week, month, year or all time: the period's page views before today
+    /// (<see cref="ClosedPart"/>, read again only when they moved) with today's rows added, ranked as a list is (views
+    /// descending, then page). So a refresh reads the pages viewed today, not every page of the period.
     /// </summary>
-    private async Task<List<(string Page, long Views)>> TopOfWeekAsync(KnownSite site, PeriodKeys periods, CancellationToken ct)
+    /// <remarks>
+    /// The closed part moves when a late view lands on a day before today, which moves the site's own figures of those
+    /// days (every view of a page is a view of its site), and when a page baseline is applied (all time only). The site's
+    /// figures are read before the pages' rows, and the counter projection's mark before them too, so what the closed
+    /// part was read with never claims more than it holds: at worst it is read once more.
+    /// </remarks>
+    private async Task<List<(string Page, long Views)>> TopBeforeAndTodayAsync(KnownSite site, PeriodKind period, PeriodKeys periods, CancellationToken ct)
     {
-        var week = periods.Key(PeriodKind.Week);
-        var closedDays = DaysOfWeekTo(periods).Where(d => d < periods.Day)
-            .Select(d => CountKey.Site(site.Id, PeriodKind.Day, new PeriodKeys(d).Key(PeriodKind.Day))).ToList();
-        Dictionary<CountKey, Counts> siteDays;
+        var closedDays = period == PeriodKind.Week
+            ? DaysOfWeekTo(periods).Where(d => d < periods.Day).Select(d => CountKey.Site(site.Id, PeriodKind.Day, new PeriodKeys(d).Key(PeriodKind.Day))).ToList()
+            : [CountKey.Site(site.Id, period, periods.Key(period)), CountKey.Site(site.Id, PeriodKind.Day, periods.Key(PeriodKind.Day))];
+        Dictionary<CountKey, Counts> siteFigures;
+        long newestBaseline = 0;
         List<(string Page, long Views)> today;
         await using (var batch = database.CreateBatch())
         {
             batch.BatchCommands.Add(counts.ReadCommand(closedDays));
+            if (period == PeriodKind.Total)
+            {
+                batch.BatchCommands.Add(baselines.NewestCommand(site.Id));
+            }
+
             batch.BatchCommands.Add(counts.TopPagesOverDaysCommand(site.Id, periods.Day, periods.Day, int.MaxValue));
             await using var reader = await batch.ExecuteReaderAsync(ct);
-            siteDays = await CountStore.ReadAsync(reader, ct);
+            siteFigures = await CountStore.ReadAsync(reader, ct);
+            if (period == PeriodKind.Total)
+            {
+                await reader.NextResultAsync(ct);
+                await reader.ReadAsync(ct);
+                newestBaseline = reader.GetInt64(0);
+            }
+
             await reader.NextResultAsync(ct);
             today = await ReadPagesAsync(reader, ct);
         }
 
-        // Every view of a page is a view of its site: while the site's closed days hold the same page views, so do their pages.
-        var signature = string.Join(',', closedDays.Select(d => siteDays.GetValueOrDefault(d).PageViews));
-        if (!_closedDays.TryGetValue(site.Id, out var closed) || closed.Week != week || closed.Signature != signature
+        // The site's page views before today: of the week's closed days one by one, of a stored period its row less today's.
+        long Views(CountKey key) => siteFigures.GetValueOrDefault(key).PageViews;
+        var before = period == PeriodKind.Week ? string.Join(',', closedDays.Select(Views)) : (Views(closedDays[0]) - Views(closedDays[1])).ToString();
+        var signature = $"{periods.Key(PeriodKind.Day)}:{before}";
+        if (!_closed.TryGetValue((site.Id, period), out var closed) || closed.Signature != signature || closed.Applied < newestBaseline
             || clock.GetElapsedTime(closed.ReadAt) >= ClosedDaysFor)
         {
-            var ranked = new List<(string Page, long Views)>();
-            if (closedDays.Count > 0)
+            long applied;
+            List<(string Page, long Views)> pages;
+            await using (var batch = database.CreateBatch())
             {
-                await using var batch = database.CreateBatch();
-                batch.BatchCommands.Add(counts.TopPagesOverDaysCommand(site.Id, periods.FirstDay(PeriodKind.Week), periods.Day.AddDays(-1), int.MaxValue));
+                batch.BatchCommands.Add(tables.CountersCommand());
+                batch.BatchCommands.Add(period == PeriodKind.Week
+                    ? counts.TopPagesOverDaysCommand(site.Id, periods.FirstDay(PeriodKind.Week), periods.Day.AddDays(-1), int.MaxValue)
+                    : counts.PagesBeforeDayCommand(site.Id, period, periods.Key(period), periods.Day));
                 await using var reader = await batch.ExecuteReaderAsync(ct);
-                ranked = await ReadPagesAsync(reader, ct);
+                await reader.ReadAsync(ct);
+                applied = reader.GetInt64(0);
+                await reader.NextResultAsync(ct);
+                pages = await ReadPagesAsync(reader, ct);
             }
 
-            _closedDays[site.Id] = closed = new ClosedDaysOfWeek(week, signature, clock.GetTimestamp(),
-                ranked.OrderByDescending(p => p.Views).ThenBy(p => p.Page, StringComparer.Ordinal).ToList());
+            _closed[(site.Id, period)] = closed = new ClosedPart(signature, applied, clock.GetTimestamp(),
+                pages.Where(p => p.Views > 0).OrderByDescending(p => p.Views).ThenBy(p => p.Page, StringComparer.Ordinal).ToList());
         }
 
         return closed.With(today, GetTopPages.MaxLimit);
@@ -328,14 +356,15 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 }
 
 /// <summary>
-/// A site's page views by page over the closed days of a week (<paramref name="Week"/>), ranked (views descending, then
-/// page), as they stood when the site's own page views of those days read <paramref name="Signature"/>.
+/// A site's page views by page in one period before today, ranked (views descending, then page), as they stood when the
+/// site's own figures before today read <paramref name="Signature"/> and the counter projection had applied the events up
+/// to <paramref name="Applied"/>.
 /// </summary>
-internal sealed record ClosedDaysOfWeek(string Week, string Signature, long ReadAt, IReadOnlyList<(string Page, long Views)> Ranked)
+internal sealed record ClosedPart(string Signature, long Applied, long ReadAt, IReadOnlyList<(string Page, long Views)> Ranked)
 {
     private readonly Dictionary<string, long> _views = Ranked.ToDictionary(p => p.Page, p => p.Views, StringComparer.Ordinal);
 
-    /// <summary>The week's first <paramref name="limit"/> pages once <paramref name="today"/>'s views are added.</summary>
+    /// <summary>The period's first <paramref name="limit"/> pages once <paramref name="today"/>'s views are added.</summary>
     public List<(string Page, long Views)> With(IReadOnlyList<(string Page, long Views)> today, int limit)
     {
         var viewedToday = new HashSet<string>(today.Select(t => t.Page), StringComparer.Ordinal);
