@@ -52,25 +52,23 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         """;
 
     /// <summary>
-    /// The index on pages by period that gives a most-read list in order. Every increment of a page's row rewrites its
-    /// entry, so a rebuild drops it (<see cref="DropPagesIndexSql"/>) and makes it again once the counts are written:
-    /// without it PostgreSQL updates a row in place (fillfactor 80 leaves the room), twice as fast when measured.
+    /// The index on pages by period: a period's pages, read without the site's other rows (a most-read list sorts them,
+    /// <see cref="TopPagesCommand"/>). It keys no figure, so incrementing a page's row leaves it alone and PostgreSQL
+    /// updates the row in place (fillfactor 80 leaves the room); the index before it keyed the views, which made every
+    /// increment of a page's row write new entries in both indexes. A rebuild still drops it
+    /// (<see cref="DropPagesIndexSql"/>) and makes it once the counts are written: its rows are new, and one sort beats an
+    /// entry at a time.
     /// </summary>
-    /// <remarks>
-    /// Pages of equal views are ranked by their bytes (<c>COLLATE "C"</c>), as the service ranks them in memory
-    /// (ordinal), whatever the database's collation: a list is the same live and <c>asOf</c>. The index before it (no
-    /// collation: the database's) is dropped.
-    /// </remarks>
     public static string PagesIndexSql(string schema) =>
         $"""
         DROP INDEX IF EXISTS {schema}.ix_cchc_counts_pages_by_period;
-        CREATE INDEX IF NOT EXISTS {PagesIndex} ON {QualifiedIn(schema)}
-            (scope, period, period_key, (page_views + baseline_page_views) DESC, key COLLATE "C") WHERE dimension = '{CountKey.PageDimension}';
+        DROP INDEX IF EXISTS {schema}.ix_cchc_counts_pages_by_period_v2;
+        CREATE INDEX IF NOT EXISTS {PagesIndex} ON {QualifiedIn(schema)} (scope, period, period_key) WHERE dimension = '{CountKey.PageDimension}';
         """;
 
     public static string DropPagesIndexSql(string schema) => $"DROP INDEX IF EXISTS {schema}.{PagesIndex}";
 
-    private const string PagesIndex = "ix_cchc_counts_pages_by_period_v2";
+    private const string PagesIndex = "ix_cchc_counts_pages_by_period_v3";
 
     /// <summary>
     /// The index on sources by period: a site's sources of a period are read without the other dimensions' rows. Its
@@ -354,9 +352,10 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// The statement for a site's most-read pages of one period: the index on pages by period
-    /// (<c>ix_cchc_counts_pages_by_period_v2</c>) gives them in order, so it reads <paramref name="limit"/> rows whatever the
-    /// number of pages. Two columns: the page and its shown page views.
+    /// The statement for a site's most-read pages of one period: its pages' rows (the index on pages by period) sorted by
+    /// views, then by their bytes (<c>COLLATE "C"</c>, as the service ranks pages in memory, whatever the database's
+    /// collation). Reads every page of the period: the live lists read it for a day only (<see cref="Pages.PageCounts"/>).
+    /// Two columns: the page and its shown page views.
     /// </summary>
     public NpgsqlBatchCommand TopPagesCommand(string siteId, PeriodKind period, string periodKey, int limit)
     {
