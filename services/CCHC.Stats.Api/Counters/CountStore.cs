@@ -372,6 +372,22 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
+    /// The statement for each of a site's pages' page views on one day, in no order (the service ranks them with the
+    /// days before: <see cref="Pages.ClosedPart"/>). Two columns: the page and its views.
+    /// </summary>
+    public NpgsqlBatchCommand PagesOfDayCommand(string siteId, DateOnly day)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            SELECT key, page_views FROM {Qualified}
+            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period = 'day' AND period_key = $2
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(day).Key(PeriodKind.Day) });
+        return command;
+    }
+
+    /// <summary>
     /// The statement for each of a site's pages' shown page views in one stored period before the day
     /// <paramref name="day"/>: its row of the period less its row of that day, both read in one snapshot. Two columns: the
     /// page and those views (zero for a page viewed only on that day).

@@ -183,7 +183,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
                 batch.BatchCommands.Add(baselines.NewestCommand(site.Id));
             }
 
-            batch.BatchCommands.Add(counts.TopPagesOverDaysCommand(site.Id, periods.Day, periods.Day, int.MaxValue));
+            batch.BatchCommands.Add(counts.PagesOfDayCommand(site.Id, periods.Day));
             await using var reader = await batch.ExecuteReaderAsync(ct);
             siteFigures = await CountStore.ReadAsync(reader, ct);
             if (period == PeriodKind.Total)
