@@ -43,7 +43,8 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
     /// <summary>
     /// Each site's page views by page before today in its week, month, year and all time (<see cref="TopBeforeAndTodayAsync"/>):
-    /// reading them reads every page of the period (120 ms for a year of 100,000 pages), so they are read once a day, again
+    /// reading them reads every page of the period (0.64 s for a year of 100,000 pages on pages.sh's store, its rows among
+    /// the pages' day rows: docs/BENCHMARKS.md), so they are read once a day, again
     /// when a late view or a page baseline moved them, and at least every <see cref="ClosedDaysFor"/> (a rebuild's repairs
     /// reach them then).
     /// </summary>
