@@ -388,15 +388,14 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// The statement for each of a site's pages' shown page views in one stored period before the day
-    /// <paramref name="day"/>: its row of the period less its row of that day, both read in one snapshot. Two columns: the
-    /// page and those views (zero for a page viewed only on that day).
+    /// The statement for each of a site's pages' counts in one stored period and on the day <paramref name="day"/>, both
+    /// read in one snapshot (zero for a day it was not viewed); read it with <see cref="ReadPagesBeforeDayAsync"/>.
     /// </summary>
     public NpgsqlBatchCommand PagesBeforeDayCommand(string siteId, PeriodKind period, string periodKey, DateOnly day)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT p.key, p.page_views + p.baseline_page_views - coalesce(d.page_views + d.baseline_page_views, 0) FROM {Qualified} p
+            SELECT p.key, p.page_views, p.baseline_page_views, coalesce(d.page_views, 0), coalesce(d.baseline_page_views, 0) FROM {Qualified} p
             LEFT JOIN {Qualified} d ON d.scope = p.scope AND d.dimension = p.dimension AND d.key = p.key AND d.period = 'day' AND d.period_key = $3
             WHERE p.scope = $1 AND p.dimension = '{CountKey.PageDimension}' AND p.period = '{PeriodName(period)}' AND p.period_key = $2
             """);
@@ -404,6 +403,20 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         command.Parameters.Add(new NpgsqlParameter { Value = periodKey });
         command.Parameters.Add(new NpgsqlParameter { Value = new PeriodKeys(day).Key(PeriodKind.Day) });
         return command;
+    }
+
+    /// <summary>Each page of <see cref="PagesBeforeDayCommand"/> and its shown page views in the period before that day.</summary>
+    public static async Task<List<(string Page, long Views)>> ReadPagesBeforeDayAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var pages = new List<(string Page, long Views)>();
+        while (await reader.ReadAsync(ct))
+        {
+            var period = new Counts(PageViews: reader.GetInt64(1), BaselinePageViews: reader.GetInt64(2));
+            var day = new Counts(PageViews: reader.GetInt64(3), BaselinePageViews: reader.GetInt64(4));
+            pages.Add((reader.GetString(0), checked(period.ShownPageViews - day.ShownPageViews)));
+        }
+
+        return pages;
     }
 
     /// <summary>

@@ -217,7 +217,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
                 await reader.ReadAsync(ct);
                 applied = reader.GetInt64(0);
                 await reader.NextResultAsync(ct);
-                pages = await ReadPagesAsync(reader, ct);
+                pages = period == PeriodKind.Week ? await ReadPagesAsync(reader, ct) : await CountStore.ReadPagesBeforeDayAsync(reader, ct);
             }
 
             _closed[(site.Id, period)] = closed = new ClosedPart(signature, applied, clock.GetTimestamp(),
