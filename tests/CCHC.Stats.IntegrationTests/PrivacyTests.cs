@@ -37,8 +37,8 @@ public sealed class PrivacyTests(StatsApp app)
         client.DefaultRequestHeaders.Authorization = new("Bearer", StatsApp.IngestKey);
         await client.PostAsJsonAsync("/api/v1/sites/private/views:batch",
             new[] { new BatchViewItem("https://portal.test/b", null, null, DateTimeOffset.UtcNow, ProbeIp, ProbeAgent) });
-        var counters = await client.GetFromJsonAsync<CountersResponse>(
-            $"/api/v1/sites/private/counters?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}");
+        var counters = await service.ReadWithinAsync<CountersResponse>(
+            $"/api/v1/sites/private/counters?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}", connection);
 
         Assert.Equal(4, counters!.Day.PageViews);
 

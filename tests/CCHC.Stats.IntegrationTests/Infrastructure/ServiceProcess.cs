@@ -58,10 +58,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the service.");
         var service = new ServiceProcess(process, address);
-        process.OutputDataReceived += (_, e) => service.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => service.Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        service.Drain(process.StandardOutput);
+        service.Drain(process.StandardError);
         await service.WaitUntilReadyAsync();
         return service;
     }
@@ -136,18 +134,21 @@ public sealed class ServiceProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private void Keep(string? line)
+    /// <summary>
+    /// Reads the process's output on a thread of its own, never the thread pool's: a service logging at Trace fills a pipe
+    /// in milliseconds, and a pipe not drained while this test process's pool is busy stops the service at its next log
+    /// line (the console logger waits for room), in the middle of whatever request it was answering.
+    /// </summary>
+    private void Drain(StreamReader output) => new Thread(() =>
     {
-        if (line is null)
+        while (output.ReadLine() is { } line)
         {
-            return;
+            lock (_output)
+            {
+                _output.Add(line);
+            }
         }
-
-        lock (_output)
-        {
-            _output.Add(line);
-        }
-    }
+    }) { IsBackground = true, Name = "service output" }.Start();
 
     private async Task WaitUntilReadyAsync()
     {
