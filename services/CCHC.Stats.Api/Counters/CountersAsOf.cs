@@ -157,6 +157,15 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
                 return await read(reader);
             }
 
+            // Read to the batch's end before letting it go: a reader disposed with its statements unread hung for good in
+            // Npgsql's consume (a dump of a stuck test: NextResult awaiting, PostgreSQL idle), where reading them never did.
+            while (await reader.NextResultAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                }
+            }
+
             await reader.DisposeAsync();
             if (!await WaitForProjectionAsync(target.Value, ct))
             {
