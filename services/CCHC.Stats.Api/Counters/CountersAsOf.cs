@@ -154,34 +154,24 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             target ??= newest;
             if (applied >= target)
             {
-                var result = await read(reader);
-                await ReadToEndAsync(reader, ct);
-                return result;
+                return await read(reader);
             }
 
-            await ReadToEndAsync(reader, ct);
+            // Read to the batch's end before letting it go: a reader disposed with its statements unread hung for good in
+            // Npgsql's consume (a dump of a stuck test: NextResult awaiting, PostgreSQL idle), where reading them never did.
+            while (await reader.NextResultAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                }
+            }
+
             await reader.DisposeAsync();
             if (!await WaitForProjectionAsync(target.Value, ct))
             {
                 return null;
             }
         }
-    }
-
-    /// <summary>
-    /// Reads a batch to its end, whichever of its statements were read: a reader disposed with statements unread hung for
-    /// good in Npgsql's consume (a dump of a stuck test: NextResult awaiting, PostgreSQL idle), where reading them never
-    /// did. Nothing is left to read after a read that took every statement's rows.
-    /// </summary>
-    private static async Task ReadToEndAsync(NpgsqlDataReader reader, CancellationToken ct)
-    {
-        do
-        {
-            while (await reader.ReadAsync(ct))
-            {
-            }
-        }
-        while (await reader.NextResultAsync(ct));
     }
 
     /// <summary>
