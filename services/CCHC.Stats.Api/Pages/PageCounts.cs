@@ -170,7 +170,9 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// </remarks>
     private async Task<List<(string Page, long Views)>> TopBeforeAndTodayAsync(KnownSite site, PeriodKind period, PeriodKeys periods, CancellationToken ct)
     {
-        var closedDays = period == PeriodKind.Week
+        // The site's own rows whose page views tell whether the part before today moved: the week's closed days, or a
+        // stored period's row and today's.
+        var siteKeys = period == PeriodKind.Week
             ? DaysOfWeekTo(periods).Where(d => d < periods.Day).Select(d => CountKey.Site(site.Id, PeriodKind.Day, new PeriodKeys(d).Key(PeriodKind.Day))).ToList()
             : [CountKey.Site(site.Id, period, periods.Key(period)), CountKey.Site(site.Id, PeriodKind.Day, periods.Key(PeriodKind.Day))];
         Dictionary<CountKey, Counts> siteFigures;
@@ -178,7 +180,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
         List<(string Page, long Views)> today;
         await using (var batch = database.CreateBatch())
         {
-            batch.BatchCommands.Add(counts.ReadCommand(closedDays));
+            batch.BatchCommands.Add(counts.ReadCommand(siteKeys));
             if (period == PeriodKind.Total)
             {
                 batch.BatchCommands.Add(baselines.NewestCommand(site.Id));
@@ -200,7 +202,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
         // The site's page views before today: of the week's closed days one by one, of a stored period its row less today's.
         long Views(CountKey key) => siteFigures.GetValueOrDefault(key).PageViews;
-        var before = period == PeriodKind.Week ? string.Join(',', closedDays.Select(Views)) : (Views(closedDays[0]) - Views(closedDays[1])).ToString();
+        var before = period == PeriodKind.Week ? string.Join(',', siteKeys.Select(Views)) : (Views(siteKeys[0]) - Views(siteKeys[1])).ToString();
         var signature = $"{periods.Key(PeriodKind.Day)}:{before}";
         if (!_closed.TryGetValue((site.Id, period), out var closed) || closed.Signature != signature || closed.Applied < newestBaseline
             || clock.GetElapsedTime(closed.ReadAt) >= ClosedDaysFor)
