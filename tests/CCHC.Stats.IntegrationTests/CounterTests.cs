@@ -217,6 +217,24 @@ public sealed class CounterTests(StatsApp app)
         Assert.Equal(HttpStatusCode.NotModified, second.StatusCode);
     }
 
+    [Fact]
+    public async Task more_as_of_reads_at_once_than_run_together_all_answer_and_give_their_turn_back()
+    {
+        var site = await app.NewSiteAsync();
+        var moment = new DateTimeOffset(2026, 3, 2, 10, 0, 0, Hanoi);
+        await ImportAsync(site, ("a", moment.AddMinutes(-50)), ("b", moment.AddMinutes(-5)), ("a", moment.AddMinutes(-1)));
+
+        // Three times as many reads as run against the database at once, then more one after another than run at once: a
+        // turn not given back would leave the later ones waiting.
+        var reads = (await Task.WhenAll(Enumerable.Range(0, 3 * CountersAsOf.ReadersAtOnce).Select(_ => app.CountersAsync(site, moment)))).ToList();
+        for (var i = 0; i <= CountersAsOf.ReadersAtOnce; i++)
+        {
+            reads.Add(await app.CountersAsync(site, moment));
+        }
+
+        Assert.All(reads, r => Assert.Equal(new PeriodFigures("2026-03-02", 3, 3, 2), r.Day));
+    }
+
     [Theory]
     [InlineData("yesterday")]
     [InlineData("2026-11-29T10:00:00")]

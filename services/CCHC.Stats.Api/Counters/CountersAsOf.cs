@@ -29,6 +29,15 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
     /// <summary>How long an as-of read waits for the projection to catch up before it gives up (503).</summary>
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How many as-of reads run against the database at once; the others wait their turn, first come first served. A
+    /// read is about 1.5 ms of CPU, two thirds of it PostgreSQL's: sixteen at once on two cores made the database juggle
+    /// sixteen backends, and a few reads waited 10–30 times the median (docs/BENCHMARKS.md).
+    /// </summary>
+    public static readonly int ReadersAtOnce = Math.Max(2, 2 * Environment.ProcessorCount);
+
+    private readonly SemaphoreSlim _readers = new(ReadersAtOnce, ReadersAtOnce);
+
     public async Task<CountersResponse?> ComputeAsync(Site site, TimeZoneInfo zone, DateTimeOffset asOf, CancellationToken ct)
     {
         var day = SiteCalendar.LocalDay(asOf, zone);
@@ -141,32 +150,40 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         long? target = null;
         while (true)
         {
-            await using var batch = database.CreateBatch();
-            AddStateCommands(batch);
-            addReads(batch);
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            var (newest, applied, rebuilding) = await ReadStateAsync(reader, ct);
-            if (rebuilding)
+            await _readers.WaitAsync(ct);
+            try
             {
-                return null;
-            }
-
-            target ??= newest;
-            if (applied >= target)
-            {
-                return await read(reader);
-            }
-
-            // Read to the batch's end before letting it go: a reader disposed with its statements unread hung for good in
-            // Npgsql's consume (a dump of a stuck test: NextResult awaiting, PostgreSQL idle), where reading them never did.
-            while (await reader.NextResultAsync(ct))
-            {
-                while (await reader.ReadAsync(ct))
+                await using var batch = database.CreateBatch();
+                AddStateCommands(batch);
+                addReads(batch);
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                var (newest, applied, rebuilding) = await ReadStateAsync(reader, ct);
+                if (rebuilding)
                 {
+                    return null;
+                }
+
+                target ??= newest;
+                if (applied >= target)
+                {
+                    return await read(reader);
+                }
+
+                // Read to the batch's end before letting it go: a reader disposed with its statements unread hung for good
+                // in Npgsql's consume (a dump of a stuck test: NextResult awaiting, PostgreSQL idle), where reading them
+                // never did.
+                while (await reader.NextResultAsync(ct))
+                {
+                    while (await reader.ReadAsync(ct))
+                    {
+                    }
                 }
             }
+            finally
+            {
+                _readers.Release();
+            }
 
-            await reader.DisposeAsync();
             if (!await WaitForProjectionAsync(target.Value, ct))
             {
                 return null;
