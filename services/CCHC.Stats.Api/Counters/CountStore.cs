@@ -52,8 +52,8 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         """;
 
     /// <summary>
-    /// The index on pages by period: a period's pages, read without the site's other rows (a most-read list sorts them,
-    /// <see cref="TopPagesCommand"/>). It keys no figure, so incrementing a page's row leaves it alone and PostgreSQL
+    /// The index on pages by period: a period's pages, read without the site's other rows (a most-read list ranks them,
+    /// <see cref="PagesOfDayCommand"/>, <see cref="PagesBeforeDayCommand"/>). It keys no figure, so incrementing a page's row leaves it alone and PostgreSQL
     /// updates the row in place (fillfactor 80 leaves the room); the index before it keyed the views, which made every
     /// increment of a page's row write new entries in both indexes. A rebuild still drops it
     /// (<see cref="DropPagesIndexSql"/>) and makes it once the counts are written: its rows are new, and one sort beats an
@@ -352,28 +352,9 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// The statement for a site's most-read pages of one period: its pages' rows (the index on pages by period) sorted by
-    /// views, then by their bytes (<c>COLLATE "C"</c>, as the service ranks pages in memory, whatever the database's
-    /// collation). Reads every page of the period: the live lists read it for a day only (<see cref="Pages.PageCounts"/>).
-    /// Two columns: the page and its shown page views.
-    /// </summary>
-    public NpgsqlBatchCommand TopPagesCommand(string siteId, PeriodKind period, string periodKey, int limit)
-    {
-        var command = new NpgsqlBatchCommand(
-            $"""
-            SELECT key, page_views + baseline_page_views FROM {Qualified}
-            WHERE scope = $1 AND dimension = '{CountKey.PageDimension}' AND period = '{PeriodName(period)}' AND period_key = $2
-            ORDER BY page_views + baseline_page_views DESC, key COLLATE "C" LIMIT $3
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = siteId });
-        command.Parameters.Add(new NpgsqlParameter { Value = periodKey });
-        command.Parameters.Add(new NpgsqlParameter { Value = limit });
-        return command;
-    }
-
-    /// <summary>
-    /// The statement for each of a site's pages' page views on one day, in no order (the service ranks them with the
-    /// days before: <see cref="Pages.ClosedPart"/>). Two columns: the page and its views.
+    /// The statement for each of a site's pages' page views on one day, in no order (the service ranks them, with the
+    /// days before for a longer period: <see cref="Pages.ClosedPart"/>). Two columns: the page and its views. A page's
+    /// baseline is given to its all time alone, so a day's views are its counted views.
     /// </summary>
     public NpgsqlBatchCommand PagesOfDayCommand(string siteId, DateOnly day)
     {

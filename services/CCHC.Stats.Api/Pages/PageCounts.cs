@@ -143,9 +143,9 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             if (period == PeriodKind.Day)
             {
                 await using var batch = database.CreateBatch();
-                batch.BatchCommands.Add(counts.TopPagesCommand(site.Id, period, key, GetTopPages.MaxLimit));
+                batch.BatchCommands.Add(counts.PagesOfDayCommand(site.Id, periods.Day));
                 await using var reader = await batch.ExecuteReaderAsync(ct);
-                top = await ReadPagesAsync(reader, ct);
+                top = ClosedPart.Nothing.With(await ReadPagesAsync(reader, ct), GetTopPages.MaxLimit);
             }
             else
             {
@@ -365,6 +365,9 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 /// </summary>
 internal sealed record ClosedPart(string Signature, long Applied, long ReadAt, IReadOnlyList<(string Page, long Views)> Ranked)
 {
+    /// <summary>No views before today: a day's list is its pages ranked.</summary>
+    public static readonly ClosedPart Nothing = new("", 0, 0, []);
+
     private readonly Dictionary<string, long> _views = Ranked.ToDictionary(p => p.Page, p => p.Views, StringComparer.Ordinal);
 
     /// <summary>The period's first <paramref name="limit"/> pages once <paramref name="today"/>'s views are added.</summary>
