@@ -55,21 +55,20 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         var hourKey = PeriodKeys.HourKey(openHour.Start)[..13];
         var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
             UpTo: asOf, FromLocalHour: PeriodKeys.HourKey(readFrom)[..13], ToLocalHour: hourKey);
-        var hourViews = views with { First = day, After = openHour.Start.AddTicks(-TimeSpan.TicksPerMicrosecond), FromLocalHour = hourKey };
 
         return await ReadCaughtUpAsync(batch =>
         {
-            batch.BatchCommands.Add(history.Command(views));
+            // With the views, the open hour's visitors' visitor-days, which the projection has brought up to date.
+            batch.BatchCommands.Add(visitorDays.WithVisitorDaysCommand(history.Command(views), site.Id, day, openHour.Start));
             batch.BatchCommands.Add(counts.HoursCommand(site.Id, ClosedHours(day, openHour.Start, zone)));
             batch.BatchCommands.Add(counts.DaysBeforeCommand(site.Id, day, keys.FirstDay(PeriodKind.Week), keys.FirstDay(PeriodKind.Month),
                 keys.FirstDay(PeriodKind.Year)));
             batch.BatchCommands.Add(siteBaselines.Command(site.Id));
-            // The open hour's visitors' visitor-days, which the projection has brought up to date.
-            batch.BatchCommands.Add(visitorDays.OfVisitorsCommand(site.Id, day, history.VisitorsCommand(hourViews)));
         }, async reader =>
         {
             long hourViewCount = 0;
             var recounts = new Dictionary<DateOnly, DayRecount>();
+            var hourDays = new List<VisitorDay>();
             await ViewHistory.ReadViewsAsync(reader, (d, view) =>
             {
                 (recounts.TryGetValue(d, out var recount) ? recount : recounts[d] = new DayRecount()).Add(view);
@@ -77,7 +76,7 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
                 {
                     hourViewCount++;
                 }
-            }, ct);
+            }, row => hourDays.Add(VisitorDayStore.OfViewsRow(row, site.Id, day)), ct);
             await reader.NextResultAsync(ct);
             await reader.ReadAsync(ct);
             var (closedHourViews, closedHourVisits, closedHourVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
@@ -91,8 +90,6 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
 
             await reader.NextResultAsync(ct);
             var baselines = (await SiteBaselines.ReadAsync(reader, ct)).Where(b => b.CountsAt(asOf)).ToList();
-            await reader.NextResultAsync(ct);
-            var hourDays = await VisitorDayStore.ReadAsync(reader, site.Id, day, ct);
 
             // The open hour's visits and first-time visitors from its visitors' visitor-days: the visits as the engine
             // keeps them (a view before the hour decides whether one in it continues a visit; none of those is read), as
@@ -225,27 +222,17 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
     }
 
     /// <summary>
-    /// The three statements of the projection's state: the newest committed event (not the sequence's value: a
-    /// rolled-back append leaves numbers no event holds), the projection's mark, and whether a rebuild runs.
+    /// The projection's state, from one snapshot: the newest committed event (not the sequence's value: a rolled-back
+    /// append leaves numbers no event holds), the projection's mark, and whether a rebuild runs.
     /// </summary>
-    private void AddStateCommands(NpgsqlBatch batch)
-    {
-        batch.BatchCommands.Add(tables.NewestCommand());
-        batch.BatchCommands.Add(tables.CountersCommand());
-        batch.BatchCommands.Add(tables.RebuildRunningCommand());
-    }
+    private void AddStateCommands(NpgsqlBatch batch) => batch.BatchCommands.Add(tables.ProjectionStateCommand());
 
     /// <summary>Reads what <see cref="AddStateCommands"/> asked, and moves the reader to the next statement's rows.</summary>
     private static async Task<(long Newest, long Applied, bool Rebuilding)> ReadStateAsync(NpgsqlDataReader reader, CancellationToken ct)
     {
-        var values = new long[3];
-        for (var i = 0; i < values.Length; i++)
-        {
-            await reader.ReadAsync(ct);
-            values[i] = reader.GetInt64(0);
-            await reader.NextResultAsync(ct);
-        }
-
-        return (values[0], values[1], values[2] > 0);
+        await reader.ReadAsync(ct);
+        var state = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2) > 0);
+        await reader.NextResultAsync(ct);
+        return state;
     }
 }

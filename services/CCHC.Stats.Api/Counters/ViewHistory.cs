@@ -57,12 +57,6 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
     /// </summary>
     public NpgsqlBatchCommand UrlsCommand(Range range) => tables.ViewUrlsCommand(range);
 
-    /// <summary>
-    /// The statement for the visitor of each of a range's views, one column, in no order: to select the visitor-days a
-    /// range's views touch (<see cref="VisitorDayStore.OfVisitorsCommand"/>) in the same round trip as the views.
-    /// </summary>
-    public NpgsqlBatchCommand VisitorsCommand(Range range) => tables.ViewVisitorsCommand(range);
-
     /// <summary>Hands the local day and URL of each of a range's views to <paramref name="viewed"/>, in no order.</summary>
     public async Task ReadUrlsAsync(Range range, Action<DateOnly, string> viewed, CancellationToken ct)
     {
@@ -88,6 +82,26 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
             var day = days.Of(reader);
             var source = reader.FieldCount > 4 && !reader.IsDBNull(4) ? Traffic.VisitSource.Of(reader.GetString(4), reader.GetString(5)) : null;
             viewed(day, new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), source));
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="ReadViewsAsync(NpgsqlDataReader, Action{DateOnly, DayView}, CancellationToken)"/>, for a statement that
+    /// follows a <see cref="Command"/>'s views with rows of its own, their sequence NULL
+    /// (<see cref="VisitorDayStore.WithVisitorDaysCommand"/>): hands each of those to <paramref name="other"/>.
+    /// </summary>
+    public static async Task ReadViewsAsync(NpgsqlDataReader reader, Action<DateOnly, DayView> viewed, Action<NpgsqlDataReader> other, CancellationToken ct)
+    {
+        var days = new DayColumn();
+        while (await reader.ReadAsync(ct))
+        {
+            if (reader.IsDBNull(1))
+            {
+                other(reader);
+                continue;
+            }
+
+            viewed(days.Of(reader), new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), null));
         }
     }
 

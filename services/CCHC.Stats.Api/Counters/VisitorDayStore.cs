@@ -116,37 +116,42 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     }
 
     /// <summary>
-    /// The statement for the stored visitor-days of one site-day whose visitors <paramref name="visitors"/> selects (a
-    /// statement of one column, such as <see cref="ViewHistory.VisitorsCommand"/>): what <c>asOf</c> reads for its open
-    /// hour's visitors, in the round trip that reads the hour's views. PostgreSQL runs the selection once, and looks its
-    /// visitors up in one range of the primary key. Read it with <see cref="ReadAsync"/>.
+    /// The statement for a range's views (a statement made by <see cref="ViewHistory.Command"/>), followed by the stored
+    /// visitor-days of the site-day <paramref name="day"/> whose visitors have a view among them at or after
+    /// <paramref name="from"/>: what <c>asOf</c> reads for the open hour, its views read once. The views come first, in
+    /// their statement's order, their fifth column NULL; then the visitor-days, with only the visitor (third column) and
+    /// the packed visits (fifth), their sequence NULL. Read it with
+    /// <see cref="ViewHistory.ReadViewsAsync(NpgsqlDataReader, Action{DateOnly, DayView}, Action{NpgsqlDataReader}, CancellationToken)"/>,
+    /// handing the rows after the views to <see cref="OfViewsRow"/>.
     /// </summary>
-    public NpgsqlBatchCommand OfVisitorsCommand(string siteId, DateOnly day, NpgsqlBatchCommand visitors)
+    public NpgsqlBatchCommand WithVisitorDaysCommand(NpgsqlBatchCommand views, string siteId, DateOnly day, DateTimeOffset from)
     {
-        var site = visitors.Parameters.Count + 1;
+        var site = views.Parameters.Count + 1;
         var command = new NpgsqlBatchCommand(
-            $"SELECT visitor, runs FROM {Qualified} WHERE site_id = ${site} AND day = ${site + 1} AND visitor = ANY(ARRAY({visitors.CommandText}))");
-        foreach (NpgsqlParameter parameter in visitors.Parameters)
+            $"""
+            WITH v (day, seq_id, visitor, at) AS MATERIALIZED ({views.CommandText})
+            SELECT * FROM (
+                SELECT day, seq_id, visitor, at, NULL::bytea AS runs FROM v
+                UNION ALL
+                SELECT NULL, NULL, d.visitor, NULL, d.runs FROM {Qualified} AS d
+                WHERE d.site_id = ${site} AND d.day = ${site + 1}
+                  AND d.visitor = ANY(ARRAY(SELECT v.visitor FROM v WHERE v.day::date = ${site + 1} AND v.at >= ${site + 2}))) AS r
+            ORDER BY seq_id IS NULL, day, seq_id
+            """);
+        foreach (NpgsqlParameter parameter in views.Parameters)
         {
             command.Parameters.Add(parameter.Clone());
         }
 
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Varchar, Value = siteId });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Date, Value = day });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = from.ToUniversalTime() });
         return command;
     }
 
-    /// <summary>The visitor-days of the site-day that a statement made by <see cref="OfVisitorsCommand"/> reads.</summary>
-    public static async Task<List<VisitorDay>> ReadAsync(NpgsqlDataReader reader, string siteId, DateOnly day, CancellationToken ct)
-    {
-        var days = new List<VisitorDay>();
-        while (await reader.ReadAsync(ct))
-        {
-            days.Add(VisitorDay.Of(siteId, day, reader.GetString(0), UnpackRuns(reader.GetFieldValue<byte[]>(1))));
-        }
-
-        return days;
-    }
+    /// <summary>The visitor-day of a row after the views of a statement made by <see cref="WithVisitorDaysCommand"/>.</summary>
+    public static VisitorDay OfViewsRow(NpgsqlDataReader reader, string siteId, DateOnly day) =>
+        VisitorDay.Of(siteId, day, reader.GetString(2), UnpackRuns(reader.GetFieldValue<byte[]>(4)));
 
     /// <summary>
     /// The statement that counts the distinct people among the sites' visitors of the local <paramref name="day"/> (the day

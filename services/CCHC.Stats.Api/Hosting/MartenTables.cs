@@ -133,9 +133,6 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// <summary>The statement for a range's views' <c>day, url</c>, in no order.</summary>
     public NpgsqlBatchCommand ViewUrlsCommand(ViewHistory.Range range) => Views("data ->> 'day', data ->> 'url'", range, "");
 
-    /// <summary>The statement for the visitor of each of a range's views (one column, repeats and all, in no order).</summary>
-    public NpgsqlBatchCommand ViewVisitorsCommand(ViewHistory.Range range) => Views("data ->> 'visitorHash'", range, "");
-
     private NpgsqlBatchCommand Views(string columns, ViewHistory.Range range, string orderBy)
     {
         var command = new NpgsqlBatchCommand(
@@ -248,6 +245,17 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     }
 
     // The one document read in SQL, to batch it with the reads it guards.
+
+    /// <summary>
+    /// The statement that reads, from one snapshot, the newest stored event's sequence, the counter projection's mark and
+    /// 1 while a rebuild of the counters runs (else 0): what an <c>asOf</c> read checks before it trusts the counts.
+    /// </summary>
+    public NpgsqlBatchCommand ProjectionStateCommand() => Command(
+        $"""
+        SELECT coalesce((SELECT max(seq_id) FROM {Events}), 0),
+               coalesce((SELECT last_seq_id FROM {Schema}.mt_event_progression WHERE name = $1), 0),
+               (SELECT count(*) FROM {store.Options.Schema.For<RebuildStatus>()} WHERE id = $2 AND data ->> 'state' = $3)
+        """, CounterProjection.ShardName, RebuildStatus.SingletonId, RebuildStatus.Running);
 
     /// <summary>The statement that reads 1 while a rebuild of the counters runs, else 0.</summary>
     public NpgsqlBatchCommand RebuildRunningCommand() => Command(
