@@ -31,10 +31,12 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
 
     /// <summary>
     /// How many as-of reads run against the database at once; the others wait their turn, first come first served. A
-    /// read is about 1.5 ms of CPU, two thirds of it PostgreSQL's: sixteen at once on two cores made the database juggle
-    /// sixteen backends, and a few reads waited 10–30 times the median (docs/BENCHMARKS.md).
+    /// read is about 1.2 ms of CPU, two thirds of it PostgreSQL's: sixteen at once on two cores made the database juggle
+    /// sixteen backends, and a few reads waited 10–30 times the median. One a core keeps each core busy, and one more
+    /// is on its way between the service and the database while they run: on two cores, 3 gave a lower p99 than 4 in six
+    /// runs of six, and 2 fewer reads a second (docs/BENCHMARKS.md).
     /// </summary>
-    public static readonly int ReadersAtOnce = Math.Max(2, 2 * Environment.ProcessorCount);
+    public static readonly int ReadersAtOnce = Environment.ProcessorCount + 1;
 
     private readonly SemaphoreSlim _readers = new(ReadersAtOnce, ReadersAtOnce);
 
