@@ -65,11 +65,14 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     // sequence, not the sequence's value: a rolled-back append leaves numbers no event holds.
 
     /// <summary>The statement that reads the newest stored event's sequence (0 for an empty store).</summary>
-    public NpgsqlBatchCommand NewestCommand() => new($"SELECT coalesce(max(seq_id), 0) FROM {Events}");
+    public NpgsqlBatchCommand NewestCommand() => new(NewestSql);
+
+    private string NewestSql => $"SELECT coalesce(max(seq_id), 0) FROM {Events}";
 
     /// <summary>The statement that reads the counter projection's mark: the last sequence it applied (0 before any).</summary>
-    public NpgsqlBatchCommand CountersCommand() => Command(
-        $"SELECT coalesce((SELECT last_seq_id FROM {Schema}.mt_event_progression WHERE name = $1), 0)", CounterProjection.ShardName);
+    public NpgsqlBatchCommand CountersCommand() => Command(CountersSql("$1"), CounterProjection.ShardName);
+
+    private string CountersSql(string name) => $"SELECT coalesce((SELECT last_seq_id FROM {Schema}.mt_event_progression WHERE name = {name}), 0)";
 
     /// <summary>The statement that reads when the oldest event after <paramref name="sequence"/> was stored (none: no row).</summary>
     public NpgsqlBatchCommand StoredAfterCommand(long sequence) =>
@@ -251,16 +254,14 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// 1 while a rebuild of the counters runs (else 0): what an <c>asOf</c> read checks before it trusts the counts.
     /// </summary>
     public NpgsqlBatchCommand ProjectionStateCommand() => Command(
-        $"""
-        SELECT coalesce((SELECT max(seq_id) FROM {Events}), 0),
-               coalesce((SELECT last_seq_id FROM {Schema}.mt_event_progression WHERE name = $1), 0),
-               (SELECT count(*) FROM {store.Options.Schema.For<RebuildStatus>()} WHERE id = $2 AND data ->> 'state' = $3)
-        """, CounterProjection.ShardName, RebuildStatus.SingletonId, RebuildStatus.Running);
+        $"SELECT ({NewestSql}), ({CountersSql("$1")}), ({RebuildRunningSql("$2", "$3")})",
+        CounterProjection.ShardName, RebuildStatus.SingletonId, RebuildStatus.Running);
 
     /// <summary>The statement that reads 1 while a rebuild of the counters runs, else 0.</summary>
-    public NpgsqlBatchCommand RebuildRunningCommand() => Command(
-        $"SELECT count(*) FROM {store.Options.Schema.For<RebuildStatus>()} WHERE id = $1 AND data ->> 'state' = $2", RebuildStatus.SingletonId,
-        RebuildStatus.Running);
+    public NpgsqlBatchCommand RebuildRunningCommand() => Command(RebuildRunningSql("$1", "$2"), RebuildStatus.SingletonId, RebuildStatus.Running);
+
+    private string RebuildRunningSql(string id, string state) =>
+        $"SELECT count(*) FROM {store.Options.Schema.For<RebuildStatus>()} WHERE id = {id} AND data ->> 'state' = {state}";
 
     // The schema Marten does not model.
 
