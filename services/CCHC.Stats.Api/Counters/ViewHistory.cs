@@ -74,34 +74,28 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
     /// Hands each view of a statement made by <see cref="Command"/> (or <see cref="SourcesCommand"/>) to
     /// <paramref name="viewed"/> with its local day, in the statement's order (by day, each day's in sequence order).
     /// </summary>
-    public static async Task ReadViewsAsync(NpgsqlDataReader reader, Action<DateOnly, DayView> viewed, CancellationToken ct)
-    {
-        var days = new DayColumn();
-        while (await reader.ReadAsync(ct))
-        {
-            var day = days.Of(reader);
-            var source = reader.FieldCount > 4 && !reader.IsDBNull(4) ? Traffic.VisitSource.Of(reader.GetString(4), reader.GetString(5)) : null;
-            viewed(day, new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), source));
-        }
-    }
+    public static Task ReadViewsAsync(NpgsqlDataReader reader, Action<DateOnly, DayView> viewed, CancellationToken ct) =>
+        ReadViewsAsync(reader, viewed, null, ct);
 
     /// <summary>
     /// As <see cref="ReadViewsAsync(NpgsqlDataReader, Action{DateOnly, DayView}, CancellationToken)"/>, for a statement that
     /// follows a <see cref="Command"/>'s views with rows of its own, their sequence NULL
     /// (<see cref="VisitorDayStore.WithVisitorDaysCommand"/>): hands each of those to <paramref name="other"/>.
     /// </summary>
-    public static async Task ReadViewsAsync(NpgsqlDataReader reader, Action<DateOnly, DayView> viewed, Action<NpgsqlDataReader> other, CancellationToken ct)
+    public static async Task ReadViewsAsync(NpgsqlDataReader reader, Action<DateOnly, DayView> viewed, Action<NpgsqlDataReader>? other, CancellationToken ct)
     {
         var days = new DayColumn();
         while (await reader.ReadAsync(ct))
         {
-            if (reader.IsDBNull(1))
+            if (other is not null && reader.IsDBNull(1))
             {
                 other(reader);
                 continue;
             }
 
-            viewed(days.Of(reader), new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), null));
+            var day = days.Of(reader);
+            var source = reader.FieldCount > 4 && !reader.IsDBNull(4) ? Traffic.VisitSource.Of(reader.GetString(4), reader.GetString(5)) : null;
+            viewed(day, new DayView(reader.GetInt64(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), source));
         }
     }
 
