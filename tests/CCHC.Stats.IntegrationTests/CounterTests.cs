@@ -61,6 +61,28 @@ public sealed class CounterTests(StatsApp app)
     }
 
     [Fact]
+    public async Task as_of_a_moment_in_the_hour_a_fall_back_repeats_counts_the_views_of_both_passes()
+    {
+        // Berlin's clocks go back at 03:00 CEST on 25 Oct 2026: 02:00-03:00 comes twice, first at +02:00, then at +01:00.
+        // A view late in the first pass reads a later local time than a moment early in the second, though it came before.
+        var site = await app.NewSiteAsync(timeZone: "Europe/Berlin", onlineWindowMinutes: 10);
+        var firstPass = TimeSpan.FromHours(2);
+        var secondPass = TimeSpan.FromHours(1);
+        await ImportAsync(site,
+            ("a", new DateTimeOffset(2026, 10, 25, 2, 55, 0, firstPass)),
+            ("b", new DateTimeOffset(2026, 10, 25, 2, 1, 0, secondPass)),
+            ("c", new DateTimeOffset(2026, 10, 25, 2, 30, 0, secondPass)));
+
+        var early = await app.CountersAsync(site, new DateTimeOffset(2026, 10, 25, 2, 4, 0, secondPass));
+        var later = await app.CountersAsync(site, new DateTimeOffset(2026, 10, 25, 2, 35, 0, secondPass));
+
+        Assert.Equal(2, early.Online);
+        Assert.Equal(new PeriodFigures("2026-10-25", 2, 2, 2), early.Day);
+        Assert.Equal(1, later.Online);
+        Assert.Equal(new PeriodFigures("2026-10-25", 3, 3, 3), later.Day);
+    }
+
+    [Fact]
     public async Task live_counters_match_an_exact_recount_of_now()
     {
         var site = await app.NewSiteAsync();
