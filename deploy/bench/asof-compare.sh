@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # asOf side by side on one large store: the service at a git ref against the working tree, reading the same store in
 # turn. compare.sh gives each side a store of its own, which at 10 M views takes an hour; asOf reads the store and
-# writes nothing, so here both read one (the two builds must share the store's schema).
+# writes nothing, so here both read one (the two builds must share the store's schema, or OLD_SETUP_SQL make the old
+# one's before each of its starts).
 #
 #   bash deploy/bench/asof-compare.sh <git-ref>
 #   VIEWS=10000000 ROUNDS=2 bash deploy/bench/asof-compare.sh 60db5cf
 #   SHARED_BUFFERS=8GB bash deploy/bench/asof-compare.sh 60db5cf   # the whole store in memory (pg_prewarm)
 #   VIEWS=1000000 ASOF_DAYS=35 bash deploy/bench/asof-compare.sh 60db5cf   # a store spans VIEWS × 3 s: ask within it
+#   OLD_SETUP_SQL="CREATE INDEX IF NOT EXISTS …" bash deploy/bench/asof-compare.sh 727d011   # an index the new one drops,
+#                                                             # made again before each start of the old (not timed)
 #
 # The store (VIEWS page views, bulk-views.sql) is rebuilt by the working tree's service. Each round starts each side in
 # turn (old-new, new-old, …), warms it 30 s, then reads asOf with 16 readers for 15 s and with 4 for 10 s
@@ -48,6 +51,7 @@ psql -q -d cchc_stats -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 
 measure() { # $1 side, $2 round
   local out cpu_service cpu_pg
+  [[ $1 == old && -n ${OLD_SETUP_SQL:-} ]] && psql -q -d cchc_stats -c "$OLD_SETUP_SQL"
   SERVICE_DLL=${DLL[$1]} start_service
   wrk -t2 -c16 -d30s -s deploy/bench/asof.lua "$URL" >/dev/null
   psql -q -d cchc_stats -c "SELECT pg_stat_statements_reset()" >/dev/null

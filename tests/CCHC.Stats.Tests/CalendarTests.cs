@@ -1,6 +1,4 @@
-using System.Globalization;
 using CCHC.Stats.Api.Counters;
-using CCHC.Stats.Api.Hosting;
 
 namespace CCHC.Stats.Tests;
 
@@ -98,22 +96,5 @@ public sealed class CalendarTests
                 Assert.InRange(instant, SiteCalendar.StartOf(day, zone), SiteCalendar.StartOf(day.AddDays(1), zone).AddTicks(-1));
             }
         }
-    }
-
-    [Theory]
-    // An open hour read up to a moment: from the ten minutes of its start to those of the moment, in local time.
-    [InlineData("Asia/Ho_Chi_Minh", "2026-11-29T06:59:59.999999Z", "2026-11-29T07:37:00Z", "2026-11-29T13:5", "2026-11-29T14:3")]
-    [InlineData("Asia/Ho_Chi_Minh", "2026-11-29T16:55:00Z", "2026-11-29T17:04:00Z", "2026-11-29T23:5", "2026-11-30T00:0")]
-    [InlineData("Europe/Berlin", "2026-10-25T00:00:00Z", "2026-10-25T00:20:00Z", "2026-10-25T02:0", "2026-10-25T02:2")]
-    // Across a daylight-saving change no bound: back (02:54+02:00 to 02:04+01:00 reads backwards), and forward.
-    [InlineData("Europe/Berlin", "2026-10-25T00:54:00Z", "2026-10-25T01:04:00Z", "", "9999")]
-    [InlineData("Europe/Berlin", "2026-03-29T00:55:00Z", "2026-03-29T01:05:00Z", "", "9999")]
-    public void a_read_between_two_moments_is_bounded_by_their_local_ten_minutes_unless_the_offset_changes_between(string zone, string after, string upTo,
-        string from, string to)
-    {
-        var keys = MartenTables.LocalTimeKeys(TimeZoneInfo.FindSystemTimeZoneById(zone), DateTimeOffset.Parse(after, CultureInfo.InvariantCulture),
-            DateTimeOffset.Parse(upTo, CultureInfo.InvariantCulture));
-
-        Assert.Equal((from, to), keys);
     }
 }

@@ -54,8 +54,9 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         var openHour = PeriodKeys.HourOf(SiteCalendar.ToLocal(asOf, zone));
         var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
         var readFrom = SiteCalendar.ToLocal(Min(openHour.Start, window.Since), zone);
+        var hourKey = PeriodKeys.HourKey(openHour.Start)[..13];
         var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
-            UpTo: asOf, Zone: zone);
+            UpTo: asOf, FromLocalHour: PeriodKeys.HourKey(readFrom)[..13], ToLocalHour: hourKey);
 
         return await ReadCaughtUpAsync(batch =>
         {

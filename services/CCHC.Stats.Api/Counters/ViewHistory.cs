@@ -21,13 +21,17 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
     /// <param name="After">Only views after this moment.</param>
     /// <param name="UpTo">Only views at or before this moment.</param>
     /// <param name="UpToSequence">Only views recorded at or before this sequence.</param>
-    /// <param name="Zone">
-    /// The site's time zone: with <paramref name="After"/> and <paramref name="UpTo"/> it bounds the read by local time as
-    /// the site-day index keeps it (<see cref="MartenTables.LocalTimeKeys"/>), so a read of a few minutes skips the rest
-    /// of their day. Without it the read takes its days whole and drops what is outside the moments.
+    /// <param name="FromLocalHour">
+    /// Only views from this local hour of the day on, as the index keeps it (<c>2026-11-29T14</c>, see
+    /// <see cref="MartenTables.SiteDayIndex"/>): what lets a read of an hour skip the day's earlier hours.
+    /// Narrows no further than <paramref name="After"/> should; it is the index's way in.
+    /// </param>
+    /// <param name="ToLocalHour">
+    /// Only views up to this local hour of the day (the hour of <paramref name="UpTo"/>, as <paramref name="FromLocalHour"/>):
+    /// the index's way out, so a read of an hour early in a long day does not fetch the rest of the day to drop it.
     /// </param>
     public sealed record Range(string SiteId, DateOnly First, DateOnly Last, DateTimeOffset? After = null, DateTimeOffset? UpTo = null, long? UpToSequence = null,
-        TimeZoneInfo? Zone = null)
+        string? FromLocalHour = null, string? ToLocalHour = null)
     {
         public static Range Day(string siteId, DateOnly day) => new(siteId, day, day);
 

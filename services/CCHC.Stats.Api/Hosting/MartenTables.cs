@@ -1,4 +1,3 @@
-using System.Globalization;
 using CCHC.Stats.Api.Audit;
 using CCHC.Stats.Api.Counters;
 using Marten;
@@ -26,14 +25,13 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// created with the schema (<see cref="IndexesSql"/>) and Marten is told to leave it alone.
     /// </summary>
     /// <remarks>
-    /// The key is (site, day, local ten minutes) without the sequence: every view of a site's ten minutes then has the
-    /// same key, and PostgreSQL's B-tree deduplication keeps one key per list of row pointers (about 6 bytes a view
-    /// instead of the ~88 of a unique key). Readers that want sequence order sort the rows they read. The local time is
-    /// the first 15 characters of the view's <c>occurredAt</c>, which events write in the site's local offset
-    /// (<c>2026-11-29T14:3</c>): an <c>asOf</c> reads the views of its open hour up to its moment, and not the rest of
-    /// the hour (<see cref="LocalTimeKeys"/>).
+    /// The key is (site, day, local hour) without the sequence: every view of a site-hour then has the same key, and
+    /// PostgreSQL's B-tree deduplication keeps one key per list of row pointers (about 6 bytes a view instead of
+    /// the ~88 of a unique key). Readers that want sequence order sort the rows they read. The local hour is the first
+    /// 13 characters of the view's <c>occurredAt</c>, which events write in the site's local offset
+    /// (<c>2026-11-29T14</c>): an <c>asOf</c> reads its open hour without the day's earlier ones.
     /// </remarks>
-    public const string SiteDayIndex = "ix_mt_events_site_day_time_v7";
+    public const string SiteDayIndex = "ix_mt_events_site_day_hour_v6";
 
     /// <summary>
     /// Index for a site's baselines (every <c>asOf</c> read applies them): without it the site-day index served the
@@ -148,7 +146,7 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
               AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
               AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
               AND ($6::bigint IS NULL OR seq_id <= $6)
-              AND {LocalTimeKey} >= $7 AND {LocalTimeKey} <= $8
+              AND left(data ->> 'occurredAt', 13) >= $7 AND left(data ->> 'occurredAt', 13) <= $8
             {orderBy}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = range.SiteId });
@@ -157,30 +155,11 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.After?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.UpTo?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)range.UpToSequence ?? DBNull.Value });
-        // Bounds that hold every view when not given, so the index always reads its local time column (an "IS NULL OR"
-        // kept the generic plan from using it: an hour's read fetched its whole day).
-        var (from, to) = range is { Zone: { } zone, After: { } after, UpTo: { } upTo } ? LocalTimeKeys(zone, after, upTo) : ("", "9999");
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = from });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = to });
+        // Bounds that hold every view when not given, so the index always reads its hour column (an "IS NULL OR" kept
+        // the generic plan from using it: an hour's read fetched its whole day).
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = range.FromLocalHour ?? "" });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = range.ToLocalHour ?? "9999" });
         return command;
-    }
-
-    /// <summary>The site-day index's local time: a view's <c>occurredAt</c> to its ten minutes (<c>2026-11-29T14:3</c>).</summary>
-    private const string LocalTimeKey = "left(data ->> 'occurredAt', 15)";
-
-    /// <summary>
-    /// The site-day index's local times (<see cref="LocalTimeKey"/>) that hold every view after <paramref name="after"/>
-    /// and at or before <paramref name="upTo"/>: their ten minutes in the zone. Where the zone's offset changes between
-    /// them (a daylight-saving change: an hour of local time comes twice, and a view can be later than another and read
-    /// an earlier local time), no bound: the read takes its days whole. (A zone does not change its offset twice in the
-    /// hours a read spans.)
-    /// </summary>
-    public static (string From, string To) LocalTimeKeys(TimeZoneInfo zone, DateTimeOffset after, DateTimeOffset upTo)
-    {
-        var (from, to) = (SiteCalendar.ToLocal(after, zone), SiteCalendar.ToLocal(upTo, zone));
-        return from.Offset == to.Offset ? (TenMinutes(from), TenMinutes(to)) : ("", "9999");
-
-        static string TenMinutes(DateTimeOffset local) => local.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture)[..15];
     }
 
     // Baselines, through their indexes.
@@ -298,9 +277,8 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
         $"""
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v2;
-        CREATE INDEX IF NOT EXISTS {SiteDayIndex} ON {Events} ((data ->> 'siteId'), (data ->> 'day'), {LocalTimeKey})
+        CREATE INDEX IF NOT EXISTS {SiteDayIndex} ON {Events} ((data ->> 'siteId'), (data ->> 'day'), left(data ->> 'occurredAt', 13))
             WHERE type IN ({HistoryKinds});
-        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_hour_v6;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_hour_v5;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v4;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v3;
