@@ -51,7 +51,7 @@ psql -q -d cchc_stats -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 
 measure() { # $1 side, $2 round
   local out cpu_service cpu_pg
-  [[ $1 == old && -n ${OLD_SETUP_SQL:-} ]] && psql -q -d cchc_stats -c "$OLD_SETUP_SQL"
+  if [[ $1 == old && -n ${OLD_SETUP_SQL:-} ]]; then psql -q -d cchc_stats -c "$OLD_SETUP_SQL"; fi
   SERVICE_DLL=${DLL[$1]} start_service
   wrk -t2 -c16 -d30s -s deploy/bench/asof.lua "$URL" >/dev/null
   psql -q -d cchc_stats -c "SELECT pg_stat_statements_reset()" >/dev/null
