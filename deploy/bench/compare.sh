@@ -37,7 +37,6 @@ start_postgres
 SERVICE_PID=; PROJECTOR_PID=
 trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
 
-load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
 side() { export BENCH_DB="cchc_$1" SERVICE_DLL="${DLL[$1]}"; }
 settle() {
   psql -q -d "$BENCH_DB" -c "VACUUM (ANALYZE)" -c "CHECKPOINT"

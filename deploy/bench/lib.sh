@@ -76,7 +76,11 @@ stop_service() { stop_node "$SERVICE_PID"; SERVICE_PID=; }
 # of its own — here sharing the same two cores and the same PostgreSQL.
 start_projector() { start_node "http://127.0.0.1:$((${URL##*:} + 1))"; PROJECTOR_PID=$NODE_PID; }
 stop_projector() { stop_node "$PROJECTOR_PID"; PROJECTOR_PID=; }
-cpu_seconds() { local t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $((t / 100)); }
+# CPU the processes $@ have spent (user and system): in clock ticks of 10 ms, and in whole seconds.
+cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+cpu_seconds() { echo $(( $(cpu_ticks "$@") / 100 )); }
+# The load tool (tests/CCHC.Stats.Load) against the service at $URL with the bench's admin key.
+load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
 peak_rss_mb() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVICE_PID/status"; }
 
 # Grows the store of ${BENCH_DB:-cchc_stats} by $1 page views written straight into the event table

@@ -28,7 +28,6 @@ fi
 start_service
 echo "== a store of $VIEWS views, every counter rebuilt from it"
 grow_and_rebuild "$VIEWS"
-load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
 load --site warmup --seconds 10 --connections 256 --wrk >/dev/null || true
 psql -q -d cchc_stats -c "ANALYZE" -c "SELECT pg_stat_statements_reset()" >/dev/null
 [[ ${EXPLAIN:-0} == 1 ]] && : >"$PG/server.log"

@@ -30,8 +30,6 @@ trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' E
 # One database a build: the two keep different tables for the same events.
 psql -q -d postgres -c "CREATE DATABASE cchc_old" -c "CREATE DATABASE cchc_new"
 
-load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 declare -A SUM=([old]=0 [new]=0)
 echo "== the request path, $OLD_SHA (old) against the working tree (new): $RATE views/s for 20 s, no projection"
 for run in $(seq 1 "$RUNS"); do
@@ -39,10 +37,10 @@ for run in $(seq 1 "$RUNS"); do
   for side in $order; do
     BENCH_DB=cchc_$side Stats__RunProjections=false SERVICE_DLL=${DLL[$side]} start_service
     load --site "warm-$side-$run" --seconds 8 --connections 64 --rate "$RATE" --wrk --ingest-only >/dev/null || true
-    before=$(ticks "$SERVICE_PID")
+    before=$(cpu_ticks "$SERVICE_PID")
     out=$(load --site "paced-$side-$run" --seconds 20 --connections 64 --rate "$RATE" --visitors 20000 --wrk --ingest-only)
     views=$(awk '/acknowledged/ { gsub(",", "", $3); print $3 }' <<<"$out")
-    micros=$(( ($(ticks "$SERVICE_PID") - before) * 10000 / views )) # ticks are 10 ms
+    micros=$(( ($(cpu_ticks "$SERVICE_PID") - before) * 10000 / views )) # ticks are 10 ms
     SUM[$side]=$(( SUM[$side] + micros ))
     echo "   run $run, $side: $views views, the service's CPU $micros µs a view"
     stop_service

@@ -21,7 +21,6 @@ source deploy/bench/lib.sh
 prepare_bench
 psql -q -d postgres -c "CREATE DATABASE naive"
 
-load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --target "$URL" --admin-key $KEY "$@"; }
 field() { grep -E "$1" | head -1 | sed -E "s/.*$1[^0-9]*([0-9][0-9,.]*).*/\1/" | tr -d ','; }
 
 echo "== (a) the naive per-hit counter: pgbench, 8 clients, 20 s"
