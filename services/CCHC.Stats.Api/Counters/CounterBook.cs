@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CCHC.Stats.Api.Ingestion;
 using CCHC.Stats.Api.Pages;
 using CCHC.Stats.Api.Traffic;
@@ -23,9 +24,9 @@ namespace CCHC.Stats.Api.Counters;
 /// view (<see cref="VisitSource"/>) in the same periods as a page: a late view that starts a visit earlier moves it to its
 /// own source, one that joins two visits takes the second's out of its source.
 /// </remarks>
-public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorDays)
+public sealed class CounterBook
 {
-    private readonly Dictionary<string, VisitorDay> _visitorDays = new(visitorDays);
+    private readonly Dictionary<string, VisitorDay> _visitorDays = [];
     private readonly Dictionary<CountKey, Counts> _changes = [];
 
     /// <summary>The keys of each site-day's periods met so far, in <see cref="PeriodKeys.AllKinds"/> order: a page holds
@@ -36,6 +37,27 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
     private readonly Dictionary<string, string> _pages = new(StringComparer.Ordinal);
 
     private readonly Dictionary<(string SiteId, string Page), PageTitle> _titles = [];
+
+    /// <summary>A book for facts that touch the given visitor-days as they stood before them (and new ones).</summary>
+    public CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorDays) => Reset(visitorDays);
+
+    /// <summary>
+    /// Starts the book afresh, as a new one on <paramref name="visitorDays"/> would, keeping the room its tables grew to: a
+    /// page of a site with thousands of articles changes tens of thousands of counts, and growing the tables again at every
+    /// page was a fifth of what the live projection allocated (<see cref="CounterProjection"/> keeps one book).
+    /// </summary>
+    public void Reset(IReadOnlyDictionary<string, VisitorDay> visitorDays)
+    {
+        _changes.Clear();
+        _siteDays.Clear();
+        _pages.Clear();
+        _titles.Clear();
+        _visitorDays.Clear();
+        foreach (var (id, visitorDay) in visitorDays)
+        {
+            _visitorDays[id] = visitorDay;
+        }
+    }
 
     /// <summary>The change to each count the facts applied so far touched.</summary>
     public IReadOnlyDictionary<CountKey, Counts> Changes => _changes;
@@ -115,19 +137,25 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
             Add(HourOf(view.SiteId, effect.FirstViewNow), new Counts(FirstVisitors: 1));
         }
 
-        foreach (var (start, change, from) in new[] { (effect.VisitStarted, 1, effect.StartedFrom), (effect.VisitEnded, -1, effect.EndedFrom),
-                     (effect.SecondEnded, -1, effect.SecondEndedFrom) })
+        CountVisitStart(view, effect.VisitStarted, 1, effect.StartedFrom);
+        CountVisitStart(view, effect.VisitEnded, -1, effect.EndedFrom);
+        CountVisitStart(view, effect.SecondEnded, -1, effect.SecondEndedFrom);
+    }
+
+    /// <summary>A visit start that appeared (+1) or vanished (-1): in its hour, and for its source in the view's day's periods.</summary>
+    private void CountVisitStart(PageViewed view, DateTimeOffset? start, int change, string? from)
+    {
+        if (start is not { } at)
         {
-            if (start is { } at)
+            return;
+        }
+
+        Add(HourOf(view.SiteId, at), new Counts(Visits: change));
+        foreach (var key in PeriodsOf(view.SiteId, view.Day))
+        {
+            if (CountKey.IsStoredByDay(key.Period))
             {
-                Add(HourOf(view.SiteId, at), new Counts(Visits: change));
-                foreach (var key in PeriodsOf(view.SiteId, view.Day))
-                {
-                    if (CountKey.IsStoredByDay(key.Period))
-                    {
-                        Add(CountKey.Source(view.SiteId, from ?? VisitSource.Direct, key.Period, key.PeriodKey), new Counts(Visits: change));
-                    }
-                }
+                Add(CountKey.Source(view.SiteId, from ?? VisitSource.Direct, key.Period, key.PeriodKey), new Counts(Visits: change));
             }
         }
     }
@@ -195,7 +223,11 @@ public sealed class CounterBook(IReadOnlyDictionary<string, VisitorDay> visitorD
         }
     }
 
-    private void Add(CountKey key, Counts change) => _changes[key] = _changes.GetValueOrDefault(key) + change;
+    private void Add(CountKey key, Counts change)
+    {
+        ref var counts = ref CollectionsMarshal.GetValueRefOrAddDefault(_changes, key, out _);
+        counts += change;
+    }
 }
 
 /// <summary>A page's title and the moment of the fact that gave it.</summary>

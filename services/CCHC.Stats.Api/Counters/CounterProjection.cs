@@ -22,6 +22,9 @@ public sealed class CounterProjection(VisitorDayCache cache, VisitorDayStore vis
 {
     public const string Name = "counters";
 
+    /// <summary>A book between pages (<see cref="CounterBook.Reset"/>); null while a page holds it.</summary>
+    private CounterBook? _book;
+
     /// <summary>The daemon's shard of this projection (its row in <c>mt_event_progression</c>).</summary>
     public const string ShardName = Name + ":All";
 
@@ -67,7 +70,17 @@ public sealed class CounterProjection(VisitorDayCache cache, VisitorDayStore vis
             }
         }
 
-        var book = new CounterBook(stored);
+        // The book of the last page, if no other page holds it (the daemon applies one page at a time): its tables keep their room.
+        var book = Interlocked.Exchange(ref _book, null);
+        if (book is null)
+        {
+            book = new CounterBook(stored);
+        }
+        else
+        {
+            book.Reset(stored);
+        }
+
         book.ApplyAll(facts);
 
         if (cache.Enabled)
@@ -77,11 +90,17 @@ public sealed class CounterProjection(VisitorDayCache cache, VisitorDayStore vis
             cache.Keep(events[^1].Sequence, book.VisitorDays, touched.VisitorDays, touched.SiteDays.Where(d => !counted.Contains(d)));
         }
 
-        if (facts.Count == 0)
+        if (facts.Count > 0)
         {
-            return;
+            QueueWrites(operations, book, stored);
         }
 
+        _book = book;
+    }
+
+    /// <summary>Queues the page's writes in the daemon's transaction: the counts' increments, titles and visitor-days.</summary>
+    private static void QueueWrites(IDocumentOperations operations, CounterBook book, IReadOnlyDictionary<string, VisitorDay> stored)
+    {
         var schema = operations.DocumentStore.Options.DatabaseSchemaName;
         operations.QueueSqlCommand(CountStore.IncrementSql(schema, _ => "?"), CountStore.IncrementValues(book.Changes));
         if (book.Titles.Count > 0)

@@ -81,27 +81,42 @@ public sealed class VisitorDay
 
         var firstBefore = Runs[0].First;
 
-        // The runs that this view touches: at most the one before it and the one after it.
-        var joins = new List<int>(2);
+        // The runs that this view touches: at most the one before it and the one after it (two indexes, not a list: this
+        // runs at every view the projection applies).
+        var (touched, first, second) = (0, -1, -1);
         for (var i = 0; i < Runs.Count; i++)
         {
             var run = Runs[i];
             if (at > run.First - VisitGap && at < run.Last + VisitGap)
             {
-                joins.Add(i);
+                if (touched == 0)
+                {
+                    first = i;
+                }
+                else if (touched == 1)
+                {
+                    second = i;
+                }
+
+                touched++;
             }
         }
 
         ViewEffect effect;
-        if (joins.Count == 0)
+        if (touched == 0)
         {
-            var index = Runs.FindIndex(r => r.First > at);
-            Runs.Insert(index < 0 ? Runs.Count : index, new VisitRun(at, at, source));
+            var index = 0;
+            while (index < Runs.Count && Runs[index].First <= at)
+            {
+                index++;
+            }
+
+            Runs.Insert(index, new VisitRun(at, at, source));
             effect = new ViewEffect(at, null, null, firstBefore, Runs[0].First, StartedFrom: source);
         }
-        else if (joins.Count == 1)
+        else if (touched == 1)
         {
-            var i = joins[0];
+            var i = first;
             var run = Runs[i];
             var merged = at < run.First ? new VisitRun(at, run.Last, source) : run with { Last = Max(run.Last, at) };
             Runs[i] = merged;
@@ -112,10 +127,10 @@ public sealed class VisitorDay
         else
         {
             // Runs are more than a gap apart, so a view can bridge at most two neighbours.
-            var (a, b) = (Runs[joins[0]], Runs[joins[1]]);
+            var (a, b) = (Runs[first], Runs[second]);
             var merged = at < a.First ? new VisitRun(at, Max(b.Last, at), source) : new VisitRun(a.First, Max(b.Last, at), a.Source);
-            Runs[joins[0]] = merged;
-            Runs.RemoveAt(joins[1]);
+            Runs[first] = merged;
+            Runs.RemoveAt(second);
             effect = new ViewEffect(
                 merged.First != a.First ? merged.First : null,
                 merged.First != a.First ? a.First : null,
@@ -135,7 +150,18 @@ public sealed class VisitorDay
     /// for spans of at least <see cref="VisitGap"/> (an hour): a visit that covers such a span has a view inside it, since
     /// its views are less than a gap apart.
     /// </summary>
-    public bool HasViewIn(DateTimeOffset start, DateTimeOffset end) => Runs.Exists(r => r.First < end && r.Last >= start);
+    public bool HasViewIn(DateTimeOffset start, DateTimeOffset end)
+    {
+        foreach (var run in Runs) // a loop, not Exists with a lambda: it runs at every view the projection applies
+        {
+            if (run.First < end && run.Last >= start)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }

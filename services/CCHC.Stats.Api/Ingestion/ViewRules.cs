@@ -40,12 +40,10 @@ public static class ViewRules
             return (Refusal.Invalid, $"'title' is longer than {MaxTitleLength} characters.");
         }
 
-        foreach (var (name, value) in new[] { ("url", url), ("referrer", referrer), ("title", title) })
+        var unstorable = !StorableText.IsStorable(url) ? "url" : !StorableText.IsStorable(referrer) ? "referrer" : !StorableText.IsStorable(title) ? "title" : null;
+        if (unstorable is not null)
         {
-            if (!StorableText.IsStorable(value))
-            {
-                return (Refusal.Invalid, $"'{name}' {StorableText.Refusal}.");
-            }
+            return (Refusal.Invalid, $"'{unstorable}' {StorableText.Refusal}.");
         }
 
         if (!site.AllowsHost(uri.IdnHost))

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
@@ -117,11 +119,21 @@ public sealed class VisitorIdentity(IDocumentStore store, TimeProvider clock)
         }
     }
 
+    /// <summary>The first 16 bytes of HMAC-SHA256(key, UTF-8 of input), in unpadded base64url (22 characters).</summary>
     private static string Hash(byte[] key, string input)
     {
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(input), mac);
-        return Convert.ToBase64String(mac[..16]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(input.Length));
+        try
+        {
+            HMACSHA256.HashData(key, utf8.AsSpan(0, Encoding.UTF8.GetBytes(input, utf8)), mac);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(utf8, clearArray: true); // it held an address and a User-Agent
+        }
+
+        return Base64Url.EncodeToString(mac[..16]);
     }
 }
 

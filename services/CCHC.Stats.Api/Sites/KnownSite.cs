@@ -41,20 +41,18 @@ public static class KnownSiteFilter
                 throw new InvalidOperationException($"{factory.MethodInfo.Name} takes no {nameof(KnownSite)}: RequireSite has nothing to check.");
             }
 
-            return async context =>
-            {
-                if (context.Arguments[index] is not null)
-                {
-                    return await next(context);
-                }
-
-                var siteId = context.HttpContext.GetRouteValue("siteId") as string ?? "";
-                if (viewRefused && PutSite.IsValidSiteId(siteId))
-                {
-                    context.HttpContext.RequestServices.GetRequiredService<StatsMetrics>().Refused(siteId, RefusalReason.UnknownSite);
-                }
-
-                return SiteProblems.NotFound(siteId);
-            };
+            // Not an async lambda: a known site, the usual case, goes straight on without a state machine of its own.
+            return context => context.Arguments[index] is not null ? next(context) : ValueTask.FromResult<object?>(Unknown(context.HttpContext, viewRefused));
         });
+
+    private static IResult Unknown(HttpContext http, bool viewRefused)
+    {
+        var siteId = http.GetRouteValue("siteId") as string ?? "";
+        if (viewRefused && PutSite.IsValidSiteId(siteId))
+        {
+            http.RequestServices.GetRequiredService<StatsMetrics>().Refused(siteId, RefusalReason.UnknownSite);
+        }
+
+        return SiteProblems.NotFound(siteId);
+    }
 }
