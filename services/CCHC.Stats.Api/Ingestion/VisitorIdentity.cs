@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Marten;
@@ -54,7 +55,7 @@ public sealed class VisitorIdentity(IDocumentStore store, TimeProvider clock)
     public async ValueTask<string> ForPublicViewAsync(DateOnly day, string clientIp, string userAgent, CancellationToken ct)
     {
         var salt = await SaltForAsync(day, ct);
-        return Hash(salt, $"{clientIp}\n{userAgent}");
+        return Hash(salt, [clientIp, userAgent]);
     }
 
     /// <summary>
@@ -65,7 +66,7 @@ public sealed class VisitorIdentity(IDocumentStore store, TimeProvider clock)
     {
         _pepper ??= await LoadOrCreateAsync(ImportPepper.SingletonId, id => new ImportPepper { Id = id, Secret = RandomNumberGenerator.GetBytes(32) },
             p => p.Secret, ct);
-        return Hash(_pepper, $"{siteId}\n{day:yyyy-MM-dd}\n{visitorId}");
+        return Hash(_pepper, [siteId, day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), visitorId]);
     }
 
     /// <summary>Forgets salts this node holds in memory for days that are over (the shredder deletes the stored ones).</summary>
@@ -119,14 +120,34 @@ public sealed class VisitorIdentity(IDocumentStore store, TimeProvider clock)
         }
     }
 
-    /// <summary>The first 16 bytes of HMAC-SHA256(key, UTF-8 of input), in unpadded base64url (22 characters).</summary>
-    private static string Hash(byte[] key, string input)
+    /// <summary>
+    /// The first 16 bytes of HMAC-SHA256(key, UTF-8 of the parts joined by '\n'), in unpadded base64url (22 characters).
+    /// The parts are encoded straight into a pooled buffer, cleared after: no string or array of them is left behind.
+    /// </summary>
+    internal static string Hash(byte[] key, ReadOnlySpan<string> parts)
     {
+        var length = parts.Length - 1;
+        foreach (var part in parts)
+        {
+            length += Encoding.UTF8.GetMaxByteCount(part.Length);
+        }
+
         Span<byte> mac = stackalloc byte[32];
-        var utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(input.Length));
+        var utf8 = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            HMACSHA256.HashData(key, utf8.AsSpan(0, Encoding.UTF8.GetBytes(input, utf8)), mac);
+            var written = 0;
+            for (var i = 0; i < parts.Length; i++)
+            {
+                if (i > 0)
+                {
+                    utf8[written++] = (byte)'\n';
+                }
+
+                written += Encoding.UTF8.GetBytes(parts[i], utf8.AsSpan(written));
+            }
+
+            HMACSHA256.HashData(key, utf8.AsSpan(0, written), mac);
         }
         finally
         {
