@@ -97,7 +97,7 @@ public sealed class CounterBook
         var id = VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash);
         if (!_visitorDays.TryGetValue(id, out var visitorDay))
         {
-            visitorDay = new VisitorDay(view.SiteId, view.Day, view.VisitorHash);
+            visitorDay = new VisitorDay(id, view.SiteId, view.Day, view.VisitorHash);
             _visitorDays[id] = visitorDay;
         }
 

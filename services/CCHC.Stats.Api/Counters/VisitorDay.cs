@@ -16,10 +16,12 @@ public sealed class VisitorDay
     }
 
     public VisitorDay(string siteId, DateOnly day, string visitor)
+        : this(IdFor(siteId, day, visitor), siteId, day, visitor)
     {
-        (SiteId, Day, Visitor) = (siteId, day, visitor);
-        Id = IdFor(siteId, day, visitor);
     }
+
+    /// <summary>With its id already worked out (it must be <see cref="IdFor"/> of the others): the engine has it at hand at every view.</summary>
+    internal VisitorDay(string id, string siteId, DateOnly day, string visitor) => (Id, SiteId, Day, Visitor) = (id, siteId, day, visitor);
 
     /// <summary>Views closer than this belong to one visit (the contract's "gaps under 30 minutes").</summary>
     public static readonly TimeSpan VisitGap = TimeSpan.FromMinutes(30);
@@ -49,7 +51,7 @@ public sealed class VisitorDay
         new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
     /// <summary>A copy to change while this one stays as it is (the runs are immutable records).</summary>
-    public VisitorDay Copy() => new(SiteId, Day, Visitor) { Runs = [.. Runs] };
+    public VisitorDay Copy() => new(Id, SiteId, Day, Visitor) { Runs = [.. Runs] };
 
     /// <summary>A visitor-day as stored (<see cref="VisitorDayStore"/>): its visits, ordered by start.</summary>
     public static VisitorDay Of(string siteId, DateOnly day, string visitor, List<VisitRun> runs) => new(siteId, day, visitor) { Runs = runs };

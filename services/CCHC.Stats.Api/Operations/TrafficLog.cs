@@ -44,7 +44,7 @@ public sealed class TrafficLog(IDocumentStore store, NpgsqlDataSource database, 
     public void Add(string siteId, string reason, long count)
     {
         var site = reason == RefusalReason.UnknownSite ? UnknownSite : siteId;
-        _pending.AddOrUpdate((MinuteOf(clock.GetUtcNow()), site, reason), count, (_, n) => n + count);
+        _pending.AddOrUpdate((MinuteOf(clock.GetUtcNow()), site, reason), static (_, added) => added, static (_, n, added) => n + added, count);
     }
 
     /// <summary>Adds what this node counted since the last flush to the table.</summary>
