@@ -24,6 +24,17 @@ public sealed class IngestionRulesTests
         Assert.Equal(expected, VisitorIdentity.Hash(salt, [clientIp, userAgent]));
     }
 
+    /// <summary>An imported view's pseudonym: site, day and the sender's visitor id, the same way (<see cref="VisitorIdentity.ForImportAsync"/>).</summary>
+    [Fact]
+    public void an_imported_pseudonym_joins_its_three_parts_the_same_way()
+    {
+        var pepper = Enumerable.Range(100, 32).Select(i => (byte)i).ToArray();
+        var mac = System.Security.Cryptography.HMACSHA256.HashData(pepper, System.Text.Encoding.UTF8.GetBytes("bacgiang\n2026-12-07\nvisitor-42"));
+        var expected = Convert.ToBase64String(mac[..16]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+        Assert.Equal(expected, VisitorIdentity.Hash(pepper, ["bacgiang", "2026-12-07", "visitor-42"]));
+    }
+
     [Theory]
     [InlineData("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")]
     [InlineData("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)")]
