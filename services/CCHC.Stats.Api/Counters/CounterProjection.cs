@@ -22,9 +22,6 @@ public sealed class CounterProjection(VisitorDayCache cache, VisitorDayStore vis
 {
     public const string Name = "counters";
 
-    /// <summary>A book between pages (<see cref="CounterBook.Reset"/>); null while a page holds it.</summary>
-    private CounterBook? _book;
-
     /// <summary>The daemon's shard of this projection (its row in <c>mt_event_progression</c>).</summary>
     public const string ShardName = Name + ":All";
 
@@ -34,6 +31,9 @@ public sealed class CounterProjection(VisitorDayCache cache, VisitorDayStore vis
     /// neither throughput nor latency under live load measurably. Rebuilds go through <see cref="CounterReplay"/>.
     /// </summary>
     public const int PageSize = 4000;
+
+    /// <summary>A book between pages (<see cref="CounterBook.Reset"/>); null while a page holds it.</summary>
+    private CounterBook? _book;
 
     /// <summary>The last event sequence this projection has applied.</summary>
     public static async Task<long> ProgressAsync(IDocumentStore store, CancellationToken ct)
