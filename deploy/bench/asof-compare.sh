@@ -67,6 +67,5 @@ measure() { # $1 side, $2 round
 
 echo "== asOf, $OLD_SHA (old) against the working tree (new), $SHARED_BUFFERS of shared buffers"
 for round in $(seq 1 "$ROUNDS"); do
-  if (( round % 2 )); then order="old new"; else order="new old"; fi
-  for s in $order; do measure "$s" "$round"; done
+  for s in $(turns "$round"); do measure "$s" "$round"; done
 done

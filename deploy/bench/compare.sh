@@ -110,8 +110,7 @@ group_every_site() { # $1 round
 }
 
 for round in $(seq 1 "$ROUNDS"); do
-  if (( round % 2 )); then order="old new"; else order="new old"; fi
-  for s in $order; do
+  for s in $(turns "$round"); do
     echo "== round $round of $ROUNDS: $s"
     measure "$s" "$round"
   done

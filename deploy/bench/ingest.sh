@@ -34,8 +34,7 @@ trap '[[ -n $COUNTERS_PID ]] && kill "$COUNTERS_PID" 2>/dev/null; [[ -n $SERVICE
 declare -A RATE=([old]=0 [new]=0) CPU=([old]=0 [new]=0) PGCPU=([old]=0 [new]=0) ALLOC=([old]=0 [new]=0)
 echo "== ingestion, $OLD_SHA (old) against the working tree (new): 20 s full loads, ${PAGES:-5000} pages a site, $RUNS runs a side"
 for run in $(seq 1 "$RUNS"); do
-  if (( run % 2 )); then order="old new"; else order="new old"; fi
-  for side in $order; do
+  for side in $(turns "$run"); do
     psql -q -d postgres -c "DROP DATABASE IF EXISTS cchc_ingest" -c "CREATE DATABASE cchc_ingest"
     BENCH_DB=cchc_ingest SERVICE_DLL=${DLL[$side]} start_service
     load --site warm --seconds 8 --connections 256 --wrk >/dev/null || true

@@ -157,6 +157,10 @@ wrk_ok() {
 
 # The service at git ref $1 (git archive into $WORK/old) and the working tree, both built in Release, for a side-by-side
 # run: sets OLD_SHA and DLL[old], DLL[new].
+# The two sides' order in round $1 of an alternating comparison: old first in odd rounds, new first in even ones, so
+# neither side always runs on the warmer machine.
+turns() { if (( $1 % 2 )); then echo "old new"; else echo "new old"; fi; }
+
 build_old_and_new() {
   OLD_SHA=$(git rev-parse --short "$1")
   echo "== build $1 ($OLD_SHA) and the working tree (Release)"

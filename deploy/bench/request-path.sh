@@ -33,8 +33,7 @@ psql -q -d postgres -c "CREATE DATABASE cchc_old" -c "CREATE DATABASE cchc_new"
 declare -A SUM=([old]=0 [new]=0)
 echo "== the request path, $OLD_SHA (old) against the working tree (new): $RATE views/s for 20 s, no projection"
 for run in $(seq 1 "$RUNS"); do
-  if (( run % 2 )); then order="old new"; else order="new old"; fi
-  for side in $order; do
+  for side in $(turns "$run"); do
     BENCH_DB=cchc_$side Stats__RunProjections=false SERVICE_DLL=${DLL[$side]} start_service
     load --site "warm-$side-$run" --seconds 8 --connections 64 --rate "$RATE" --wrk --ingest-only >/dev/null || true
     before=$(cpu_ticks "$SERVICE_PID")
