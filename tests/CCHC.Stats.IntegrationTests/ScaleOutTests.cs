@@ -38,6 +38,7 @@ public sealed class ScaleOutTests(StatsApp app)
             var leader = await ProjectionNodeAsync(nodes, because: "one node should run the projection");
 
             var acknowledged = new ConcurrentDictionary<string, int>();
+            var answers = new ConcurrentDictionary<string, int>(); // "node 1: 503" → how many, since the last Clear
             var sent = 0;
             using var load = new CancellationTokenSource(TimeSpan.FromSeconds(90));
             var clients = nodes.Select(n => n.Client(timeout: TimeSpan.FromSeconds(15))).ToArray();
@@ -51,6 +52,7 @@ public sealed class ScaleOutTests(StatsApp app)
                     try
                     {
                         var response = await clients[node].PostAsJsonAsync($"/api/v1/sites/{site}/views", new PageViewRequest(url), load.Token);
+                        answers.AddOrUpdate($"node {node}: {(int)response.StatusCode}", 1, (_, n) => n + 1);
                         if (response.StatusCode == HttpStatusCode.Accepted)
                         {
                             acknowledged[url] = node;
@@ -63,6 +65,7 @@ public sealed class ScaleOutTests(StatsApp app)
                     catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
                     {
                         // That node is down (or restarting): nothing was acknowledged for this view.
+                        answers.AddOrUpdate($"node {node}: {e.GetType().Name}", 1, (_, n) => n + 1);
                         await Eventually.BackOff(load.Token);
                     }
                 }
@@ -86,7 +89,11 @@ public sealed class ScaleOutTests(StatsApp app)
 
             nodes[leader] = await ServiceProcess.StartAsync(connection, ports[leader], settings);
             var afterRestart = acknowledged.Count;
-            await Eventually.Until(() => acknowledged.Count >= afterRestart + 1000, TimeSpan.FromSeconds(45), "views should be acknowledged after the restarts");
+            answers.Clear();
+            await Eventually.Until(() => Task.FromResult(acknowledged.Count >= afterRestart + 1000), TimeSpan.FromSeconds(45), () =>
+                $"views should be acknowledged after the restarts: {acknowledged.Count - afterRestart} were; the answers since " +
+                $"({string.Join(", ", answers.OrderBy(a => a.Key).Select(a => $"{a.Key} ×{a.Value}"))}); what each node wrote last:\n" +
+                string.Join("\n", nodes.Select((n, i) => $"node {i}:\n{n.Output[^Math.Min(n.Output.Length, 3000)..]}")));
             await load.CancelAsync();
             await Task.WhenAll(workers);
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CCHC.Stats.Api.Ingestion;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -43,6 +44,59 @@ public sealed class TransportTests(StatsApp app)
         await using var deadLetters = new NpgsqlCommand("SELECT count(*) FROM wolverine_dead_letters", db);
         Assert.Equal(0L, (long)(await deadLetters.ExecuteScalarAsync())!);
     }
+
+    /// <summary>
+    /// A broker that takes no more messages (its memory alarm: it reads and confirms nothing) must not hold a committer
+    /// past the deadline its senders wait for: the publish fails then (senders get 503), and once the broker takes
+    /// messages again so does the node, with no restart.
+    /// </summary>
+    [Fact]
+    public async Task a_publish_the_broker_never_confirms_fails_at_the_senders_deadline_and_views_are_taken_again_after()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("blocked");
+        var deadline = TimeSpan.FromSeconds(2);
+        await using var host = app.Create(connection, new Dictionary<string, string?>
+        {
+            ["Stats:Transport"] = "rabbitmq",
+            ["ConnectionStrings:RabbitMq"] = await RabbitBroker.VirtualHostAsync($"blocked-{Guid.NewGuid():N}"[..16]),
+            ["Stats:DurableWriteTimeout"] = deadline.ToString(),
+        });
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/blocked", new SiteRequest("blocked", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        using var browser = StatsApp.ClientOf(host, null);
+        Assert.Equal(HttpStatusCode.Accepted, (await PostViewAsync(browser, "before")).StatusCode);
+
+        await RabbitBroker.BlockPublishersAsync();
+        try
+        {
+            var now = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(7));
+            var group = RecordPageViews.Of([new PageViewed("blocked", now, DateOnly.FromDateTime(now.DateTime), "visitor", "https://portal.test/unconfirmed", null, null)]);
+            await using var scope = host.Services.CreateAsyncScope();
+            var delivery = host.Services.GetRequiredService<ViewTransport>().DeliverAsync(scope.ServiceProvider.GetRequiredService<IMessageBus>(), group, CancellationToken.None);
+            var clock = Stopwatch.StartNew();
+
+            // Unbounded, the publish would wait for the confirm as long as the alarm lasts: here, past the test's patience.
+            Assert.Same(delivery, await Task.WhenAny(delivery, Task.Delay(deadline * 5)));
+            await Assert.ThrowsAsync<TimeoutException>(() => delivery);
+            Assert.True(clock.Elapsed < deadline * 3, $"the publish failed after {clock.Elapsed.TotalSeconds:F1} s");
+
+            var refused = await PostViewAsync(browser, "during");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        }
+        finally
+        {
+            await RabbitBroker.UnblockPublishersAsync();
+        }
+
+        await Eventually.Until(async () => (await PostViewAsync(browser, "after")).StatusCode == HttpStatusCode.Accepted,
+            TimeSpan.FromSeconds(30), "views should be taken again once the broker takes messages");
+        await Eventually.Until(async () => (await EventRows.UrlsOfSiteAsync(connection, "blocked")).Contains("https://portal.test/after"),
+            TimeSpan.FromSeconds(30), "the view taken after the alarm should be stored");
+    }
+
+    private static Task<HttpResponseMessage> PostViewAsync(HttpClient client, string page) =>
+        client.PostAsJsonAsync("/api/v1/sites/blocked/views", new PageViewRequest($"https://portal.test/{page}"));
 
     [Theory]
     [InlineData("kafka", null, "Stats__Transport must be 'local' or 'rabbitmq', not 'kafka'")]

@@ -37,15 +37,24 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
     /// <summary>Read once: the setting does not change while the service runs.</summary>
     private readonly bool _usesBroker = Parse(options.Value.Transport) == RabbitMq;
 
+    /// <summary>How long a publish may wait for the broker's confirm: as long as its senders wait for their answer.</summary>
+    private readonly TimeSpan _confirmTimeout = options.Value.DurableWriteTimeout;
+
     /// <summary>
     /// Makes <paramref name="group"/> durable: committed to the event store (<c>local</c>) or confirmed by the
-    /// broker (<c>rabbitmq</c>). Throws if it could not be; then none of its views counts.
+    /// broker (<c>rabbitmq</c>). Throws if it could not be, or not within <see cref="StatsOptions.DurableWriteTimeout"/>;
+    /// then its senders get 503.
     /// </summary>
     public async Task DeliverAsync(IMessageBus bus, RecordPageViews group, CancellationToken ct)
     {
         if (_usesBroker)
         {
-            await bus.PublishAsync(group);
+            // The publish awaits the broker's confirm, with no token to give up by (Wolverine's PublishAsync takes none).
+            // RabbitMQ's client can leave that wait hanging for good when the broker restarts mid-publish, even once its
+            // connection has recovered (rabbitmq/rabbitmq-dotnet-client#1930, open for 7.2.x): unbounded, two such
+            // publishes would hold both committers, and the node would answer every later view 503 until restarted. Bounded,
+            // the group fails (its senders, who stopped waiting at the same deadline, got 503) and its committer moves on.
+            await bus.PublishAsync(group).AsTask().WaitAsync(_confirmTimeout, ct);
             return;
         }
 

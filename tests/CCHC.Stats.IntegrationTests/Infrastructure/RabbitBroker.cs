@@ -45,6 +45,15 @@ public static class RabbitBroker
     /// <summary>Stops the broker and starts it again on the same data (queues and their messages survive).</summary>
     public static Task RestartAsync() => ScriptAsync("restart");
 
+    /// <summary>
+    /// Sets off the broker's memory alarm (a high watermark of 0): it blocks every publishing connection, reading and
+    /// confirming nothing they send, as a broker out of memory or disk does. <see cref="UnblockPublishersAsync"/> ends it.
+    /// </summary>
+    public static Task BlockPublishersAsync() => CtlAsync("set_vm_memory_high_watermark", "0");
+
+    /// <summary>Back to the broker's default watermark (0.4 of the memory): publishers are read and confirmed again.</summary>
+    public static Task UnblockPublishersAsync() => CtlAsync("set_vm_memory_high_watermark", "0.4");
+
     /// <summary>Messages ready or unacknowledged in a queue of a virtual host; null if there is no such queue.</summary>
     public static Task<long?> MessagesAsync(string virtualHost, string queue) => QueueFigureAsync(virtualHost, queue, "messages");
 
