@@ -29,6 +29,7 @@ public static class RabbitBroker
             if (!_started)
             {
                 await ScriptAsync("start");
+                await UnblockPublishersAsync(); // a run stopped mid-test may have left the broker blocked (it keeps running)
                 _started = true;
             }
         }
