@@ -9,6 +9,7 @@ using CCHC.Stats.Api.Sites;
 using CCHC.Stats.Api.Traffic;
 using CCHC.Stats.Api.Widget;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
 
 namespace CCHC.Stats.Api.Hosting;
 
@@ -18,7 +19,8 @@ public static class StatsHost
     public static WebApplicationBuilder AddStats(this WebApplicationBuilder builder, string connectionString)
     {
         var services = builder.Services;
-        services.Configure<StatsOptions>(builder.Configuration.GetSection(StatsOptions.Section));
+        services.AddOptions<StatsOptions>().Bind(builder.Configuration.GetSection(StatsOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StatsOptions>, StatsOptionsValidation>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeys>();
         services.AddProblemDetails();

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace CCHC.Stats.Api.Hosting;
 
 /// <summary>The service's settings, bound from the <c>Stats</c> section (<c>Stats__AdminKey</c> and so on).</summary>
@@ -69,4 +71,48 @@ public sealed class StatsOptions
 
     /// <summary>Create a demo site at start (the run command sets it).</summary>
     public bool SeedDemoSite { get; set; }
+}
+
+/// <summary>
+/// A setting that cannot work stops the start with a message naming it, as <c>Stats__Transport</c> does: a negative
+/// <c>Stats__DurableWriteTimeout</c> would otherwise fail every view, and a zero refresh interval spin a core.
+/// </summary>
+public sealed class StatsOptionsValidation : IValidateOptions<StatsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StatsOptions options)
+    {
+        List<string> problems = [];
+        Positive(nameof(StatsOptions.DurableWriteTimeout), options.DurableWriteTimeout, "00:00:10");
+        Positive(nameof(StatsOptions.CounterRefreshInterval), options.CounterRefreshInterval, "00:00:00.5");
+        Positive(nameof(StatsOptions.OnlineRefreshInterval), options.OnlineRefreshInterval, "00:00:02");
+        Positive(nameof(StatsOptions.TrafficFlushInterval), options.TrafficFlushInterval, "00:00:05");
+        if (options.CommitLinger < TimeSpan.Zero)
+        {
+            problems.Add($"{Setting(nameof(StatsOptions.CommitLinger))} must be zero or a positive time span such as 00:00:00.002, not {options.CommitLinger}.");
+        }
+
+        AtLeast(nameof(StatsOptions.MaxViewsPerTransaction), options.MaxViewsPerTransaction, 1);
+        AtLeast(nameof(StatsOptions.ConcurrentCommits), options.ConcurrentCommits, 1);
+        AtLeast(nameof(StatsOptions.VisitorDayCache), options.VisitorDayCache, 0);
+        AtLeast(nameof(StatsOptions.ViewsPerClientPerMinute), options.ViewsPerClientPerMinute, 0);
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+
+        void Positive(string setting, TimeSpan value, string example)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                problems.Add($"{Setting(setting)} must be a positive time span such as {example}, not {value}.");
+            }
+        }
+
+        void AtLeast(string setting, int value, int least)
+        {
+            if (value < least)
+            {
+                problems.Add($"{Setting(setting)} must be a whole number of at least {least}, not {value}.");
+            }
+        }
+    }
+
+    private static string Setting(string property) => $"{StatsOptions.Section}__{property}";
 }

@@ -1,0 +1,27 @@
+namespace CCHC.Stats.IntegrationTests;
+
+/// <summary>A setting that cannot work stops the start with a message naming it, instead of failing requests later.</summary>
+public sealed class SettingsTests(StatsApp app)
+{
+    [Theory]
+    [InlineData("DurableWriteTimeout", "-00:00:01", "Stats__DurableWriteTimeout must be a positive time span such as 00:00:10, not -00:00:01.")]
+    [InlineData("CounterRefreshInterval", "00:00:00", "Stats__CounterRefreshInterval must be a positive time span such as 00:00:00.5, not 00:00:00.")]
+    [InlineData("CommitLinger", "-00:00:00.002", "Stats__CommitLinger must be zero or a positive time span such as 00:00:00.002, not -00:00:00.0020000.")]
+    [InlineData("MaxViewsPerTransaction", "0", "Stats__MaxViewsPerTransaction must be a whole number of at least 1, not 0.")]
+    [InlineData("ViewsPerClientPerMinute", "-5", "Stats__ViewsPerClientPerMinute must be a whole number of at least 0, not -5.")]
+    public async Task a_setting_that_cannot_work_stops_the_start_with_a_message_naming_it(string setting, string value, string message)
+    {
+        await using var host = app.Create(app.ConnectionString, new Dictionary<string, string?> { [$"Stats:{setting}"] = value });
+
+        var failure = Assert.ThrowsAny<Exception>(() => host.Server);
+        Assert.Contains(message, failure.ToString());
+    }
+
+    [Fact]
+    public async Task every_default_setting_passes()
+    {
+        await using var host = app.Create(app.ConnectionString, new Dictionary<string, string?>());
+        using var client = StatsApp.ClientOf(host, null);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+    }
+}
