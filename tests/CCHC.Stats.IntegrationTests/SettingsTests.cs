@@ -20,7 +20,8 @@ public sealed class SettingsTests(StatsApp app)
     [Fact]
     public async Task every_default_setting_passes()
     {
-        await using var host = app.Create(app.ConnectionString, new Dictionary<string, string?>());
+        // A database of its own: this host starts whole (projection, day sealing), a second node beside the shared one's.
+        await using var host = app.Create(await app.Database.CreateDatabaseAsync("settings"), new Dictionary<string, string?>());
         using var client = StatsApp.ClientOf(host, null);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
     }
