@@ -51,7 +51,7 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSo
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Value.ConcurrentCommits)).Select(_ => CommitLoopAsync(stoppingToken)));
+        await Task.WhenAll(Enumerable.Range(0, options.Value.ConcurrentCommits).Select(_ => CommitLoopAsync(stoppingToken)));
 
         // Shutting down: whoever still waits is told the view was not taken, so it gets a 503, never a 202.
         while (_queue.Reader.TryRead(out var left))
