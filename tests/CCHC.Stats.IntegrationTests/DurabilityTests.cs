@@ -1,10 +1,55 @@
 using System.Collections.Concurrent;
+using Npgsql;
 
 namespace CCHC.Stats.IntegrationTests;
 
 /// <summary>A 202 means durable: views acknowledged before a SIGKILL are all in the event store, each once.</summary>
 public sealed class DurabilityTests(StatsApp app)
 {
+    /// <summary>
+    /// A 503 means not counted, even when the database is slow rather than gone: a commit still held up when its senders
+    /// stop waiting is cancelled and rolls back. Left to finish, it would store views whose senders were told to send them
+    /// again, and each would be counted twice.
+    /// </summary>
+    [Fact]
+    public async Task a_commit_held_up_past_its_senders_deadline_is_rolled_back_so_their_503_means_not_counted()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("held");
+        var deadline = TimeSpan.FromSeconds(2);
+        await using var host = app.Create(connection, new Dictionary<string, string?> { ["Stats:DurableWriteTimeout"] = deadline.ToString() });
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/held", new SiteRequest("held", null, ["portal.test"], null))).EnsureSuccessStatusCode();
+        using var browser = StatsApp.ClientOf(host, null);
+        Assert.Equal(HttpStatusCode.Accepted, (await PostHeldViewAsync(browser, "before")).StatusCode);
+
+        // Another session holds the event table: appends wait for it (reads, such as the projection's, do not).
+        await using var holder = new NpgsqlConnection(connection);
+        await holder.OpenAsync();
+        await using (var transaction = await holder.BeginTransactionAsync())
+        {
+            await new NpgsqlCommand("LOCK TABLE mt_events IN EXCLUSIVE MODE", holder, transaction).ExecuteNonQueryAsync();
+
+            var refused = await PostHeldViewAsync(browser, "held-up");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+
+            // The held-up append has given up its wait, while the lock still stands.
+            await Eventually.Until(async () => await WaitingForLocksAsync(holder, transaction) == 0, deadline * 5,
+                "the append held up past its senders' deadline should have been cancelled, not left waiting for the lock");
+            await transaction.RollbackAsync();
+        }
+
+        Assert.Equal(HttpStatusCode.Accepted, (await PostHeldViewAsync(browser, "after")).StatusCode);
+        Assert.Equal(["https://portal.test/before", "https://portal.test/after"], await EventRows.UrlsOfSiteAsync(connection, "held"));
+    }
+
+    private static Task<HttpResponseMessage> PostHeldViewAsync(HttpClient client, string page) =>
+        client.PostAsJsonAsync("/api/v1/sites/held/views", new PageViewRequest($"https://portal.test/{page}"));
+
+    private static async Task<long> WaitingForLocksAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
+        (long)(await new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            connection, transaction).ExecuteScalarAsync())!;
+
     [Fact]
     public async Task every_view_acknowledged_before_a_kill_is_stored_exactly_once_and_counted()
     {

@@ -66,7 +66,7 @@ public sealed class StatsOptions
     /// <summary>How often each node adds the views it accepted and refused to the dashboard's table (<see cref="Operations.TrafficLog"/>).</summary>
     public TimeSpan TrafficFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a public view may wait to be made durable before the caller gets a 503.</summary>
+    /// <summary>How long a public view may wait to be made durable before the caller gets a 503; a commit still running then is cancelled (<see cref="Ingestion.ViewBatcher"/>).</summary>
     public TimeSpan DurableWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Create a demo site at start (the run command sets it).</summary>

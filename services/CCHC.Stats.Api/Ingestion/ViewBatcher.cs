@@ -27,7 +27,8 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSo
         FullMode = BoundedChannelFullMode.Wait,
     });
 
-    private sealed record Pending(PageViewed View, TaskCompletionSource Durable);
+    /// <summary>A view waiting for its group's commit, and when its sender began to wait (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    private sealed record Pending(PageViewed View, TaskCompletionSource Durable, long Since);
 
     /// <summary>Views waiting to be committed.</summary>
     public int Backlog => _queue.Reader.Count;
@@ -35,11 +36,11 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSo
     /// <summary>Completes once the view is durable (see <see cref="ViewTransport"/>); throws if it could not be made so.</summary>
     public async Task RecordAsync(PageViewed view, CancellationToken ct)
     {
-        var pending = new Pending(view, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(view, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), clock.GetTimestamp());
         await _queue.Writer.WriteAsync(pending, ct);
         try
         {
-            await pending.Durable.Task.WaitAsync(options.Value.DurableWriteTimeout, ct);
+            await pending.Durable.Task.WaitAsync(options.Value.DurableWriteTimeout, clock, ct);
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
@@ -102,12 +103,20 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSo
     private async Task CommitAsync(IReadOnlyList<Pending> group, CancellationToken ct)
     {
         var started = clock.GetTimestamp();
+
+        // The group is given up when its first sender stops waiting (each waits DurableWriteTimeout from its RecordAsync):
+        // a commit still running then is cancelled, so it rolls back, and a view whose sender got 503 is not counted
+        // (rare exception: a commit that completes at that very moment). Unbounded, a commit held up in the database
+        // would go on after its senders were told 503, and the views they send again would be counted twice.
+        var left = options.Value.DurableWriteTimeout - clock.GetElapsedTime(group.Min(p => p.Since));
+        using var senderDeadline = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, clock);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(senderDeadline.Token, ct);
         try
         {
             // The bus is scoped (it carries the message context): one scope per transaction.
             await using var scope = scopes.CreateAsyncScope();
             var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
-            await transport.DeliverAsync(bus, RecordPageViews.Of(group.Select(p => p.View).ToArray()), ct);
+            await transport.DeliverAsync(bus, RecordPageViews.Of(group.Select(p => p.View).ToArray()), deadline.Token);
             metrics.Committed(group.Count, clock.GetElapsedTime(started));
             foreach (var pending in group)
             {
@@ -133,6 +142,16 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSo
             var half = group.Count / 2;
             await CommitAsync(group.Take(half).ToArray(), ct);
             await CommitAsync(group.Skip(half).ToArray(), ct);
+        }
+        catch (OperationCanceledException) when (senderDeadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning("A group of {Count} views was not durable within its senders' {Deadline}; given up, and they get 503",
+                group.Count, options.Value.DurableWriteTimeout);
+            var late = new TimeoutException($"Not durable within {options.Value.DurableWriteTimeout}.");
+            foreach (var pending in group)
+            {
+                pending.Durable.TrySetException(late);
+            }
         }
         catch (Exception e)
         {

@@ -45,6 +45,8 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
     /// broker (<c>rabbitmq</c>). Throws if it could not be, or not within <see cref="StatsOptions.DurableWriteTimeout"/>;
     /// then its senders get 503.
     /// </summary>
+    /// <param name="ct">Cancelled when the group's senders stop waiting (<see cref="ViewBatcher"/>). A commit in flight
+    /// then is cancelled and rolls back; a published group cannot be taken back, so the broker may still take it.</param>
     public async Task DeliverAsync(IMessageBus bus, RecordPageViews group, CancellationToken ct)
     {
         if (_usesBroker)
