@@ -34,7 +34,7 @@ public sealed class DurabilityTests(StatsApp app)
             Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
 
             // The held-up append has given up its wait, while the lock still stands.
-            await Eventually.Until(async () => await WaitingForLocksAsync(holder, transaction) == 0, deadline * 5,
+            await Eventually.Until(async () => await WaitingForEventTableAsync(holder, transaction) == 0, deadline * 5,
                 "the append held up past its senders' deadline should have been cancelled, not left waiting for the lock");
             await transaction.RollbackAsync();
         }
@@ -46,9 +46,8 @@ public sealed class DurabilityTests(StatsApp app)
     private static Task<HttpResponseMessage> PostHeldViewAsync(HttpClient client, string page) =>
         client.PostAsJsonAsync("/api/v1/sites/held/views", new PageViewRequest($"https://portal.test/{page}"));
 
-    private static async Task<long> WaitingForLocksAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
-        (long)(await new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            connection, transaction).ExecuteScalarAsync())!;
+    private static async Task<long> WaitingForEventTableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
+        (long)(await new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'mt_events'::regclass", connection, transaction).ExecuteScalarAsync())!;
 
     [Fact]
     public async Task every_view_acknowledged_before_a_kill_is_stored_exactly_once_and_counted()

@@ -40,7 +40,7 @@ public sealed class ViewBatcher(IServiceScopeFactory scopes, Npgsql.NpgsqlDataSo
         await _queue.Writer.WriteAsync(pending, ct);
         try
         {
-            await pending.Durable.Task.WaitAsync(options.Value.DurableWriteTimeout, clock, ct);
+            await pending.Durable.Task.WaitAsync(options.Value.DurableWriteTimeout, ct);
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
