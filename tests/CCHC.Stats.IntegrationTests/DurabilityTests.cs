@@ -3,7 +3,10 @@ using Npgsql;
 
 namespace CCHC.Stats.IntegrationTests;
 
-/// <summary>A 202 means durable: views acknowledged before a SIGKILL are all in the event store, each once.</summary>
+/// <summary>
+/// A 202 means durable: views acknowledged before a SIGKILL are all in the event store, each once. A 503 means not stored: a
+/// commit held up past its senders' deadline rolls back.
+/// </summary>
 public sealed class DurabilityTests(StatsApp app)
 {
     /// <summary>
@@ -27,7 +30,10 @@ public sealed class DurabilityTests(StatsApp app)
         await holder.OpenAsync();
         await using (var transaction = await holder.BeginTransactionAsync())
         {
-            await new NpgsqlCommand("LOCK TABLE mt_events IN EXCLUSIVE MODE", holder, transaction).ExecuteNonQueryAsync();
+            await using (var hold = new NpgsqlCommand("LOCK TABLE mt_events IN EXCLUSIVE MODE", holder, transaction))
+            {
+                await hold.ExecuteNonQueryAsync();
+            }
 
             var refused = await PostHeldViewAsync(browser, "held-up");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
@@ -46,8 +52,11 @@ public sealed class DurabilityTests(StatsApp app)
     private static Task<HttpResponseMessage> PostHeldViewAsync(HttpClient client, string page) =>
         client.PostAsJsonAsync("/api/v1/sites/held/views", new PageViewRequest($"https://portal.test/{page}"));
 
-    private static async Task<long> WaitingForEventTableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
-        (long)(await new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'mt_events'::regclass", connection, transaction).ExecuteScalarAsync())!;
+    private static async Task<long> WaitingForEventTableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        await using var waiting = new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'mt_events'::regclass", connection, transaction);
+        return (long)(await waiting.ExecuteScalarAsync())!;
+    }
 
     [Fact]
     public async Task every_view_acknowledged_before_a_kill_is_stored_exactly_once_and_counted()
