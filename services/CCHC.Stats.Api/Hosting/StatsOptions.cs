@@ -79,16 +79,19 @@ public sealed class StatsOptions
 /// </summary>
 public sealed class StatsOptionsValidation : IValidateOptions<StatsOptions>
 {
+    /// <summary>The defaults, which each message gives as its example of a value that works.</summary>
+    private static readonly StatsOptions Defaults = new();
+
     public ValidateOptionsResult Validate(string? name, StatsOptions options)
     {
         List<string> problems = [];
-        Positive(nameof(StatsOptions.DurableWriteTimeout), options.DurableWriteTimeout, "00:00:10");
-        Positive(nameof(StatsOptions.CounterRefreshInterval), options.CounterRefreshInterval, "00:00:00.5");
-        Positive(nameof(StatsOptions.OnlineRefreshInterval), options.OnlineRefreshInterval, "00:00:02");
-        Positive(nameof(StatsOptions.TrafficFlushInterval), options.TrafficFlushInterval, "00:00:05");
+        Positive(nameof(StatsOptions.DurableWriteTimeout), options.DurableWriteTimeout, Defaults.DurableWriteTimeout);
+        Positive(nameof(StatsOptions.CounterRefreshInterval), options.CounterRefreshInterval, Defaults.CounterRefreshInterval);
+        Positive(nameof(StatsOptions.OnlineRefreshInterval), options.OnlineRefreshInterval, Defaults.OnlineRefreshInterval);
+        Positive(nameof(StatsOptions.TrafficFlushInterval), options.TrafficFlushInterval, Defaults.TrafficFlushInterval);
         if (options.CommitLinger < TimeSpan.Zero)
         {
-            problems.Add($"{Setting(nameof(StatsOptions.CommitLinger))} must be zero or a positive time span such as 00:00:00.002, not {options.CommitLinger}.");
+            problems.Add($"{Setting(nameof(StatsOptions.CommitLinger))} must be zero or a positive time span such as {Example(Defaults.CommitLinger)}, not {options.CommitLinger}.");
         }
 
         AtLeast(nameof(StatsOptions.MaxViewsPerTransaction), options.MaxViewsPerTransaction, 1);
@@ -97,11 +100,11 @@ public sealed class StatsOptionsValidation : IValidateOptions<StatsOptions>
         AtLeast(nameof(StatsOptions.ViewsPerClientPerMinute), options.ViewsPerClientPerMinute, 0);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
 
-        void Positive(string setting, TimeSpan value, string example)
+        void Positive(string setting, TimeSpan value, TimeSpan example)
         {
             if (value <= TimeSpan.Zero)
             {
-                problems.Add($"{Setting(setting)} must be a positive time span such as {example}, not {value}.");
+                problems.Add($"{Setting(setting)} must be a positive time span such as {Example(example)}, not {value}.");
             }
         }
 
@@ -112,6 +115,13 @@ public sealed class StatsOptionsValidation : IValidateOptions<StatsOptions>
                 problems.Add($"{Setting(setting)} must be a whole number of at least {least}, not {value}.");
             }
         }
+    }
+
+    /// <summary>A time span as a setting would be written: <c>00:00:10</c>, <c>00:00:00.5</c> (no trailing zeros).</summary>
+    private static string Example(TimeSpan value)
+    {
+        var text = value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        return text.Contains('.') ? text.TrimEnd('0') : text;
     }
 
     private static string Setting(string property) => $"{StatsOptions.Section}__{property}";

@@ -56,6 +56,7 @@ public sealed class ViewTransport(IOptions<StatsOptions> options)
             // connection has recovered (rabbitmq/rabbitmq-dotnet-client#1930, open for 7.2.x): unbounded, two such
             // publishes would hold both committers, and the node would answer every later view 503 until restarted. Bounded,
             // the group fails (its senders, who stopped waiting at the same deadline, got 503) and its committer moves on.
+            // From the batcher, ct (its senders' deadline) ends the wait first; the confirm timeout bounds any other caller.
             await bus.PublishAsync(group).AsTask().WaitAsync(_confirmTimeout, ct);
             return;
         }
