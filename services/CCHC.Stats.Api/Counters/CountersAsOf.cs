@@ -63,8 +63,7 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             // With the views, the open hour's visitors' visitor-days, which the projection has brought up to date.
             batch.BatchCommands.Add(visitorDays.WithVisitorDaysCommand(history.Command(views), site.Id, day, openHour.Start));
             batch.BatchCommands.Add(counts.HoursCommand(site.Id, ClosedHours(day, openHour.Start, zone)));
-            batch.BatchCommands.Add(counts.DaysBeforeCommand(site.Id, day, keys.FirstDay(PeriodKind.Week), keys.FirstDay(PeriodKind.Month),
-                keys.FirstDay(PeriodKind.Year)));
+            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.SiteDimension, "", day, PeriodKind.Total));
             batch.BatchCommands.Add(siteBaselines.Command(site.Id));
         }, async reader =>
         {
@@ -83,11 +82,13 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             await reader.ReadAsync(ct);
             var (closedHourViews, closedHourVisits, closedHourVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
             await reader.NextResultAsync(ct);
-            await reader.ReadAsync(ct);
-            var closed = new long[8];
-            for (var i = 0; i < closed.Length; i++)
+            var closed = new long[8]; // none when the site counted nothing before the day
+            if (await reader.ReadAsync(ct))
             {
-                closed[i] = reader.GetInt64(i);
+                for (var i = 0; i < closed.Length; i++)
+                {
+                    closed[i] = reader.GetInt64(i + 1);
+                }
             }
 
             await reader.NextResultAsync(ct);

@@ -20,9 +20,11 @@ namespace CCHC.Stats.Api.Pages;
 /// database one read a second and none of its readers a wait, and a list's refresh reads the pages viewed today, not
 /// every page of its period.</para>
 /// <para><c>asOf</c> a moment T: the local day D containing T is recounted from its raw views up to T, each given its
-/// page by <see cref="PageIdentity"/> (pages have no hours stored); a longer period adds the stored counts of its days
-/// before D; all time adds the page baselines that count at T (<see cref="PageBaselines"/>). The most-read list of a
-/// long period sums the period's day counts of every page (a range of the same index).</para>
+/// page by <see cref="PageIdentity"/> (pages have no hours stored); a longer period adds what was counted in it before D,
+/// from the same stored rows as the site's <c>asOf</c> (<see cref="CountStore.PeriodsBeforeDayCommand"/>: the days, months
+/// and years before D, so a read does not grow with the history); all time adds the page baselines that count at T
+/// (<see cref="PageBaselines"/>). The most-read list of a long period sums those rows of every page (a range of the same
+/// index).</para>
 /// </remarks>
 public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, ViewHistory history, PageBaselines baselines, CountersAsOf asOf,
     MartenTables tables, LiveCounters live, Audit.RebuildCounters rebuild, TimeProvider clock)
@@ -250,13 +252,10 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     private Task<Dictionary<string, long[]>?> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind longest, CancellationToken ct)
     {
         var day = SiteCalendar.LocalDay(moment, site.Zone);
-        var periods = new PeriodKeys(day);
         return asOf.ReadCaughtUpAsync(batch =>
         {
             batch.BatchCommands.Add(history.UrlsCommand(new ViewHistory.Range(site.Id, day, day, UpTo: moment)));
-            var from = longest == PeriodKind.Total ? DateOnly.MinValue : periods.FirstDay(longest);
-            batch.BatchCommands.Add(counts.PageDaysBeforeCommand(site.Id, page, from, day, periods.FirstDay(PeriodKind.Week),
-                periods.FirstDay(PeriodKind.Month), periods.FirstDay(PeriodKind.Year)));
+            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.PageDimension, page, day, longest));
             if (longest == PeriodKind.Total)
             {
                 batch.BatchCommands.Add(baselines.Command(site.Id, page));
@@ -283,11 +282,11 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             await reader.NextResultAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                var f = Of(reader.GetString(0));
+                var f = Of(reader.GetString(0)); // then each period's views and visits: a page's visits are not counted
                 f[(int)PeriodKind.Week] += reader.GetInt64(1);
-                f[(int)PeriodKind.Month] += reader.GetInt64(2);
-                f[(int)PeriodKind.Year] += reader.GetInt64(3);
-                f[(int)PeriodKind.Total] += reader.GetInt64(4);
+                f[(int)PeriodKind.Month] += reader.GetInt64(3);
+                f[(int)PeriodKind.Year] += reader.GetInt64(5);
+                f[(int)PeriodKind.Total] += reader.GetInt64(7);
             }
 
             if (longest == PeriodKind.Total)
