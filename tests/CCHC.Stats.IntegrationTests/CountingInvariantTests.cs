@@ -141,12 +141,17 @@ public sealed class CountingInvariantTests(StatsApp app)
             Assert.Equal(expected.Total, actual.Total);
             Assert.True(expected.Online == actual.Online, $"online as of {moment:O}: expected {expected.Online}, got {actual.Online}");
 
-            // Every period's pages add up to the site's views (no baselines here), and each page is the reference's.
+            // Every period's pages add up to the site's views and its sources to its visits (no baselines here), and each page is the reference's.
             foreach (var (kind, figures) in new[] { ("day", actual.Day), ("week", actual.Week), ("month", actual.Month), ("year", actual.Year), ("total", actual.Total) })
             {
                 var top = (await reader.GetAnsweredAsync<TopPagesResponse>(
                     $"/api/v1/sites/gen/pages/top?period={kind}&limit=100&asOf={Uri.EscapeDataString(moment.ToString("O"))}"))!;
                 Assert.True(figures.PageViews == top.Pages.Sum(p => p.PageViews), $"{kind} pages as of {moment:O}: {top.Pages.Sum(p => p.PageViews)} of {figures.PageViews}");
+
+                // Every visit has one source (here all direct: the views have no referrer), so they add up to the site's visits.
+                var sources = (await reader.GetAnsweredAsync<SourcesResponse>(
+                    $"/api/v1/sites/gen/stats/sources?period={kind}&asOf={Uri.EscapeDataString(moment.ToString("O"))}"))!;
+                Assert.True(figures.Visits == sources.Sources.Sum(s => s.Visits), $"{kind} sources as of {moment:O}: {sources.Sources.Sum(s => s.Visits)} of {figures.Visits}");
             }
 
             var page = views[0].Page;

@@ -398,6 +398,17 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
+    /// What a row of <see cref="PeriodsBeforeDayCommand"/> holds for <paramref name="period"/>: the page views and visits its
+    /// key counted in it before the day (none for the day itself).
+    /// </summary>
+    public static (long PageViews, long Visits) BeforeDay(NpgsqlDataReader row, PeriodKind period) => period switch
+    {
+        PeriodKind.Day => (0, 0),
+        PeriodKind.Week or PeriodKind.Month or PeriodKind.Year or PeriodKind.Total => (row.GetInt64(2 * (int)period - 1), row.GetInt64(2 * (int)period)),
+        _ => throw new ArgumentOutOfRangeException(nameof(period), period, "Hours are not summed before a day."),
+    };
+
+    /// <summary>
     /// The statement that sums a site's counted page views, visits and first visitors over the given hours (their
     /// <see cref="PeriodKeys.HourKey"/>s): three figures, in that order. The keys' first and last bound the index's
     /// range (PostgreSQL's plan filtered a list of keys over every hour row of the site: 3–12 ms, growing with the

@@ -82,12 +82,12 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             await reader.ReadAsync(ct);
             var (closedHourViews, closedHourVisits, closedHourVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
             await reader.NextResultAsync(ct);
-            var closed = new long[8]; // none when the site counted nothing before the day
+            var before = new Dictionary<PeriodKind, (long PageViews, long Visits)>(); // none when the site counted nothing before the day
             if (await reader.ReadAsync(ct))
             {
-                for (var i = 0; i < closed.Length; i++)
+                foreach (var kind in PeriodKeys.AllKinds)
                 {
-                    closed[i] = reader.GetInt64(i + 1);
+                    before[kind] = CountStore.BeforeDay(reader, kind);
                 }
             }
 
@@ -102,23 +102,20 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             var dayVisits = checked(closedHourVisits + hourDays.Sum(v => (long)v.VisitsStartedIn(openHour.Start, asOf)));
             var dayVisitors = checked(closedHourVisitors + hourDays.LongCount(v => v.FirstSeen >= openHour.Start));
 
-            PeriodFigures Figures(PeriodKind kind, long closedViews, long closedVisits)
+            PeriodFigures Figures(PeriodKind kind)
             {
                 var key = keys.Key(kind);
+                var closed = before.GetValueOrDefault(kind);
                 var applying = baselines.Where(b => b.IsIn(kind, key)).Select(b => b.Baseline).ToList();
                 return new PeriodFigures(
                     key,
-                    checked(dayViews + closedViews + applying.Sum(b => b.PageViews.For(kind))),
-                    checked(dayVisits + closedVisits + applying.Sum(b => b.Visits.For(kind))),
+                    checked(dayViews + closed.PageViews + applying.Sum(b => b.PageViews.For(kind))),
+                    checked(dayVisits + closed.Visits + applying.Sum(b => b.Visits.For(kind))),
                     kind == PeriodKind.Day ? dayVisitors : null);
             }
 
             return new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online,
-                Figures(PeriodKind.Day, 0, 0),
-                Figures(PeriodKind.Week, closed[0], closed[1]),
-                Figures(PeriodKind.Month, closed[2], closed[3]),
-                Figures(PeriodKind.Year, closed[4], closed[5]),
-                Figures(PeriodKind.Total, closed[6], closed[7]));
+                Figures(PeriodKind.Day), Figures(PeriodKind.Week), Figures(PeriodKind.Month), Figures(PeriodKind.Year), Figures(PeriodKind.Total));
         }, ct);
     }
 

@@ -282,11 +282,11 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             await reader.NextResultAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                var f = Of(reader.GetString(0)); // then each period's views and visits: a page's visits are not counted
-                f[(int)PeriodKind.Week] += reader.GetInt64(1);
-                f[(int)PeriodKind.Month] += reader.GetInt64(3);
-                f[(int)PeriodKind.Year] += reader.GetInt64(5);
-                f[(int)PeriodKind.Total] += reader.GetInt64(7);
+                var f = Of(reader.GetString(0));
+                foreach (var kind in Periods)
+                {
+                    f[(int)kind] += CountStore.BeforeDay(reader, kind).PageViews;
+                }
             }
 
             if (longest == PeriodKind.Total)

@@ -9,9 +9,10 @@ namespace CCHC.Stats.Api.Traffic;
 
 /// <summary>
 /// <c>GET /api/v1/sites/{siteId}/stats/sources?period=[&amp;asOf=]</c>: a period's visits by the source of their first view
-/// (<see cref="VisitSource"/>), read from the counts the engine stored by source (a week: its days). With <c>asOf</c>: the
-/// stored days before the moment's day, and that day's views up to the moment recounted by the engine's rules. Readable as
-/// the site's <c>publishStats</c> says.
+/// (<see cref="VisitSource"/>), read from the counts the engine stored by source (a week: its days). With <c>asOf</c>: what
+/// each source counted in the period before the moment's day (its stored days, months and years, as the site's and the
+/// pages' <c>asOf</c>: <see cref="CountStore.PeriodsBeforeDayCommand"/>), and that day's views up to the moment recounted
+/// by the engine's rules. Readable as the site's <c>publishStats</c> says.
 /// </summary>
 public static class GetSources
 {
@@ -70,14 +71,18 @@ public static class GetSources
         CountersAsOf projection, CancellationToken ct)
     {
         var day = SiteCalendar.LocalDay(asOf, site.Zone);
-        var first = new PeriodKeys(day).FirstDay(kind);
         return projection.ReadCaughtUpAsync(batch =>
         {
-            batch.BatchCommands.Add(counts.SourcesCommand(site.Id, PeriodKind.Day, first == DateOnly.MinValue ? "" : DayKey(first), DayKey(day.AddDays(-1))));
+            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.SourceDimension, null, day, kind));
             batch.BatchCommands.Add(views.SourcesCommand(new ViewHistory.Range(site.Id, day, day, UpTo: asOf)));
         }, async reader =>
         {
-            var sources = await ReadAsync(reader, ct);
+            var sources = new Dictionary<string, long>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(ct))
+            {
+                sources[reader.GetString(0)] = CountStore.BeforeDay(reader, kind).Visits;
+            }
+
             await reader.NextResultAsync(ct);
             await ViewHistory.ReadAsync(reader, (_, recount) =>
             {
