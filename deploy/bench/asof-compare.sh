@@ -29,11 +29,7 @@ KEY=bench-admin
 PREWARM=${SHARED_BUFFERS:+1} # shared buffers given: the whole store is read into them before the reads
 source deploy/bench/lib.sh
 
-build_old_and_new "$REF"
-
-start_postgres
-SERVICE_PID=
-trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+start_side_by_side "$REF"
 psql -q -d postgres -c "CREATE DATABASE cchc_stats"
 
 echo "== a store of $VIEWS views, every counter rebuilt from it (the working tree's service)"

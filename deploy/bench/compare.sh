@@ -31,11 +31,8 @@ URL="http://127.0.0.1:$HTTP"
 KEY=bench-admin
 source deploy/bench/lib.sh
 
-build_old_and_new "$REF"
-
-start_postgres
-SERVICE_PID=; PROJECTOR_PID=
-trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+start_side_by_side "$REF"
+PROJECTOR_PID=
 
 side() { export BENCH_DB="cchc_$1" SERVICE_DLL="${DLL[$1]}"; }
 settle() {

@@ -171,3 +171,12 @@ build_old_and_new() {
   declare -gA DLL=([old]="$WORK/old/services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll"
                    [new]="services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll")
 }
+
+# The common start of a side-by-side run: git ref $1 and the working tree built (build_old_and_new), PostgreSQL started,
+# and both it and the service (SERVICE_PID) stopped when the script exits. The caller makes its databases.
+start_side_by_side() {
+  build_old_and_new "$1"
+  start_postgres
+  SERVICE_PID=
+  trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+}

@@ -24,10 +24,7 @@ URL="http://127.0.0.1:$HTTP"
 KEY=bench-admin
 source deploy/bench/lib.sh
 
-build_old_and_new "$REF"
-start_postgres
-SERVICE_PID=
-trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+start_side_by_side "$REF"
 psql -q -d postgres -c "CREATE DATABASE cchc_stats"
 SERVICE_DLL=${DLL[old]} start_service
 register_bench_sites

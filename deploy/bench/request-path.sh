@@ -23,10 +23,7 @@ URL="http://127.0.0.1:$HTTP"
 KEY=bench-admin
 source deploy/bench/lib.sh
 
-build_old_and_new "$REF"
-start_postgres
-SERVICE_PID=
-trap '[[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null; stop_postgres' EXIT
+start_side_by_side "$REF"
 # One database a build: the two keep different tables for the same events.
 psql -q -d postgres -c "CREATE DATABASE cchc_old" -c "CREATE DATABASE cchc_new"
 
