@@ -328,11 +328,16 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     /// fewest stored rows: the week's and the month's days before the day, the year's months before its month, the years
     /// before its year. So it reads at most about fifty rows a key however long the history (a longer period's row holds
     /// what its days hold: the engine counts every view in each). Keys are ISO dates and their prefixes, so they compare
-    /// as text. The dimension is written into the statement, not passed: PostgreSQL then uses the pages' partial index
-    /// in the plan it keeps.
+    /// as text. The dimension, one of <see cref="CountKey"/>'s, is written into the statement, not passed: PostgreSQL then
+    /// uses the pages' partial index in the plan it keeps.
     /// </summary>
     public NpgsqlBatchCommand PeriodsBeforeDayCommand(string siteId, string dimension, string? key, DateOnly day, PeriodKind longest)
     {
+        if (dimension is not (CountKey.SiteDimension or CountKey.PageDimension or CountKey.SourceDimension))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "Not a dimension the engine counts."); // it is written into the statement
+        }
+
         var keys = new PeriodKeys(day);
         var (week, month) = (keys.FirstDay(PeriodKind.Week), keys.FirstDay(PeriodKind.Month));
         var daysFrom = longest switch
@@ -401,12 +406,20 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     /// What a row of <see cref="PeriodsBeforeDayCommand"/> holds for <paramref name="period"/>: the page views and visits its
     /// key counted in it before the day (none for the day itself).
     /// </summary>
-    public static (long PageViews, long Visits) BeforeDay(NpgsqlDataReader row, PeriodKind period) => period switch
+    public static (long PageViews, long Visits) BeforeDay(NpgsqlDataReader row, PeriodKind period)
     {
-        PeriodKind.Day => (0, 0),
-        PeriodKind.Week or PeriodKind.Month or PeriodKind.Year or PeriodKind.Total => (row.GetInt64(2 * (int)period - 1), row.GetInt64(2 * (int)period)),
-        _ => throw new ArgumentOutOfRangeException(nameof(period), period, "Hours are not summed before a day."),
-    };
+        // The row: the key, then the week's page views and visits, the month's, the year's, all time's.
+        var column = period switch
+        {
+            PeriodKind.Day => 0,
+            PeriodKind.Week => 1,
+            PeriodKind.Month => 3,
+            PeriodKind.Year => 5,
+            PeriodKind.Total => 7,
+            _ => throw new ArgumentOutOfRangeException(nameof(period), period, "Hours are not summed before a day."),
+        };
+        return column == 0 ? (0, 0) : (row.GetInt64(column), row.GetInt64(column + 1));
+    }
 
     /// <summary>
     /// The statement that sums a site's counted page views, visits and first visitors over the given hours (their
