@@ -10,7 +10,8 @@
 # default 2025-01-01, to 2026-12-06, with their months, years and all time: 2.2 M rows by default; no event store behind
 # them, so only the reads are measured), then starts each side in turn (old, new, new, old) and reads, with 4
 # connections for 8 s each: pages/top of all time, a year, a month and a week, pages/views of one page, and counters,
-# all as of 2026-12-06 12:00 (+07:00). Checks that both sides answered the same.
+# all as of 2026-12-06 12:00 (+07:00); then counters again, beside 8 connections reading the all-time list. Checks that
+# both sides answered the same.
 set -euo pipefail
 REF=${1:?usage: pages-asof.sh <git-ref>}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -60,6 +61,14 @@ for run in 1 2; do
       printf '   run %d, %s: %-10s %6s reads/s, p50 %9s, p99 %9s\n' "$run" "$side" "$read" "$(wrk_rate "$out")" "$(wrk_percentile "$out" 50%)" "$(wrk_percentile "$out" 99%)"
       RATE[$side-$read]=$(( ${RATE[$side-$read]:-0} + $(wrk_rate "$out") ))
     done
+    # The site's asOf while 8 connections read the all-time list: wide reads must leave it a turn.
+    wrk -t1 -c8 -d10s "$URL/api/v1/sites/bench-1/${READS[top-total]}" >"$WORK/lists.txt" &
+    lists=$!
+    sleep 1
+    out=$(wrk_ok "$(wrk -t1 -c4 -d8s --latency "$URL/api/v1/sites/bench-1/${READS[counters]}")")
+    wait "$lists"
+    printf '   run %d, %s: counters beside 8 readers of the all-time list: %s reads/s, p50 %s, p99 %s (the list: %s reads/s)\n' "$run" "$side" \
+      "$(wrk_rate "$out")" "$(wrk_percentile "$out" 50%)" "$(wrk_percentile "$out" 99%)" "$(wrk_rate "$(cat "$WORK/lists.txt")")"
     stop_service
   done
 done

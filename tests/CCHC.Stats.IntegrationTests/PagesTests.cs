@@ -3,6 +3,7 @@ using Marten;
 using Marten.Events;
 using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
+using CountersAsOf = CCHC.Stats.Api.Counters.CountersAsOf;
 
 namespace CCHC.Stats.IntegrationTests;
 
@@ -417,5 +418,43 @@ public sealed class PagesTests(StatsApp app)
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Asia/Ho_Chi_Minh")).DateTime);
         var date = today.ToDateTime(TimeOnly.MinValue);
         return $"{System.Globalization.ISOWeek.GetYear(date):D4}-W{System.Globalization.ISOWeek.GetWeekOfYear(date):D2}";
+    }
+
+    [Fact]
+    public async Task wide_as_of_reads_never_hold_every_turn_so_a_sites_as_of_read_goes_on_beside_them()
+    {
+        // A host of its own: its as-of turns are held here on purpose.
+        var connection = await app.Database.CreateDatabaseAsync("turns");
+        await using var host = app.Create(connection, new Dictionary<string, string?>());
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/turns", new SiteRequest("Turns", "Asia/Ho_Chi_Minh", ["portal.test"], 5, PublishStats: true)))
+            .EnsureSuccessStatusCode();
+        var asOf = host.Services.GetRequiredService<CountersAsOf>();
+
+        // As many wide reads as there are turns, each holding its turn until released (a most-read list of thousands of
+        // pages, slowed down to forever).
+        var entered = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var wide = Enumerable.Range(0, CountersAsOf.ReadersAtOnce).Select(_ => asOf.ReadCaughtUpAsync(
+            batch => batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand("SELECT 1")),
+            async _ =>
+            {
+                Interlocked.Increment(ref entered);
+                await release.Task;
+                return "read";
+            }, CancellationToken.None, wide: true)).ToList();
+        await Eventually.Until(() => Task.FromResult(Volatile.Read(ref entered) == CountersAsOf.WideReadersAtOnce),
+            because: "the wide reads did not take their turns");
+
+        // One turn is left: a site's as-of read is answered while they hold the others (unbounded, it would wait for them).
+        using var browser = StatsApp.ClientOf(host, null);
+        var counters = await browser.GetAsync($"/api/v1/sites/turns/counters?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O"))}")
+            .WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, counters.StatusCode);
+        Assert.Equal(CountersAsOf.WideReadersAtOnce, Volatile.Read(ref entered));
+
+        // Released, the wide read that waited reads too.
+        release.SetResult();
+        Assert.All(await Task.WhenAll(wide), result => Assert.Equal("read", result));
     }
 }

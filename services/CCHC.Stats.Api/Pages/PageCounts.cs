@@ -247,7 +247,8 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// <summary>
     /// The figures at <paramref name="moment"/> of one page, or of every page, by <see cref="PeriodKind"/> (see the remarks),
     /// for the periods up to <paramref name="longest"/>: one batch of three statements (two unless all time), read once the
-    /// counters have caught up (<see cref="CountersAsOf.ReadCaughtUpAsync"/>); null when they do not.
+    /// counters have caught up (<see cref="CountersAsOf.ReadCaughtUpAsync"/>); null when they do not. Every page's is a wide
+    /// read: it never holds the last of the as-of turns.
     /// </summary>
     private Task<Dictionary<string, long[]>?> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind longest, CancellationToken ct)
     {
@@ -299,7 +300,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             }
 
             return figures;
-        }, ct);
+        }, ct, wide: page is null);
     }
 
     /// <summary>The days of <paramref name="periods"/>' week up to its day.</summary>
