@@ -442,7 +442,7 @@ public sealed class PagesTests(StatsApp app)
                 Interlocked.Increment(ref entered);
                 await release.Task;
                 return "read";
-            }, CancellationToken.None, wide: true)).ToList();
+            }, wide: true, CancellationToken.None)).ToList();
         await Eventually.Until(() => Task.FromResult(Volatile.Read(ref entered) == CountersAsOf.WideReadersAtOnce),
             because: "the wide reads did not take their turns");
 

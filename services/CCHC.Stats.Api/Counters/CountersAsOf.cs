@@ -125,7 +125,7 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
 
             return new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online,
                 Figures(PeriodKind.Day), Figures(PeriodKind.Week), Figures(PeriodKind.Month), Figures(PeriodKind.Year), Figures(PeriodKind.Total));
-        }, ct);
+        }, wide: false, ct);
     }
 
     /// <summary>The keys of the local hours of <paramref name="day"/> that begin before <paramref name="end"/>.</summary>
@@ -152,7 +152,7 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
     /// for one of <see cref="ReadersAtOnce"/> turns first; a <paramref name="wide"/> read (every key of a dimension) for one
     /// of <see cref="WideReadersAtOnce"/> before that, so that one turn is always left to the others.
     /// </summary>
-    public async Task<T?> ReadCaughtUpAsync<T>(Action<NpgsqlBatch> addReads, Func<NpgsqlDataReader, Task<T>> read, CancellationToken ct, bool wide = false)
+    public async Task<T?> ReadCaughtUpAsync<T>(Action<NpgsqlBatch> addReads, Func<NpgsqlDataReader, Task<T>> read, bool wide, CancellationToken ct)
         where T : class
     {
         if (!wide)

@@ -300,7 +300,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
             }
 
             return figures;
-        }, ct, wide: page is null);
+        }, wide: page is null, ct);
     }
 
     /// <summary>The days of <paramref name="periods"/>' week up to its day.</summary>

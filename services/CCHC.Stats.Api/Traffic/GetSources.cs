@@ -92,7 +92,7 @@ public static class GetSources
                 }
             }, ct);
             return sources;
-        }, ct);
+        }, wide: false, ct); // a site's sources are a handful
     }
 
     private static async Task<Dictionary<string, long>> ReadAsync(NpgsqlDataReader reader, CancellationToken ct)
