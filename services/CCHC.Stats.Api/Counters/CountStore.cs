@@ -322,37 +322,45 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 
     /// <summary>
     /// The statement that sums, for each key of a dimension (or one: <paramref name="key"/>), what it counted before
-    /// <paramref name="day"/> in the week, month, year and all time that contain it, for the periods up to
-    /// <paramref name="longest"/>: per key, a row of the key and eight figures (the week's page views and visits, then the
-    /// month's, the year's, all time's); a key with nothing counted before the day has no row. Each sum comes from the
-    /// fewest stored rows: the week's and the month's days before the day, the year's months before its month, the years
-    /// before its year. So it reads at most about fifty rows a key however long the history (a longer period's row holds
-    /// what its days hold: the engine counts every view in each). Keys are ISO dates and their prefixes, so they compare
-    /// as text. The dimension, one of <see cref="CountKey"/>'s, is written into the statement, not passed: PostgreSQL then
-    /// uses the pages' partial index in the plan it keeps.
+    /// <paramref name="day"/> in the week, month, year and all time that contain it, or <paramref name="only"/> in one of
+    /// them: per key, a row of the key and eight figures (the week's page views and visits, then the month's, the year's,
+    /// all time's; 0 for a period not asked for); a key with nothing counted before the day has no row. Each sum comes
+    /// from the fewest stored rows: the week's and the month's days before the day, the year's months before its month,
+    /// the years before its year. So it reads at most about fifty rows a key however long the history (a longer period's
+    /// row holds what its days hold: the engine counts every view in each). Keys are ISO dates and their prefixes, so they
+    /// compare as text. The dimension, one of <see cref="CountKey"/>'s, is written into the statement, not passed:
+    /// PostgreSQL then uses the pages' partial index in the plan it keeps.
     /// </summary>
-    public NpgsqlBatchCommand PeriodsBeforeDayCommand(string siteId, string dimension, string? key, DateOnly day, PeriodKind longest)
+    public NpgsqlBatchCommand PeriodsBeforeDayCommand(string siteId, string dimension, string? key, DateOnly day, PeriodKind? only)
     {
         if (dimension is not (CountKey.SiteDimension or CountKey.PageDimension or CountKey.SourceDimension))
         {
             throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "Not a dimension the engine counts."); // it is written into the statement
         }
 
+        // What is summed: the week's days; the month's days (also the start of the year and of all time); the year's months;
+        // the years. Only what the periods asked for need: a list of 3,000 pages spent more on summing figures it did not use
+        // than on reading its rows, and a month's list need not read the days of its first week in the month before.
+        var weekDays = only is null or PeriodKind.Week;
+        var monthDays = only is null or PeriodKind.Month or PeriodKind.Year or PeriodKind.Total;
+        var yearMonths = only is null or PeriodKind.Year or PeriodKind.Total;
+        var years = only is null or PeriodKind.Total;
         var keys = new PeriodKeys(day);
         var (week, month) = (keys.FirstDay(PeriodKind.Week), keys.FirstDay(PeriodKind.Month));
-        var daysFrom = longest switch
+        var daysFrom = (weekDays, monthDays) switch
         {
-            PeriodKind.Day => day,
-            PeriodKind.Week => week,
-            _ => week < month ? week : month,
+            (true, true) => week < month ? week : month,
+            (true, false) => week,
+            (false, true) => month,
+            _ => day, // the day alone: nothing before it
         };
         var ranges = new List<string> { "period = 'day' AND period_key >= $2 AND period_key < $3" };
-        if (longest is PeriodKind.Year or PeriodKind.Total)
+        if (yearMonths)
         {
             ranges.Add("period = 'month' AND period_key >= $7 AND period_key < $6");
         }
 
-        if (longest == PeriodKind.Total)
+        if (years)
         {
             ranges.Add("period = 'year' AND period_key < $8");
         }
@@ -365,21 +373,18 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         var stored = key is null
             ? $"{rows} AND (({string.Join(") OR (", ranges)}))"
             : string.Join(" UNION ALL ", ranges.Select(range => $"{rows} AND key = $9 AND {range}"));
-        // Only the sums asked for: a list of 3,000 pages spent more on summing figures it did not use than on reading its rows.
         var visits = dimension != CountKey.PageDimension; // a page's visits are not counted
         string Sum(string column, string of, bool wanted) => wanted ? $"coalesce(sum({column}) FILTER (WHERE {of}), 0)" : "0::bigint";
-        var (weekDays, monthDays) = ("period = 'day' AND period_key >= $4", "period = 'day' AND period_key >= $5");
-        var (toMonth, toYear, toTotal) = (longest is PeriodKind.Month or PeriodKind.Year or PeriodKind.Total, longest is PeriodKind.Year or PeriodKind.Total,
-            longest == PeriodKind.Total);
+        var (ofWeekDays, ofMonthDays) = ("period = 'day' AND period_key >= $4", "period = 'day' AND period_key >= $5");
         var command = new NpgsqlBatchCommand(
             $"""
             SELECT key, w_views, w_visits, m_views, m_visits, m_views + y_views, m_visits + y_visits,
                    m_views + y_views + t_views, m_visits + y_visits + t_visits
             FROM (SELECT key,
-                         {Sum("page_views", weekDays, true)} AS w_views, {Sum("visits", weekDays, visits)} AS w_visits,
-                         {Sum("page_views", monthDays, toMonth)} AS m_views, {Sum("visits", monthDays, toMonth && visits)} AS m_visits,
-                         {Sum("page_views", "period = 'month'", toYear)} AS y_views, {Sum("visits", "period = 'month'", toYear && visits)} AS y_visits,
-                         {Sum("page_views", "period = 'year'", toTotal)} AS t_views, {Sum("visits", "period = 'year'", toTotal && visits)} AS t_visits
+                         {Sum("page_views", ofWeekDays, weekDays)} AS w_views, {Sum("visits", ofWeekDays, weekDays && visits)} AS w_visits,
+                         {Sum("page_views", ofMonthDays, monthDays)} AS m_views, {Sum("visits", ofMonthDays, monthDays && visits)} AS m_visits,
+                         {Sum("page_views", "period = 'month'", yearMonths)} AS y_views, {Sum("visits", "period = 'month'", yearMonths && visits)} AS y_visits,
+                         {Sum("page_views", "period = 'year'", years)} AS t_views, {Sum("visits", "period = 'year'", years && visits)} AS t_visits
                   FROM ({stored}) AS stored
                   GROUP BY key) AS before
             """);

@@ -72,7 +72,7 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             // With the views, the open hour's visitors' visitor-days, which the projection has brought up to date.
             batch.BatchCommands.Add(visitorDays.WithVisitorDaysCommand(history.Command(views), site.Id, day, openHour.Start));
             batch.BatchCommands.Add(counts.HoursCommand(site.Id, ClosedHours(day, openHour.Start, zone)));
-            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.SiteDimension, "", day, PeriodKind.Total));
+            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.SiteDimension, "", day, only: null));
             batch.BatchCommands.Add(siteBaselines.Command(site.Id));
         }, async reader =>
         {

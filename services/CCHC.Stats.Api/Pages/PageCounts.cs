@@ -100,7 +100,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// <summary>One page's figures as they stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
     public async Task<PageViewsResponse?> AsOfAsync(KnownSite site, string page, DateTimeOffset moment, CancellationToken ct)
     {
-        if (await FiguresAsOfAsync(site, page, moment, PeriodKind.Total, ct) is not { } figures)
+        if (await FiguresAsOfAsync(site, page, moment, only: null, ct) is not { } figures)
         {
             return null;
         }
@@ -234,7 +234,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// <summary>The most-read list of a period as it stood at <paramref name="moment"/>; null while the counters are catching up.</summary>
     public async Task<TopPagesResponse?> TopAsOfAsync(KnownSite site, PeriodKind period, int limit, DateTimeOffset moment, CancellationToken ct)
     {
-        if (await FiguresAsOfAsync(site, null, moment, period, ct) is not { } figures)
+        if (await FiguresAsOfAsync(site, null, moment, only: period, ct) is not { } figures)
         {
             return null;
         }
@@ -246,18 +246,20 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
 
     /// <summary>
     /// The figures at <paramref name="moment"/> of one page, or of every page, by <see cref="PeriodKind"/> (see the remarks),
-    /// for the periods up to <paramref name="longest"/>: one batch of three statements (two unless all time), read once the
+    /// of every period, or <paramref name="only"/> of one (the others then hold the day's alone): one batch of three
+    /// statements (two without all time), read once the
     /// counters have caught up (<see cref="CountersAsOf.ReadCaughtUpAsync"/>); null when they do not. Every page's is a wide
     /// read: it never holds the last of the as-of turns.
     /// </summary>
-    private Task<Dictionary<string, long[]>?> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind longest, CancellationToken ct)
+    private Task<Dictionary<string, long[]>?> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind? only, CancellationToken ct)
     {
         var day = SiteCalendar.LocalDay(moment, site.Zone);
+        var withTotal = only is null or PeriodKind.Total;
         return asOf.ReadCaughtUpAsync(batch =>
         {
             batch.BatchCommands.Add(history.UrlsCommand(new ViewHistory.Range(site.Id, day, day, UpTo: moment)));
-            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.PageDimension, page, day, longest));
-            if (longest == PeriodKind.Total)
+            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.PageDimension, page, day, only));
+            if (withTotal)
             {
                 batch.BatchCommands.Add(baselines.Command(site.Id, page));
             }
@@ -290,7 +292,7 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
                 }
             }
 
-            if (longest == PeriodKind.Total)
+            if (withTotal)
             {
                 await reader.NextResultAsync(ct);
                 foreach (var (p, views) in await PageBaselines.ReadSumsAsync(reader, moment, ct))

@@ -73,7 +73,7 @@ public static class GetSources
         var day = SiteCalendar.LocalDay(asOf, site.Zone);
         return projection.ReadCaughtUpAsync(batch =>
         {
-            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.SourceDimension, null, day, kind));
+            batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.SourceDimension, null, day, only: kind));
             batch.BatchCommands.Add(views.SourcesCommand(new ViewHistory.Range(site.Id, day, day, UpTo: asOf)));
         }, async reader =>
         {
