@@ -338,9 +338,9 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "Not a dimension the engine counts."); // it is written into the statement
         }
 
-        // What is summed: the week's days; the month's days (also the start of the year and of all time); the year's months;
-        // the years. Only what the periods asked for need: a list of 3,000 pages spent more on summing figures it did not use
-        // than on reading its rows, and a month's list need not read the days of its first week in the month before.
+        // The sums, each read and computed only when a period asked for needs it: the week's days; the month's days (the
+        // year and all time start with them); the year's months; the years. A list of 3,000 pages spent more on summing
+        // figures it did not use than on reading its rows, and a month's list has no use for the week's days before the 1st.
         var weekDays = only is null or PeriodKind.Week;
         var monthDays = only is null or PeriodKind.Month or PeriodKind.Year or PeriodKind.Total;
         var yearMonths = only is null or PeriodKind.Year or PeriodKind.Total;
