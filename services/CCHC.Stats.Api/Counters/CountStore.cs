@@ -411,20 +411,16 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     /// What a row of <see cref="PeriodsBeforeDayCommand"/> holds for <paramref name="period"/>: the page views and visits its
     /// key counted in it before the day (none for the day itself).
     /// </summary>
-    public static (long PageViews, long Visits) BeforeDay(NpgsqlDataReader row, PeriodKind period)
+    public static (long PageViews, long Visits) BeforeDay(NpgsqlDataReader row, PeriodKind period) => period switch
     {
         // The row: the key, then the week's page views and visits, the month's, the year's, all time's.
-        var column = period switch
-        {
-            PeriodKind.Day => 0,
-            PeriodKind.Week => 1,
-            PeriodKind.Month => 3,
-            PeriodKind.Year => 5,
-            PeriodKind.Total => 7,
-            _ => throw new ArgumentOutOfRangeException(nameof(period), period, "Hours are not summed before a day."),
-        };
-        return column == 0 ? (0, 0) : (row.GetInt64(column), row.GetInt64(column + 1));
-    }
+        PeriodKind.Day => (0, 0),
+        PeriodKind.Week => (row.GetInt64(1), row.GetInt64(2)),
+        PeriodKind.Month => (row.GetInt64(3), row.GetInt64(4)),
+        PeriodKind.Year => (row.GetInt64(5), row.GetInt64(6)),
+        PeriodKind.Total => (row.GetInt64(7), row.GetInt64(8)),
+        _ => throw new ArgumentOutOfRangeException(nameof(period), period, "Hours are not summed before a day."),
+    };
 
     /// <summary>
     /// The statement that sums a site's counted page views, visits and first visitors over the given hours (their
