@@ -53,7 +53,7 @@ public sealed class CountingEngineTests
             foreach (var (period, figures) in expected)
             {
                 Assert.Equal(figures, (counted[period].PageViews, counted[period].Visits, counted[period].Visitors));
-                Assert.Equal(period.Item1 == PeriodKind.Hour ? firstSeen[period].Visitors : 0, counted[period].FirstVisitors);
+                Assert.Equal(period.Item1 is PeriodKind.Hour or PeriodKind.TenMinutes ? firstSeen[period].Visitors : 0, counted[period].FirstVisitors);
             }
         });
     }
@@ -97,7 +97,7 @@ public sealed class CountingEngineTests
                 .ToDictionary(c => (c.Key.Period, c.Key.PeriodKey, c.Key.Key), c => c.Value.PageViews);
             Assert.Equal(expected.OrderBy(e => e.Key), pages.OrderBy(e => e.Key));
             // A page's week is its days: the pages' views of a week are those of its days.
-            foreach (var site in book.Changes.Where(c => c.Key.Dimension == CountKey.SiteDimension && c.Key.Period != PeriodKind.Hour))
+            foreach (var site in book.Changes.Where(c => c.Key.Dimension == CountKey.SiteDimension && c.Key.Period is not (PeriodKind.Hour or PeriodKind.TenMinutes)))
             {
                 var ofPages = book.Changes.Where(c => c.Key.Dimension == CountKey.PageDimension && (site.Key.Period == PeriodKind.Week
                         ? c.Key.Period == PeriodKind.Day && new PeriodKeys(DateOnly.ParseExact(c.Key.PeriodKey, "yyyy-MM-dd", CultureInfo.InvariantCulture))
@@ -266,7 +266,8 @@ public sealed class CountingEngineTests
     /// Every period's figures, by the contract: a view and a visit count in the periods that contain their local date;
     /// distinct visitors for days. And by local hour (its start with the offset: a repeated hour is two): page views,
     /// visits in the hour of their first view, and distinct visitors with a view in the hour (or, with
-    /// <paramref name="firstVisitors"/>, distinct visitors whose first view of the day is in the hour).
+    /// <paramref name="firstVisitors"/>, distinct visitors whose first view of the day is in the hour). And by local ten
+    /// minutes as by hour, with no distinct visitors (with <paramref name="firstVisitors"/>: the day's first-time ones).
     /// </summary>
     private static Dictionary<(PeriodKind, string), (long PageViews, long Visits, long Visitors)> Reference(List<View> views, TimeZoneInfo zone,
         bool firstVisitors = false)
@@ -297,6 +298,18 @@ public sealed class CountingEngineTests
             {
                 var visitors = firstVisitors ? hour.Count(x => firstViews.Contains(x.Item1)) : hour.Select(x => x.v.Visitor).Distinct().Count();
                 figures[(PeriodKind.Hour, hour.Key)] = (hour.Count(), hour.Count(x => starts.Contains(x.Item1)), visitors);
+            }
+
+            // Ten minutes count as hours do, but keep no distinct visitors: only the day's first-time ones.
+            foreach (var tenMinutes in dayViews.GroupBy(x =>
+                     {
+                         var local = TimeZoneInfo.ConvertTime(x.v.At, zone);
+                         return local.ToString("yyyy-MM-dd'T'HH':'", CultureInfo.InvariantCulture) + (local.Minute / 10) + "0"
+                             + local.ToString("zzz", CultureInfo.InvariantCulture);
+                     }))
+            {
+                var visitors = firstVisitors ? tenMinutes.Count(x => firstViews.Contains(x.Item1)) : 0;
+                figures[(PeriodKind.TenMinutes, tenMinutes.Key)] = (tenMinutes.Count(), tenMinutes.Count(x => starts.Contains(x.Item1)), visitors);
             }
         }
 

@@ -2,8 +2,12 @@ using System.Globalization;
 
 namespace CCHC.Stats.Api.Counters;
 
-/// <summary>The kinds of period a view is counted in. The counters show the first five; hours make series and exact <c>asOf</c>.</summary>
-public enum PeriodKind { Day, Week, Month, Year, Total, Hour }
+/// <summary>
+/// The kinds of period a view is counted in. The counters show the first five; hours make series, and hours and ten
+/// minutes make exact <c>asOf</c> (a moment's day up to it is its closed hours, its hour's closed ten minutes and the raw
+/// views of its ten minutes).
+/// </summary>
+public enum PeriodKind { Day, Week, Month, Year, Total, Hour, TenMinutes }
 
 /// <summary>
 /// The periods that contain a site-local date, and the keys the contract gives them. Weeks are ISO-8601
@@ -23,7 +27,7 @@ public readonly record struct PeriodKeys(DateOnly Day)
         PeriodKind.Month => Day.ToString("yyyy-MM", CultureInfo.InvariantCulture),
         PeriodKind.Year => Day.ToString("yyyy", CultureInfo.InvariantCulture),
         PeriodKind.Total => TotalKey,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "An hour is keyed by its moment (HourKey), not by a date."),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Hours and ten minutes are keyed by their moment (HourKey, TenMinutesKey), not by a date."),
     };
 
     /// <summary>The first local date of the period of this kind that contains <see cref="Day"/>.</summary>
@@ -47,6 +51,20 @@ public readonly record struct PeriodKeys(DateOnly Day)
     {
         var start = new DateTimeOffset(local.Year, local.Month, local.Day, local.Hour, 0, 0, local.Offset);
         return (start, start.AddHours(1));
+    }
+
+    /// <summary>
+    /// The key of the local ten minutes a moment (in the site's local offset) falls in: their start with the offset,
+    /// <c>2026-11-29T14:20+07:00</c>. Within an hour the keys sort as their moments do.
+    /// </summary>
+    public static string TenMinutesKey(DateTimeOffset local) =>
+        TenMinutesOf(local).Start.ToString("yyyy-MM-dd'T'HH':'mmzzz", CultureInfo.InvariantCulture);
+
+    /// <summary>The local ten minutes a moment falls in (:00–:10, :10–:20, …), as [start, end).</summary>
+    public static (DateTimeOffset Start, DateTimeOffset End) TenMinutesOf(DateTimeOffset local)
+    {
+        var start = new DateTimeOffset(local.Year, local.Month, local.Day, local.Hour, local.Minute / 10 * 10, 0, local.Offset);
+        return (start, start.AddMinutes(10));
     }
 
     private DateTime Date => Day.ToDateTime(TimeOnly.MinValue);

@@ -2,8 +2,8 @@ namespace CCHC.Stats.Api.Counters;
 
 /// <summary>
 /// What one stored count is kept for: a scope (the site), a dimension and its key, and a period (kind and key). The
-/// dimensions are the site itself (<see cref="SiteDimension"/>, key empty, counted by hour, day, week, month, year and all
-/// time), its pages (<see cref="PageDimension"/>) and the sources of its visits (<see cref="SourceDimension"/>), both
+/// dimensions are the site itself (<see cref="SiteDimension"/>, key empty, counted by ten minutes, hour, day, week, month,
+/// year and all time), its pages (<see cref="PageDimension"/>) and the sources of its visits (<see cref="SourceDimension"/>), both
 /// counted by day, month, year and all time (<see cref="IsStoredByDay"/>).
 /// </summary>
 public readonly record struct CountKey(string Scope, string Dimension, string Key, PeriodKind Period, string PeriodKey)
@@ -37,8 +37,8 @@ public readonly record struct CountKey(string Scope, string Dimension, string Ke
 /// checked: no figure wraps.
 /// </summary>
 /// <param name="Visitors">Distinct visitors: kept for days and hours only.</param>
-/// <param name="FirstVisitors">Visitors whose first view of the day falls in the period: kept for hours only (an hour's
-/// are the day's visitors it adds, so a day's visitors up to an hour are a sum).</param>
+/// <param name="FirstVisitors">Visitors whose first view of the day falls in the period: kept for hours and ten minutes
+/// only (an hour's are the day's visitors it adds, so a day's visitors up to an hour are a sum).</param>
 public readonly record struct Counts(long PageViews = 0, long Visits = 0, long Visitors = 0, long BaselinePageViews = 0, long BaselineVisits = 0,
     long FirstVisitors = 0)
 {

@@ -24,7 +24,14 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 
     private static string QualifiedIn(string schema) => $"{schema}.{Table}";
 
-    /// <summary>Creates the table if it is missing (<see cref="Hosting.DatabaseSetup"/>).</summary>
+    /// <summary>
+    /// What the counts table's comment says of the rows it holds. A table with another comment, or none, was counted by an
+    /// earlier version (before sites were counted by ten minutes too), and is rebuilt from the history once
+    /// (<see cref="Hosting.DatabaseSetup"/>).
+    /// </summary>
+    public const string Layout = "CCHC.Stats counts: sites by hour and by ten minutes";
+
+    /// <summary>Creates the table if it is missing, and marks it with <see cref="Layout"/> (<see cref="Hosting.DatabaseSetup"/>).</summary>
     public static string CreateSql(string schema) =>
         $"""
         CREATE TABLE IF NOT EXISTS {QualifiedIn(schema)} (
@@ -41,6 +48,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             first_visitors bigint NOT NULL,
             PRIMARY KEY (scope, dimension, key, period, period_key));
         ALTER TABLE {QualifiedIn(schema)} SET (fillfactor = 80);
+        COMMENT ON TABLE {QualifiedIn(schema)} IS '{Layout}';
         {PagesIndexSql(schema)}
         CREATE INDEX IF NOT EXISTS {SourcesIndex} ON {QualifiedIn(schema)} (scope, period, period_key) WHERE dimension = '{CountKey.SourceDimension}';
         CREATE TABLE IF NOT EXISTS {schema}.{TitlesTable} (
@@ -423,23 +431,32 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     };
 
     /// <summary>
-    /// The statement that sums a site's counted page views, visits and first visitors over the given hours (their
-    /// <see cref="PeriodKeys.HourKey"/>s): three figures, in that order. The keys' first and last bound the index's
-    /// range (PostgreSQL's plan filtered a list of keys over every hour row of the site: 3–12 ms, growing with the
-    /// history, where the range reads the day's few).
+    /// The statement that sums a site's counted page views, visits and first visitors over the given hours and ten minutes
+    /// (their <see cref="PeriodKeys.HourKey"/>s and <see cref="PeriodKeys.TenMinutesKey"/>s): three figures, in that order.
+    /// Each kind's keys, first and last, bound the index's range (PostgreSQL's plan filtered a list of keys over every hour
+    /// row of the site: 3–12 ms, growing with the history, where the range reads the day's few).
     /// </summary>
-    public NpgsqlBatchCommand HoursCommand(string siteId, IReadOnlyCollection<string> hourKeys)
+    public NpgsqlBatchCommand PartsOfDayCommand(string siteId, IReadOnlyCollection<string> hourKeys, IReadOnlyCollection<string> tenMinutesKeys)
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            SELECT coalesce(sum(page_views), 0), coalesce(sum(visits), 0), coalesce(sum(first_visitors), 0) FROM {Qualified}
-            WHERE scope = $1 AND dimension = $2 AND key = '' AND period = 'hour' AND period_key >= $4 AND period_key <= $5 AND period_key = ANY($3)
+            SELECT coalesce(sum(page_views), 0), coalesce(sum(visits), 0), coalesce(sum(first_visitors), 0) FROM (
+                SELECT page_views, visits, first_visitors FROM {Qualified}
+                WHERE scope = $1 AND dimension = '{CountKey.SiteDimension}' AND key = '' AND period = '{PeriodName(PeriodKind.Hour)}'
+                  AND period_key >= $3 AND period_key <= $4 AND period_key = ANY($2)
+                UNION ALL
+                SELECT page_views, visits, first_visitors FROM {Qualified}
+                WHERE scope = $1 AND dimension = '{CountKey.SiteDimension}' AND key = '' AND period = '{PeriodName(PeriodKind.TenMinutes)}'
+                  AND period_key >= $6 AND period_key <= $7 AND period_key = ANY($5)) AS parts
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
-        command.Parameters.Add(new NpgsqlParameter { Value = CountKey.SiteDimension });
-        command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.DefaultIfEmpty("").Min(StringComparer.Ordinal)! });
-        command.Parameters.Add(new NpgsqlParameter { Value = hourKeys.DefaultIfEmpty("").Max(StringComparer.Ordinal)! });
+        foreach (var keys in new[] { hourKeys, tenMinutesKeys })
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = keys.ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = keys.DefaultIfEmpty("").Min(StringComparer.Ordinal)! });
+            command.Parameters.Add(new NpgsqlParameter { Value = keys.DefaultIfEmpty("").Max(StringComparer.Ordinal)! });
+        }
+
         return command;
     }
 

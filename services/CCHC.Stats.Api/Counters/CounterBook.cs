@@ -17,7 +17,9 @@ namespace CCHC.Stats.Api.Counters;
 /// view, the change in visits (a late view can start a visit earlier or join two), and a visitor the first time the
 /// visitor is seen that day. In the hour: a page view, a visitor the first time the visitor is seen in that hour, each
 /// visit in the hour of its first view (so a visit whose start moves, moves hour), and each of the day's visitors in the
-/// hour of their first view of the day (<see cref="Counts.FirstVisitors"/>). A view counts for its page
+/// hour of their first view of the day (<see cref="Counts.FirstVisitors"/>). Its local ten minutes count it as its hour
+/// does, all but the hour's distinct visitors: they make <c>asOf</c> exact from stored counts up to a moment's ten
+/// minutes (<see cref="CountersAsOf"/>). A view counts for its page
 /// (<see cref="PageIdentity"/>) as it counts for its site, page views only, in the periods stored for pages
 /// (<see cref="CountKey.IsStoredByDay"/>: a week is its days). A page baseline adds to its page's all-time figure
 /// alone; a page's title is the newest non-empty one (<see cref="Titles"/>). A visit counts for the source of its first
@@ -36,6 +38,10 @@ public sealed class CounterBook
     /// <summary>The page of each URL met so far: a busy article is viewed many times in a page of events.</summary>
     private readonly Dictionary<string, string> _pages = new(StringComparer.Ordinal);
 
+    /// <summary>The keys of the hour and the ten minutes of each site's ten minutes met so far (by their local start): a
+    /// view, its visit's start and its visitor's first view each count in both.</summary>
+    private readonly Dictionary<(string SiteId, DateTime Start, TimeSpan Offset), (CountKey Hour, CountKey TenMinutes)> _moments = [];
+
     private readonly Dictionary<(string SiteId, string Page), PageTitle> _titles = [];
 
     /// <summary>A book for facts that touch the given visitor-days as they stood before them (and new ones).</summary>
@@ -51,6 +57,7 @@ public sealed class CounterBook
         _changes.Clear();
         _siteDays.Clear();
         _pages.Clear();
+        _moments.Clear();
         _titles.Clear();
         _visitorDays.Clear();
         foreach (var (id, visitorDay) in visitorDays)
@@ -111,8 +118,9 @@ public sealed class CounterBook
             Add(key, new Counts(PageViews: 1, Visits: effect.VisitDelta, Visitors: key.Period == PeriodKind.Day && effect.NewVisitor ? 1 : 0));
         }
 
-        var hourKey = PeriodKeys.HourKey(hour.Start);
-        Add(CountKey.Site(view.SiteId, PeriodKind.Hour, hourKey), new Counts(PageViews: 1, Visitors: seenThisHour ? 0 : 1));
+        var moment = MomentOf(view.SiteId, view.OccurredAt);
+        Add(moment.Hour, new Counts(PageViews: 1, Visitors: seenThisHour ? 0 : 1));
+        Add(moment.TenMinutes, new Counts(PageViews: 1));
 
         var page = PageOf(view.Url);
         var one = new Counts(PageViews: 1);
@@ -127,14 +135,14 @@ public sealed class CounterBook
         KeepTitle(view.SiteId, page, view.Title, view.OccurredAt);
         if (effect.FirstViewBefore != effect.FirstViewNow)
         {
-            // The visitor is new today, or their first view of the day moved earlier (a late view): the hour that adds
-            // them to the day's visitors may change.
+            // The visitor is new today, or their first view of the day moved earlier (a late view): the hour and the ten
+            // minutes that add them to the day's visitors may change.
             if (effect.FirstViewBefore is { } before)
             {
-                Add(HourOf(view.SiteId, before), new Counts(FirstVisitors: -1));
+                AddToMoment(view.SiteId, before, new Counts(FirstVisitors: -1));
             }
 
-            Add(HourOf(view.SiteId, effect.FirstViewNow), new Counts(FirstVisitors: 1));
+            AddToMoment(view.SiteId, effect.FirstViewNow, new Counts(FirstVisitors: 1));
         }
 
         CountVisitStart(view, effect.VisitStarted, 1, effect.StartedFrom);
@@ -142,7 +150,7 @@ public sealed class CounterBook
         CountVisitStart(view, effect.SecondEnded, -1, effect.SecondEndedFrom);
     }
 
-    /// <summary>A visit start that appeared (+1) or vanished (-1): in its hour, and for its source in the view's day's periods.</summary>
+    /// <summary>A visit start that appeared (+1) or vanished (-1): in its hour and ten minutes, and for its source in the view's day's periods.</summary>
     private void CountVisitStart(PageViewed view, DateTimeOffset? start, int change, string? from)
     {
         if (start is not { } at)
@@ -150,7 +158,7 @@ public sealed class CounterBook
             return;
         }
 
-        Add(HourOf(view.SiteId, at), new Counts(Visits: change));
+        AddToMoment(view.SiteId, at, new Counts(Visits: change));
         foreach (var key in PeriodsOf(view.SiteId, view.Day))
         {
             if (CountKey.IsStoredByDay(key.Period))
@@ -192,7 +200,26 @@ public sealed class CounterBook
         return PeriodKeys.AllKinds.Select(kind => CountKey.Site(siteId, kind, periods.Key(kind))).ToArray();
     }
 
-    private static CountKey HourOf(string siteId, DateTimeOffset at) => CountKey.Site(siteId, PeriodKind.Hour, PeriodKeys.HourKey(at));
+    /// <summary>Adds a change to the hour and the ten minutes of a moment (in the site's local offset).</summary>
+    private void AddToMoment(string siteId, DateTimeOffset at, Counts change)
+    {
+        var moment = MomentOf(siteId, at);
+        Add(moment.Hour, change);
+        Add(moment.TenMinutes, change);
+    }
+
+    private (CountKey Hour, CountKey TenMinutes) MomentOf(string siteId, DateTimeOffset at)
+    {
+        var start = PeriodKeys.TenMinutesOf(at).Start;
+        ref var keys = ref CollectionsMarshal.GetValueRefOrAddDefault(_moments, (siteId, start.DateTime, start.Offset), out var known);
+        if (!known)
+        {
+            keys = (CountKey.Site(siteId, PeriodKind.Hour, PeriodKeys.HourKey(PeriodKeys.HourOf(at).Start)),
+                CountKey.Site(siteId, PeriodKind.TenMinutes, PeriodKeys.TenMinutesKey(at)));
+        }
+
+        return keys;
+    }
 
     private CountKey[] PeriodsOf(string siteId, DateOnly day)
     {

@@ -9,9 +9,10 @@ namespace CCHC.Stats.Api.Counters;
 /// The figures as they stood at a moment T: only events that occurred at or before T, in the periods that
 /// contain T. The rule, which an auditor can re-derive from the export:
 /// <list type="bullet">
-/// <item>the local day D containing T: its closed hours from the stored hour counts; the hour containing T from its raw
-/// views up to T (page views), and the visitor-days of its visitors, as the projection keeps them: the visits that had
-/// started in it by T (<see cref="VisitorDay.VisitsStartedIn"/>) and the visitors whose first view of the day is in it;</item>
+/// <item>the local day D containing T: its closed hours from the stored hour counts, and the closed ten minutes of the
+/// hour containing T from the stored ten-minute counts; the ten minutes containing T from their raw views up to T (page
+/// views), and the visitor-days of their visitors, as the projection keeps them: the visits that had started in them by T
+/// (<see cref="VisitorDay.VisitsStartedIn"/>) and the visitors whose first view of the day is in them;</item>
 /// <item>each longer period adds the stored day counts of its days before D (the projection's figures for closed
 /// days, counted by the same engine);</item>
 /// <item>baselines that count at T (<see cref="StandingBaseline.CountsAt"/>: recorded for a moment at or before T and not
@@ -19,7 +20,7 @@ namespace CCHC.Stats.Api.Counters;
 /// <item>online: <see cref="OnlineWindow"/> over a <see cref="DayRecount"/> of the window's raw views (and the day
 /// before's, when the window reaches back into it).</item>
 /// </list>
-/// So it reads at most an hour and the online window of raw events, never a whole day or the history. Before reading it
+/// So it reads at most ten minutes and the online window of raw events, never a whole day or the history. Before reading it
 /// waits until the projection has applied every event recorded before the request, so the closed days and hours and the
 /// visitor-days are exact too: one round trip in all when the projection is caught up.
 /// </summary>
@@ -54,42 +55,44 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         var day = SiteCalendar.LocalDay(asOf, zone);
         var keys = new PeriodKeys(day);
 
-        // The day up to the moment: its closed hours from the stored counts, and the open hour up to the moment from its
-        // raw views. The same read gives who is online: the window's views, and when the window reaches back into the day
+        // The day up to the moment: its closed hours and its open hour's closed ten minutes from the stored counts, and the
+        // open ten minutes up to the moment from their raw views. The same read gives who is online: the window's views, and when the window reaches back into the day
         // before, that day's (a visitor's hash changes at local midnight, the daily salt, so the two days' online visitors
         // add up). One statement reads both days: the same statement twice in one batch tripped Npgsql's automatic
-        // preparation. PostgreSQL keeps moments to the microsecond: a read starts one before, so a view at the hour's
-        // first moment is in it.
-        var openHour = PeriodKeys.HourOf(SiteCalendar.ToLocal(asOf, zone));
+        // preparation. PostgreSQL keeps moments to the microsecond: a read starts one before, so a view at the ten
+        // minutes' first moment is in them.
+        var local = SiteCalendar.ToLocal(asOf, zone);
+        var openHour = PeriodKeys.HourOf(local);
+        var open = PeriodKeys.TenMinutesOf(local);
         var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
-        var readFrom = SiteCalendar.ToLocal(Min(openHour.Start, window.Since), zone);
+        var readFrom = SiteCalendar.ToLocal(Min(open.Start, window.Since), zone);
         var hourKey = PeriodKeys.HourKey(openHour.Start)[..13];
         var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
             UpTo: asOf, FromLocalHour: PeriodKeys.HourKey(readFrom)[..13], ToLocalHour: hourKey);
 
         return await ReadCaughtUpAsync(batch =>
         {
-            // With the views, the open hour's visitors' visitor-days, which the projection has brought up to date.
-            batch.BatchCommands.Add(visitorDays.WithVisitorDaysCommand(history.Command(views), site.Id, day, openHour.Start));
-            batch.BatchCommands.Add(counts.HoursCommand(site.Id, ClosedHours(day, openHour.Start, zone)));
+            // With the views, the open ten minutes' visitors' visitor-days, which the projection has brought up to date.
+            batch.BatchCommands.Add(visitorDays.WithVisitorDaysCommand(history.Command(views), site.Id, day, open.Start));
+            batch.BatchCommands.Add(counts.PartsOfDayCommand(site.Id, ClosedHours(day, openHour.Start, zone), ClosedTenMinutes(openHour.Start, open.Start)));
             batch.BatchCommands.Add(counts.PeriodsBeforeDayCommand(site.Id, CountKey.SiteDimension, "", day, only: null));
             batch.BatchCommands.Add(siteBaselines.Command(site.Id));
         }, async reader =>
         {
-            long hourViewCount = 0;
+            long openViewCount = 0;
             var recounts = new Dictionary<DateOnly, DayRecount>();
-            var hourDays = new List<VisitorDay>();
+            var openDays = new List<VisitorDay>();
             await ViewHistory.ReadViewsAsync(reader, (d, view) =>
             {
                 (recounts.TryGetValue(d, out var recount) ? recount : recounts[d] = new DayRecount()).Add(view);
-                if (d == day && view.At >= openHour.Start)
+                if (d == day && view.At >= open.Start)
                 {
-                    hourViewCount++;
+                    openViewCount++;
                 }
-            }, row => hourDays.Add(VisitorDayStore.OfViewsRow(row, site.Id, day)), ct);
+            }, row => openDays.Add(VisitorDayStore.OfViewsRow(row, site.Id, day)), ct);
             await reader.NextResultAsync(ct);
             await reader.ReadAsync(ct);
-            var (closedHourViews, closedHourVisits, closedHourVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+            var (closedViews, closedVisits, closedVisitors) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
             await reader.NextResultAsync(ct);
             var before = new Dictionary<PeriodKind, (long PageViews, long Visits)>(); // none when the site counted nothing before the day
             if (await reader.ReadAsync(ct))
@@ -103,13 +106,13 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             await reader.NextResultAsync(ct);
             var baselines = (await SiteBaselines.ReadAsync(reader, ct)).Where(b => b.CountsAt(asOf)).ToList();
 
-            // The open hour's visits and first-time visitors from its visitors' visitor-days: the visits as the engine
-            // keeps them (a view before the hour decides whether one in it continues a visit; none of those is read), as
-            // they stood at the moment (VisitorDay.VisitsStartedIn).
+            // The open ten minutes' visits and first-time visitors from their visitors' visitor-days: the visits as the
+            // engine keeps them (a view before the ten minutes decides whether one in them continues a visit; none of those
+            // is read), as they stood at the moment (VisitorDay.VisitsStartedIn).
             var online = recounts.Values.Sum(r => r.OnlineIn(window));
-            var dayViews = checked(closedHourViews + hourViewCount);
-            var dayVisits = checked(closedHourVisits + hourDays.Sum(v => (long)v.VisitsStartedIn(openHour.Start, asOf)));
-            var dayVisitors = checked(closedHourVisitors + hourDays.LongCount(v => v.FirstSeen >= openHour.Start));
+            var dayViews = checked(closedViews + openViewCount);
+            var dayVisits = checked(closedVisits + openDays.Sum(v => (long)v.VisitsStartedIn(open.Start, asOf)));
+            var dayVisitors = checked(closedVisitors + openDays.LongCount(v => v.FirstSeen >= open.Start));
 
             PeriodFigures Figures(PeriodKind kind)
             {
@@ -139,6 +142,18 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         }
 
         return hours;
+    }
+
+    /// <summary>The keys of the ten minutes of an hour (its local start given) that begin before <paramref name="end"/>.</summary>
+    private static List<string> ClosedTenMinutes(DateTimeOffset hourStart, DateTimeOffset end)
+    {
+        var keys = new List<string>();
+        for (var start = hourStart; start < end; start = start.AddMinutes(10))
+        {
+            keys.Add(PeriodKeys.TenMinutesKey(start));
+        }
+
+        return keys;
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

@@ -60,7 +60,7 @@ public sealed class VisitorDay
 
     /// <summary>
     /// How many of its visits had started in [<paramref name="from"/>, <paramref name="upTo"/>] as the day stood at
-    /// <paramref name="upTo"/> (<c>asOf</c>'s open hour). The runs as stored answer for that earlier moment: a view after it
+    /// <paramref name="upTo"/> (<c>asOf</c>'s open ten minutes). The runs as stored answer for that earlier moment: a view after it
     /// can lengthen the visit it falls in, start a later one, or join two runs by lying between them, all of which leave the
     /// first view of every visit that had started by then where it was.
     /// </summary>

@@ -118,7 +118,7 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     /// <summary>
     /// The statement for a range's views (a statement made by <see cref="ViewHistory.Command"/>), followed by the stored
     /// visitor-days of the site-day <paramref name="day"/> whose visitors have a view among them at or after
-    /// <paramref name="from"/>: what <c>asOf</c> reads for the open hour, its views read once. The views come first, in
+    /// <paramref name="from"/>: what <c>asOf</c> reads for the open ten minutes, their views read once. The views come first, in
     /// their statement's order, their fifth column NULL; then the visitor-days, with only the visitor (third column) and
     /// the packed visits (fifth), their sequence NULL. Read it with
     /// <see cref="ViewHistory.ReadViewsAsync(NpgsqlDataReader, Action{DateOnly, DayView}, Action{NpgsqlDataReader}, CancellationToken)"/>,

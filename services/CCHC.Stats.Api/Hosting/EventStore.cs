@@ -160,7 +160,8 @@ public sealed class DatabaseSetup(IDocumentStore store, MartenTables tables, Npg
         var schema = store.Options.DatabaseSchemaName;
         await using var before = new NpgsqlCommand(
             $"SELECT (to_regclass('{schema}.{CountStore.Table}') IS NULL OR to_regclass('{schema}.{CountStore.TitlesTable}') IS NULL " +
-            $"OR to_regclass('{schema}.{CountStore.SourcesIndex}') IS NULL OR to_regclass('{VisitorDayStore.QualifiedIn(schema)}') IS NULL) " +
+            $"OR to_regclass('{schema}.{CountStore.SourcesIndex}') IS NULL OR to_regclass('{VisitorDayStore.QualifiedIn(schema)}') IS NULL " +
+            $"OR obj_description(to_regclass('{schema}.{CountStore.Table}'), 'pg_class') IS DISTINCT FROM '{CountStore.Layout}') " +
             $"AND {tables.HasHistorySql()}",
             schemaLock.Connection);
         var countsMissing = (bool)(await before.ExecuteScalarAsync(cancellationToken))!;
@@ -177,9 +178,10 @@ public sealed class DatabaseSetup(IDocumentStore store, MartenTables tables, Npg
         if (countsMissing)
         {
             // A store from before the counts table (its counters were JSON documents, dropped above), from before pages
-            // were counted (no titles table), from before sources were (no sources index) or from before visitor-days were
-            // rows of their own (their documents dropped above): the counts are rebuilt from the history once, as an admin's
-            // rebuild would be.
+            // were counted (no titles table), from before sources were (no sources index), from before visitor-days were
+            // rows of their own (their documents dropped above) or from before sites were counted by ten minutes (the
+            // table's comment is not CountStore.Layout): the counts are rebuilt from the history once, as an admin's rebuild
+            // would be.
             logger.LogWarning("The counts tables are new on a store with history: rebuilding every counter from the events");
             await services.GetRequiredService<Audit.RebuildCounters>().StartAsync(cancellationToken);
         }

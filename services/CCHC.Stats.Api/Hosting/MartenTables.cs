@@ -29,7 +29,7 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// PostgreSQL's B-tree deduplication keeps one key per list of row pointers (about 6 bytes a view instead of
     /// the ~88 of a unique key). Readers that want sequence order sort the rows they read. The local hour is the first
     /// 13 characters of the view's <c>occurredAt</c>, which events write in the site's local offset
-    /// (<c>2026-11-29T14</c>): an <c>asOf</c> reads its open hour without the day's earlier ones.
+    /// (<c>2026-11-29T14</c>): an <c>asOf</c> reads its open ten minutes' hour without the day's earlier ones.
     /// </remarks>
     public const string SiteDayIndex = "ix_mt_events_site_day_hour_v6";
 
