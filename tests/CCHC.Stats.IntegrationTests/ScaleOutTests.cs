@@ -90,9 +90,11 @@ public sealed class ScaleOutTests(StatsApp app)
             nodes[leader] = await ServiceProcess.StartAsync(connection, ports[leader], settings);
             var afterRestart = acknowledged.Count;
             answers.Clear();
+            // The workers still write to answers while the message is made: it reads a snapshot (a ConcurrentDictionary
+            // ordered as it grows threw, hiding the failure it was to describe).
             await Eventually.Until(() => Task.FromResult(acknowledged.Count >= afterRestart + 1000), TimeSpan.FromSeconds(45), () =>
                 $"views should be acknowledged after the restarts: {acknowledged.Count - afterRestart} were; the answers since " +
-                $"({string.Join(", ", answers.OrderBy(a => a.Key).Select(a => $"{a.Key} ×{a.Value}"))}); what each node wrote last:\n" +
+                $"({string.Join(", ", answers.ToArray().OrderBy(a => a.Key).Select(a => $"{a.Key} ×{a.Value}"))}); what each node wrote last:\n" +
                 string.Join("\n", nodes.Select((n, i) => $"node {i}:\n{n.Output[^Math.Min(n.Output.Length, 3000)..]}")));
             await load.CancelAsync();
             await Task.WhenAll(workers);
