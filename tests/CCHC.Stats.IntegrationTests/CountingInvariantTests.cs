@@ -176,12 +176,29 @@ public sealed class CountingInvariantTests(StatsApp app)
         Assert.True(report.GetProperty("healthy").GetBoolean(), report.ToString());
     }
 
-    /// <summary>The stored day counts equal the reference, and each day's hours add up to it (visitors: each hour's at most the day's).</summary>
+    /// <summary>
+    /// The stored day counts equal the reference, each day's hours add up to it (visitors: each hour's at most the day's),
+    /// and each hour's ten minutes to the hour (page views, visits and first-time visitors).
+    /// </summary>
     private static async Task CheckDayCountersAsync(WebApplicationFactory<Program> host, List<View> views, TimeZoneInfo zone)
     {
-        var counts = await host.Services.GetRequiredService<CountStore>().OfSiteAsync("gen", CancellationToken.None);
+        var store = host.Services.GetRequiredService<CountStore>();
+        var counts = await store.OfSiteAsync("gen", CancellationToken.None);
         var days = counts.Where(c => c.Key.Period == PeriodKind.Day).ToDictionary(c => c.Key.PeriodKey, c => c.Value);
-        var hours = counts.Where(c => c.Key.Period == PeriodKind.Hour).ToLookup(c => c.Key.PeriodKey[..10], c => c.Value);
+        var hourRows = await store.SiteRangeAsync("gen", PeriodKind.Hour, "", "~", CancellationToken.None);
+        var hours = hourRows.ToLookup(c => c.Key.PeriodKey[..10], c => c.Value);
+        // 2026-11-29T14:20+07:00 is in the hour 2026-11-29T14:00+07:00.
+        var tenMinutes = (await store.SiteRangeAsync("gen", PeriodKind.TenMinutes, "", "~", CancellationToken.None))
+            .ToLookup(c => c.Key.PeriodKey[..13] + ":00" + c.Key.PeriodKey[16..], c => c.Value);
+        Assert.NotEmpty(tenMinutes);
+        foreach (var (hour, counted) in hourRows)
+        {
+            var parts = tenMinutes[hour.PeriodKey].ToList();
+            Assert.Equal((counted.PageViews, counted.Visits, counted.FirstVisitors),
+                (parts.Sum(t => t.PageViews), parts.Sum(t => t.Visits), parts.Sum(t => t.FirstVisitors)));
+        }
+
+        Assert.Equal(hourRows.Count, tenMinutes.Count);
         var expected = views.GroupBy(v => SiteCalendar.LocalDay(v.At, zone)).ToList();
 
         Assert.Equal(expected.Count, days.Count);

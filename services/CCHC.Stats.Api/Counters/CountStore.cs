@@ -258,13 +258,16 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         return command;
     }
 
-    /// <summary>The statement that reads every count of a site's own figures (hours included).</summary>
+    /// <summary>
+    /// The statement that reads every count of a site's own periods, day to all time: not its hours and ten minutes
+    /// (<see cref="SiteRangeAsync"/>), which are most of its rows.
+    /// </summary>
     public NpgsqlBatchCommand SiteCommand(string siteId)
     {
         var command = new NpgsqlBatchCommand(
             $"""
             {SelectCounts}
-            WHERE scope = $1 AND dimension = $2 AND key = ''
+            WHERE scope = $1 AND dimension = $2 AND key = '' AND period NOT IN ('{PeriodName(PeriodKind.Hour)}', '{PeriodName(PeriodKind.TenMinutes)}')
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = siteId });
         command.Parameters.Add(new NpgsqlParameter { Value = CountKey.SiteDimension });
