@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Counters;
+using CsCheck;
 
 namespace CCHC.Stats.Tests;
 
@@ -96,5 +97,34 @@ public sealed class CalendarTests
                 Assert.InRange(instant, SiteCalendar.StartOf(day, zone), SiteCalendar.StartOf(day.AddDays(1), zone).AddTicks(-1));
             }
         }
+    }
+
+    [Fact]
+    public void a_views_ten_minutes_key_falls_in_its_hour_and_sorts_as_its_moment_within_it()
+    {
+        var local = new DateTimeOffset(2026, 11, 29, 14, 29, 59, TimeSpan.FromHours(7));
+
+        Assert.Equal("2026-11-29T14:20+07:00", PeriodKeys.TenMinutesKey(local));
+        Assert.Equal((local.AddSeconds(-599), local.AddSeconds(1)), PeriodKeys.TenMinutesOf(local));
+        Assert.Equal(PeriodKeys.HourKey(local)[..13], PeriodKeys.TenMinutesKey(local)[..13]);
+    }
+
+    /// <summary>
+    /// The index's bounds for a read between two moments hold every moment between them, as its view's local time is
+    /// written, over the night Berlin's clocks go back (02:00–03:00 twice) and any online window up to an hour long.
+    /// </summary>
+    [Fact]
+    public void the_site_day_indexs_bounds_hold_every_moment_between_two_across_a_fall_back()
+    {
+        var night = new DateTimeOffset(2026, 10, 24, 23, 0, 0, TimeSpan.Zero);
+        Gen.Select(Gen.Int[0, 4 * 3600], Gen.Int[0, 3600], Gen.Int[0, 3600]).Sample((start, length, at) =>
+        {
+            var from = TimeZoneInfo.ConvertTime(night.AddSeconds(start), Berlin);
+            var to = TimeZoneInfo.ConvertTime(night.AddSeconds(start + length), Berlin);
+            var moment = TimeZoneInfo.ConvertTime(night.AddSeconds(start + Math.Min(at, length)), Berlin);
+            var (low, high) = CCHC.Stats.Api.Hosting.MartenTables.IndexedLocalRange(from, to);
+            var indexed = CCHC.Stats.Api.Hosting.MartenTables.IndexedLocalTime(moment);
+            Assert.True(string.CompareOrdinal(low, indexed) <= 0 && string.CompareOrdinal(indexed, high) <= 0, $"{moment:O} ({indexed}) outside [{low}, {high}] for {from:O}–{to:O}");
+        });
     }
 }

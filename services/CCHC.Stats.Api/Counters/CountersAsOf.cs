@@ -66,9 +66,8 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         var open = PeriodKeys.TenMinutesOf(local);
         var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
         var readFrom = SiteCalendar.ToLocal(Min(open.Start, window.Since), zone);
-        var hourKey = PeriodKeys.HourKey(openHour.Start)[..13];
         var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
-            UpTo: asOf, FromLocalHour: PeriodKeys.HourKey(readFrom)[..13], ToLocalHour: hourKey);
+            UpTo: asOf, FromLocal: readFrom, ToLocal: local);
 
         return await ReadCaughtUpAsync(batch =>
         {

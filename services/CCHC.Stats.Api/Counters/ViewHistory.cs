@@ -21,17 +21,17 @@ public sealed class ViewHistory(MartenTables tables, NpgsqlDataSource database)
     /// <param name="After">Only views after this moment.</param>
     /// <param name="UpTo">Only views at or before this moment.</param>
     /// <param name="UpToSequence">Only views recorded at or before this sequence.</param>
-    /// <param name="FromLocalHour">
-    /// Only views from this local hour of the day on, as the index keeps it (<c>2026-11-29T14</c>, see
-    /// <see cref="MartenTables.SiteDayIndex"/>): what lets a read of an hour skip the day's earlier hours.
-    /// Narrows no further than <paramref name="After"/> should; it is the index's way in.
+    /// <param name="FromLocal">
+    /// Only views from the local ten minutes of this moment on (in the site's local offset), as the index keeps them
+    /// (<see cref="MartenTables.SiteDayIndex"/>): what lets a read of a few minutes skip the day's earlier views. Narrows no
+    /// further than <paramref name="After"/> should; it is the index's way in.
     /// </param>
-    /// <param name="ToLocalHour">
-    /// Only views up to this local hour of the day (the hour of <paramref name="UpTo"/>, as <paramref name="FromLocalHour"/>):
-    /// the index's way out, so a read of an hour early in a long day does not fetch the rest of the day to drop it.
+    /// <param name="ToLocal">
+    /// Only views up to the local ten minutes of this moment (that of <paramref name="UpTo"/>, in the site's local offset):
+    /// the index's way out, so a read of a few minutes early in a long day does not fetch the rest of the day to drop it.
     /// </param>
     public sealed record Range(string SiteId, DateOnly First, DateOnly Last, DateTimeOffset? After = null, DateTimeOffset? UpTo = null, long? UpToSequence = null,
-        string? FromLocalHour = null, string? ToLocalHour = null)
+        DateTimeOffset? FromLocal = null, DateTimeOffset? ToLocal = null)
     {
         public static Range Day(string siteId, DateOnly day) => new(siteId, day, day);
 

@@ -125,9 +125,8 @@ public sealed class GroupCounters(
                 sums[i] = (checked(sums[i].PageViews + ofMember[i].PageViews), checked(sums[i].Visits + ofMember[i].Visits));
             }
 
-            var since = SiteCalendar.ToLocal(window.Since, zone);
             var range = new ViewHistory.Range(member, SiteCalendar.LocalDay(window.Since, zone), day, After: window.Since, UpTo: asOf,
-                FromLocalHour: PeriodKeys.HourKey(since)[..13], ToLocalHour: PeriodKeys.HourKey(SiteCalendar.ToLocal(asOf, zone))[..13]);
+                FromLocal: SiteCalendar.ToLocal(window.Since, zone), ToLocal: SiteCalendar.ToLocal(asOf, zone));
             await using var batch = database.CreateBatch();
             batch.BatchCommands.Add(views.Command(range));
             await using var reader = await batch.ExecuteReaderAsync(ct);

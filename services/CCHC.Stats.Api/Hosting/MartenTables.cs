@@ -25,13 +25,34 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// created with the schema (<see cref="IndexesSql"/>) and Marten is told to leave it alone.
     /// </summary>
     /// <remarks>
-    /// The key is (site, day, local hour) without the sequence: every view of a site-hour then has the same key, and
-    /// PostgreSQL's B-tree deduplication keeps one key per list of row pointers (about 6 bytes a view instead of
-    /// the ~88 of a unique key). Readers that want sequence order sort the rows they read. The local hour is the first
-    /// 13 characters of the view's <c>occurredAt</c>, which events write in the site's local offset
-    /// (<c>2026-11-29T14</c>): an <c>asOf</c> reads its open ten minutes' hour without the day's earlier ones.
+    /// The key is (site, day, local ten minutes) without the sequence: every view of a site's ten minutes then has the
+    /// same key, and PostgreSQL's B-tree deduplication keeps one key per list of row pointers (about 12 bytes a view at
+    /// a view a minute, instead of the ~88 of a unique key). Readers that want sequence order sort the rows they read.
+    /// The local ten minutes are the first 15 characters of the view's <c>occurredAt</c>, which events write in the site's
+    /// local offset (<c>2026-11-29T14:2</c>, <see cref="IndexedLocalTime"/>): an <c>asOf</c> reads its open ten minutes
+    /// without the hour's earlier ones (keyed by the hour, it fetched the whole hour's views to keep the last few).
     /// </remarks>
-    public const string SiteDayIndex = "ix_mt_events_site_day_hour_v6";
+    public const string SiteDayIndex = "ix_mt_events_site_day_ten_minutes_v7";
+
+    /// <summary>A local moment as <see cref="SiteDayIndex"/> keys its view: the first 15 characters, to the ten minutes.</summary>
+    public static string IndexedLocalTime(DateTimeOffset local) => PeriodKeys.TenMinutesKey(local)[..15];
+
+    /// <summary>
+    /// The index's bounds for the views between two local moments (<see cref="ViewHistory.Range.FromLocal"/>,
+    /// <see cref="ViewHistory.Range.ToLocal"/>). The local time runs backwards where the clocks go back (02:59+02:00, then
+    /// 02:00+01:00), so the first is written in the smaller of their offsets and the second in the larger: the bounds then
+    /// hold both passes of a repeated hour. Not given, a bound holds every view, so the index always reads its ten minutes'
+    /// column (an "IS NULL OR" kept the generic plan from using it: an hour's read fetched its whole day).
+    /// </summary>
+    public static (string From, string To) IndexedLocalRange(DateTimeOffset? from, DateTimeOffset? to)
+    {
+        var (smaller, larger) = from is { } f && to is { } t ? (Min(f.Offset, t.Offset), Max(f.Offset, t.Offset)) : (default(TimeSpan?), default(TimeSpan?));
+        return (from is { } first ? IndexedLocalTime(first.ToOffset(smaller ?? first.Offset)) : "",
+            to is { } last ? IndexedLocalTime(last.ToOffset(larger ?? last.Offset)) : "9999");
+
+        static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+        static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    }
 
     /// <summary>
     /// Index for a site's baselines (every <c>asOf</c> read applies them): without it the site-day index served the
@@ -146,7 +167,7 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
               AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
               AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
               AND ($6::bigint IS NULL OR seq_id <= $6)
-              AND left(data ->> 'occurredAt', 13) >= $7 AND left(data ->> 'occurredAt', 13) <= $8
+              AND left(data ->> 'occurredAt', 15) >= $7 AND left(data ->> 'occurredAt', 15) <= $8
             {orderBy}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = range.SiteId });
@@ -155,10 +176,9 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.After?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)range.UpTo?.ToUniversalTime() ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)range.UpToSequence ?? DBNull.Value });
-        // Bounds that hold every view when not given, so the index always reads its hour column (an "IS NULL OR" kept
-        // the generic plan from using it: an hour's read fetched its whole day).
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = range.FromLocalHour ?? "" });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = range.ToLocalHour ?? "9999" });
+        var (from, to) = IndexedLocalRange(range.FromLocal, range.ToLocal);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = from });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = to });
         return command;
     }
 
@@ -277,7 +297,8 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
         $"""
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v2;
-        CREATE INDEX IF NOT EXISTS {SiteDayIndex} ON {Events} ((data ->> 'siteId'), (data ->> 'day'), left(data ->> 'occurredAt', 13))
+        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_hour_v6;
+        CREATE INDEX IF NOT EXISTS {SiteDayIndex} ON {Events} ((data ->> 'siteId'), (data ->> 'day'), left(data ->> 'occurredAt', 15))
             WHERE type IN ({HistoryKinds});
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_hour_v5;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v4;
