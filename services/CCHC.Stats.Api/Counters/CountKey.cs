@@ -3,8 +3,8 @@ namespace CCHC.Stats.Api.Counters;
 /// <summary>
 /// What one stored count is kept for: a scope (the site), a dimension and its key, and a period (kind and key). The
 /// dimensions are the site itself (<see cref="SiteDimension"/>, key empty, counted by ten minutes, hour, day, week, month,
-/// year and all time), its pages (<see cref="PageDimension"/>) and the sources of its visits (<see cref="SourceDimension"/>), both
-/// counted by day, month, year and all time (<see cref="IsStoredByDay"/>).
+/// year and all time), its pages (<see cref="PageDimension"/>) and the sources of its visits
+/// (<see cref="SourceDimension"/>), both counted by day, month, year and all time (<see cref="IsStoredByDay"/>).
 /// </summary>
 public readonly record struct CountKey(string Scope, string Dimension, string Key, PeriodKind Period, string PeriodKey)
 {

@@ -13,18 +13,18 @@ namespace CCHC.Stats.Api.Counters;
 /// figures, whatever their order within a site-day.
 /// </summary>
 /// <remarks>
-/// A view counts for its site in the five periods of its local day and in its local hour. In the day's periods: a page
-/// view, the change in visits (a late view can start a visit earlier or join two), and a visitor the first time the
-/// visitor is seen that day. In the hour: a page view, a visitor the first time the visitor is seen in that hour, each
-/// visit in the hour of its first view (so a visit whose start moves, moves hour), and each of the day's visitors in the
-/// hour of their first view of the day (<see cref="Counts.FirstVisitors"/>). Its local ten minutes count it as its hour
-/// does, all but the hour's distinct visitors: they make <c>asOf</c> exact from stored counts up to a moment's ten
-/// minutes (<see cref="CountersAsOf"/>). A view counts for its page
-/// (<see cref="PageIdentity"/>) as it counts for its site, page views only, in the periods stored for pages
-/// (<see cref="CountKey.IsStoredByDay"/>: a week is its days). A page baseline adds to its page's all-time figure
-/// alone; a page's title is the newest non-empty one (<see cref="Titles"/>). A visit counts for the source of its first
-/// view (<see cref="VisitSource"/>) in the same periods as a page: a late view that starts a visit earlier moves it to its
-/// own source, one that joins two visits takes the second's out of its source.
+/// A view counts for its site in the five periods of its local day, in its local hour and in its local ten minutes. In
+/// the day's periods: a page view, the change in visits (a late view can start a visit earlier or join two), and a
+/// visitor the first time the visitor is seen that day. In the hour: a page view, a visitor the first time the visitor
+/// is seen in that hour, each visit in the hour of its first view (so a visit whose start moves, moves hour), and each of
+/// the day's visitors in the hour of their first view of the day (<see cref="Counts.FirstVisitors"/>). Its ten minutes
+/// count it as its hour does, all but the hour's distinct visitors: they make <c>asOf</c> exact from stored counts up to
+/// a moment's ten minutes (<see cref="CountersAsOf"/>). A view counts for its page (<see cref="PageIdentity"/>) as it counts for its
+/// site, page views only, in the periods stored for pages (<see cref="CountKey.IsStoredByDay"/>: a week is its days). A
+/// page baseline adds to its page's all-time figure alone; a page's title is the newest non-empty one
+/// (<see cref="Titles"/>). A visit counts for the source of its first view (<see cref="VisitSource"/>) in the same periods
+/// as a page: a late view that starts a visit earlier moves it to its own source, one that joins two visits takes the
+/// second's out of its source.
 /// </remarks>
 public sealed class CounterBook
 {
@@ -38,8 +38,10 @@ public sealed class CounterBook
     /// <summary>The page of each URL met so far: a busy article is viewed many times in a page of events.</summary>
     private readonly Dictionary<string, string> _pages = new(StringComparer.Ordinal);
 
-    /// <summary>The keys of the hour and the ten minutes of each site's ten minutes met so far (by their local start): a
-    /// view, its visit's start and its visitor's first view each count in both.</summary>
+    /// <summary>
+    /// The keys of the hour and the ten minutes of each site's ten minutes met so far (by their local start): a view, its
+    /// visit's start and its visitor's first view each count in both, and formatting the keys at each was worth saving.
+    /// </summary>
     private readonly Dictionary<(string SiteId, DateTime Start, TimeSpan Offset), (CountKey Hour, CountKey TenMinutes)> _moments = [];
 
     private readonly Dictionary<(string SiteId, string Page), PageTitle> _titles = [];
@@ -208,6 +210,7 @@ public sealed class CounterBook
         Add(moment.TenMinutes, change);
     }
 
+    /// <summary>The keys of the hour and the ten minutes of a moment (in the site's local offset).</summary>
     private (CountKey Hour, CountKey TenMinutes) MomentOf(string siteId, DateTimeOffset at)
     {
         var start = PeriodKeys.TenMinutesOf(at).Start;

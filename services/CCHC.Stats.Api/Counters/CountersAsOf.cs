@@ -56,11 +56,11 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         var keys = new PeriodKeys(day);
 
         // The day up to the moment: its closed hours and its open hour's closed ten minutes from the stored counts, and the
-        // open ten minutes up to the moment from their raw views. The same read gives who is online: the window's views, and when the window reaches back into the day
-        // before, that day's (a visitor's hash changes at local midnight, the daily salt, so the two days' online visitors
-        // add up). One statement reads both days: the same statement twice in one batch tripped Npgsql's automatic
-        // preparation. PostgreSQL keeps moments to the microsecond: a read starts one before, so a view at the ten
-        // minutes' first moment is in them.
+        // open ten minutes up to the moment from their raw views. The same read gives who is online: the window's views,
+        // and when the window reaches back into the day before, that day's (a visitor's hash changes at local midnight, the
+        // daily salt, so the two days' online visitors add up). One statement reads both days: the same statement twice in
+        // one batch tripped Npgsql's automatic preparation. PostgreSQL keeps moments to the microsecond: a read starts one
+        // before, so a view at the ten minutes' first moment is in them.
         var local = SiteCalendar.ToLocal(asOf, zone);
         var openHour = PeriodKeys.HourOf(local);
         var open = PeriodKeys.TenMinutesOf(local);
