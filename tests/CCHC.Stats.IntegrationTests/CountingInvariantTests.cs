@@ -198,7 +198,7 @@ public sealed class CountingInvariantTests(StatsApp app)
                 (parts.Sum(t => t.PageViews), parts.Sum(t => t.Visits), parts.Sum(t => t.FirstVisitors)));
         }
 
-        Assert.Equal(hourRows.Count, tenMinutes.Count);
+        Assert.Equal(hourRows.Count, tenMinutes.Count); // and no ten minutes without their hour
         var expected = views.GroupBy(v => SiteCalendar.LocalDay(v.At, zone)).ToList();
 
         Assert.Equal(expected.Count, days.Count);

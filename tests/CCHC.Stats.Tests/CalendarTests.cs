@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
 using CsCheck;
 
 namespace CCHC.Stats.Tests;
@@ -100,7 +101,7 @@ public sealed class CalendarTests
     }
 
     [Fact]
-    public void a_views_ten_minutes_key_falls_in_its_hour_and_sorts_as_its_moment_within_it()
+    public void a_moments_ten_minutes_are_keyed_by_their_local_start_within_its_hour()
     {
         var local = new DateTimeOffset(2026, 11, 29, 14, 29, 59, TimeSpan.FromHours(7));
 
@@ -122,9 +123,10 @@ public sealed class CalendarTests
             var from = TimeZoneInfo.ConvertTime(night.AddSeconds(start), Berlin);
             var to = TimeZoneInfo.ConvertTime(night.AddSeconds(start + length), Berlin);
             var moment = TimeZoneInfo.ConvertTime(night.AddSeconds(start + Math.Min(at, length)), Berlin);
-            var (low, high) = CCHC.Stats.Api.Hosting.MartenTables.IndexedLocalRange(from, to);
-            var indexed = CCHC.Stats.Api.Hosting.MartenTables.IndexedLocalTime(moment);
-            Assert.True(string.CompareOrdinal(low, indexed) <= 0 && string.CompareOrdinal(indexed, high) <= 0, $"{moment:O} ({indexed}) outside [{low}, {high}] for {from:O}–{to:O}");
+            var (low, high) = MartenTables.IndexedLocalRange(from, to);
+            var indexed = MartenTables.IndexedLocalTime(moment);
+            Assert.True(string.CompareOrdinal(low, indexed) <= 0 && string.CompareOrdinal(indexed, high) <= 0,
+                $"{moment:O} ({indexed}) outside [{low}, {high}] for {from:O}–{to:O}");
         });
     }
 }
