@@ -430,7 +430,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
         PeriodKind.Month => (row.GetInt64(3), row.GetInt64(4)),
         PeriodKind.Year => (row.GetInt64(5), row.GetInt64(6)),
         PeriodKind.Total => (row.GetInt64(7), row.GetInt64(8)),
-        _ => throw new ArgumentOutOfRangeException(nameof(period), period, "Hours are not summed before a day."),
+        _ => throw new ArgumentOutOfRangeException(nameof(period), period, "Hours and ten minutes are not summed before a day."),
     };
 
     /// <summary>

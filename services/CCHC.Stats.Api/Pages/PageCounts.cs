@@ -247,9 +247,8 @@ public sealed class PageCounts(NpgsqlDataSource database, CountStore counts, Vie
     /// <summary>
     /// The figures at <paramref name="moment"/> of one page, or of every page, by <see cref="PeriodKind"/> (see the remarks),
     /// of every period, or <paramref name="only"/> of one (the others then hold the day's alone): one batch of three
-    /// statements (two without all time), read once the
-    /// counters have caught up (<see cref="CountersAsOf.ReadCaughtUpAsync"/>); null when they do not. Every page's is a wide
-    /// read: it never holds the last of the as-of turns.
+    /// statements (two without all time), read once the counters have caught up (<see cref="CountersAsOf.ReadCaughtUpAsync"/>);
+    /// null when they do not. Every page's is a wide read: it never holds the last of the as-of turns.
     /// </summary>
     private Task<Dictionary<string, long[]>?> FiguresAsOfAsync(KnownSite site, string? page, DateTimeOffset moment, PeriodKind? only, CancellationToken ct)
     {
