@@ -15,7 +15,6 @@ SELECT nextval('mt_events_sequence'), gen_random_uuid(), s.id, (g % 1000) + 1,
        jsonb_build_object(
          'siteId', 'bench-' || (g % 20),
          'occurredAt', to_char(t AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '1+07:00',
-         'day', to_char(t AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD'),
          'visitorHash', left(translate(encode(decode(md5(((g::bigint * 7919) % 1000000)::text), 'hex'), 'base64'), '+/', '-_'), 22),
          'url', 'https://bench.test/page/' || ((g / 20) % :pages)),
        'page_viewed', now(), '*DEFAULT*', NULL

@@ -34,7 +34,7 @@ source deploy/bench/lib.sh
 start_side_by_side "$REF"
 PROJECTOR_PID=
 
-side() { export BENCH_DB="cchc_$1" SERVICE_DLL="${DLL[$1]}"; }
+side() { export BENCH_DB="cchc_$1" SERVICE_DLL="${DLL[$1]}" BULK_VIEWS="${BULK[$1]}"; }
 settle() {
   psql -q -d "$BENCH_DB" -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
   sync
@@ -48,6 +48,8 @@ for s in old new; do
   grow_and_rebuild "$VIEWS"
   settle
   stop_service
+  # What (g) measures: the event table with its indexes, per stored view; and the heap and the site-day index apart.
+  echo "   bytes a view: $(psql -At -d "$BENCH_DB" -c "SELECT round(pg_total_relation_size('mt_events')::numeric / count(*), 1) || ' (events with indexes), ' || round(pg_relation_size('mt_events')::numeric / count(*), 1) || ' (table), ' || round(coalesce((SELECT sum(pg_relation_size(indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'mt_events'::regclass AND c.relname LIKE 'ix_mt_events_site_day%'), 0) / count(*), 1) || ' (site-day index)' FROM mt_events")"
 done
 
 declare -A R # R[side:measure] = "value value …", one value per round

@@ -84,12 +84,13 @@ load() { dotnet tests/CCHC.Stats.Load/bin/Release/net10.0/CCHC.Stats.Load.dll --
 peak_rss_mb() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVICE_PID/status"; }
 
 # Grows the store of ${BENCH_DB:-cchc_stats} by $1 page views written straight into the event table
-# (bulk-views.sql), then has the service rebuild every counter from it (rebuild_all).
+# (${BULK_VIEWS:-deploy/bench/bulk-views.sql}: in a side-by-side run, each side's own, so that its events have the shape
+# its service writes), then has the service rebuild every counter from it (rebuild_all).
 grow_and_rebuild() { # $1 views to add
   local db=${BENCH_DB:-cchc_stats}
   register_bench_sites
   stop_service
-  psql -q -d "$db" -v count="$1" -v pages="${PAGES:-5000}" -f deploy/bench/bulk-views.sql
+  psql -q -d "$db" -v count="$1" -v pages="${PAGES:-5000}" -f "${BULK_VIEWS:-deploy/bench/bulk-views.sql}"
   # The service will rebuild every counter from the store: start the projection where the store ends.
   psql -q -d "$db" -c "UPDATE mt_event_progression SET last_seq_id = (SELECT max(seq_id) FROM mt_events) WHERE name LIKE 'counters:%'"
   start_service
@@ -155,11 +156,12 @@ wrk_ok() {
   echo "$1"
 }
 
-# The service at git ref $1 (git archive into $WORK/old) and the working tree, both built in Release, for a side-by-side
-# run: sets OLD_SHA and DLL[old], DLL[new].
 # The two sides' order in round $1 of an alternating comparison: old first in odd rounds, new first in even ones, so
 # neither side always runs on the warmer machine.
 turns() { if (( $1 % 2 )); then echo "old new"; else echo "new old"; fi; }
+
+# The service at git ref $1 (git archive into $WORK/old) and the working tree, both built in Release, for a side-by-side
+# run: sets OLD_SHA, DLL[old], DLL[new] and BULK[old], BULK[new] (each side's bulk-views.sql).
 
 build_old_and_new() {
   OLD_SHA=$(git rev-parse --short "$1")
@@ -170,6 +172,7 @@ build_old_and_new() {
   dotnet build -c Release CCHC.Stats.sln -v q -nologo >/dev/null
   declare -gA DLL=([old]="$WORK/old/services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll"
                    [new]="services/CCHC.Stats.Api/bin/Release/net10.0/CCHC.Stats.Api.dll")
+  declare -gA BULK=([old]="$WORK/old/deploy/bench/bulk-views.sql" [new]="deploy/bench/bulk-views.sql")
 }
 
 # The common start of a side-by-side run: git ref $1 and the working tree built (build_old_and_new), PostgreSQL started,

@@ -39,9 +39,9 @@ public sealed class AuditVerifyTests(StatsApp app)
         // Behind the service's back: one view of the first day deleted, one of the third day altered.
         await TamperAsync(site,
             """
-            DELETE FROM mt_events WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND data ->> 'day' = '2026-10-20' AND type = 'page_viewed');
+            DELETE FROM mt_events WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND left(data ->> 'occurredAt', 10) = '2026-10-20' AND type = 'page_viewed');
             UPDATE mt_events SET data = jsonb_set(data, '{url}', '"https://portal.test/forged"')
-             WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND data ->> 'day' = '2026-10-22' AND type = 'page_viewed');
+             WHERE seq_id = (SELECT min(seq_id) FROM mt_events WHERE data ->> 'siteId' = @site AND left(data ->> 'occurredAt', 10) = '2026-10-22' AND type = 'page_viewed');
             """);
 
         var report = await VerifyAsync(site);

@@ -55,7 +55,7 @@ public sealed class OperationsTests(StatsApp app)
 
         // A group of views that failed in a queue (what the RabbitMQ transport can produce), written as Wolverine would.
         var now = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(7));
-        var message = RecordPageViews.Of([new PageViewed("dl", now, DateOnly.FromDateTime(now.DateTime), "visitor", "https://portal.test/lost", null, null)]);
+        var message = RecordPageViews.Of([new PageViewed("dl", now, "visitor", "https://portal.test/lost", null, null)]);
         await using (var db = new NpgsqlConnection(connection))
         {
             await db.OpenAsync();

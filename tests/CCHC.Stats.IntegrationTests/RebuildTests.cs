@@ -1,4 +1,5 @@
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
 using System.Text.Json;
 using Marten;
 using Marten.Events;
@@ -256,6 +257,11 @@ public sealed class RebuildTests(StatsApp app)
     [InlineData($"DROP INDEX {CountStore.SourcesIndex}; DELETE FROM {CountStore.Table} WHERE dimension = 'source'")]
     [InlineData($"DROP TABLE {VisitorDayStore.Table}; CREATE TABLE mt_doc_visitor_day (id varchar PRIMARY KEY, data jsonb); DELETE FROM {CountStore.Table}")]
     [InlineData($"COMMENT ON TABLE {CountStore.Table} IS NULL; DELETE FROM {CountStore.Table} WHERE period = 'tenminutes'")]
+    [InlineData($"COMMENT ON TABLE {CountStore.Table} IS NULL; DELETE FROM {CountStore.Table} WHERE period = 'tenminutes'; " +
+        $"DROP INDEX {MartenTables.SiteDayIndex}; " +
+        "UPDATE mt_events SET data = data || jsonb_build_object('day', left(data ->> 'occurredAt', 10)) WHERE type = 'page_viewed'; " +
+        "CREATE INDEX ix_mt_events_site_day_ten_minutes_v7 ON mt_events ((data ->> 'siteId'), (data ->> 'day'), left(data ->> 'occurredAt', 15)) " +
+        "WHERE type IN ('page_viewed', 'baseline_recorded', 'baseline_withdrawn', 'page_baseline_recorded', 'day_sealed')")]
     public async Task a_store_from_before_the_counts_table_or_before_pages_sources_visitor_day_rows_or_ten_minutes_is_rebuilt_by_itself_on_start(string olderVersion)
     {
         var connection = await app.Database.CreateDatabaseAsync("upgrade");
@@ -302,6 +308,9 @@ public sealed class RebuildTests(StatsApp app)
         await store.OpenAsync();
         await using var older = new Npgsql.NpgsqlCommand("SELECT to_regclass('mt_doc_visitor_day') IS NULL", store);
         Assert.True((bool)(await older.ExecuteScalarAsync())!, "the visitor-day documents of older versions are dropped");
+        await using var indexes = new Npgsql.NpgsqlCommand(
+            $"SELECT to_regclass('ix_mt_events_site_day_ten_minutes_v7') IS NULL AND to_regclass('{MartenTables.SiteDayIndex}') IS NOT NULL", store);
+        Assert.True((bool)(await indexes.ExecuteScalarAsync())!, "the site-day index of older versions is replaced by this version's");
     }
 
     /// <summary>Every stored count with a figure, one line each, in key order.</summary>

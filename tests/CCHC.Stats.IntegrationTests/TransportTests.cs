@@ -25,7 +25,7 @@ public sealed class TransportTests(StatsApp app)
 
         // What a broker redelivery (or a publisher's retry) amounts to: the same group, published twice.
         var now = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(7));
-        var group = RecordPageViews.Of([new PageViewed("twice", now, DateOnly.FromDateTime(now.DateTime), "visitor", "https://portal.test/twice", null, null)]);
+        var group = RecordPageViews.Of([new PageViewed("twice", now, "visitor", "https://portal.test/twice", null, null)]);
         await using (var scope = host.Services.CreateAsyncScope())
         {
             var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
@@ -70,7 +70,7 @@ public sealed class TransportTests(StatsApp app)
         try
         {
             var now = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(7));
-            var group = RecordPageViews.Of([new PageViewed("blocked", now, DateOnly.FromDateTime(now.DateTime), "visitor", "https://portal.test/unconfirmed", null, null)]);
+            var group = RecordPageViews.Of([new PageViewed("blocked", now, "visitor", "https://portal.test/unconfirmed", null, null)]);
             await using var scope = host.Services.CreateAsyncScope();
             var clock = Stopwatch.StartNew();
             var delivery = host.Services.GetRequiredService<ViewTransport>().DeliverAsync(scope.ServiceProvider.GetRequiredService<IMessageBus>(), group, CancellationToken.None);

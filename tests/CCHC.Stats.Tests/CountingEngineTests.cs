@@ -233,7 +233,7 @@ public sealed class CountingEngineTests
     private static PageViewed ViewOf(View view, TimeZoneInfo zone)
     {
         var local = TimeZoneInfo.ConvertTime(view.At, zone);
-        return new PageViewed("site", local, DateOnly.FromDateTime(local.DateTime), $"v{view.Visitor}", "https://example.gov.vn/", null, null);
+        return new PageViewed("site", local, $"v{view.Visitor}", "https://example.gov.vn/", null, null);
     }
 
     private static DateOnly LocalDate(DateTimeOffset at, TimeZoneInfo zone) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, zone).DateTime);

@@ -61,11 +61,11 @@ public static class ExportHistory
         while (await reader.ReadAsync(ct))
         {
             var (sequence, type) = (reader.GetInt64(0), reader.GetString(1));
-            var data = reader.GetString(2);
+            var (data, day) = (reader.GetString(2), reader.GetString(3));
             bool? startedVisit = type == "page_viewed"
-                ? (await days.OfAsync(DateOnly.ParseExact(reader.GetString(3), "yyyy-MM-dd", CultureInfo.InvariantCulture), ct)).StartedVisit(sequence)
+                ? (await days.OfAsync(DateOnly.ParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture), ct)).StartedVisit(sequence)
                 : null;
-            var row = new HistoryRow(sequence, type, data, startedVisit);
+            var row = new HistoryRow(sequence, type, data, day, startedVisit);
             await output.WriteLineAsync(format == "csv" ? Csv.Line(row) : row.ToJson());
             if (++rows % 1000 == 0)
             {
@@ -104,8 +104,8 @@ internal sealed class RecountedDays(ViewHistory history, string siteId, long cei
     }
 }
 
-/// <summary>One exported fact.</summary>
-public sealed record HistoryRow(long Sequence, string Type, string Data, bool? StartedVisit)
+/// <summary>One exported fact, with its site-local day (a view stores it only in its <c>occurredAt</c>).</summary>
+public sealed record HistoryRow(long Sequence, string Type, string Data, string Day, bool? StartedVisit)
 {
     public string Kind => Type switch
     {
@@ -147,7 +147,7 @@ public sealed record HistoryRow(long Sequence, string Type, string Data, bool? S
                 json.WriteNull("startedVisit");
             }
 
-            json.WriteString("day", e.GetProperty("day").GetString());
+            json.WriteString("day", Day);
             json.WritePropertyName("details");
             if (Type == "page_viewed")
             {
@@ -202,7 +202,7 @@ public static class Csv
             Cell(Text("title")),
             Cell(Text("visitorHash")),
             row.StartedVisit is { } started ? (started ? "true" : "false") : "",
-            Cell(Text("day")),
+            Cell(row.Day),
             Cell(row.Type == "page_viewed" ? null : row.Data));
     }
 

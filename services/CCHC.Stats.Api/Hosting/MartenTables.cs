@@ -33,7 +33,16 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// local offset (<c>2026-11-29T14:2</c>, <see cref="IndexedLocalTime"/>): an <c>asOf</c> reads its open ten minutes
     /// without the hour's earlier ones (keyed by the hour, it fetched the whole hour's views to keep the last few).
     /// </remarks>
-    public const string SiteDayIndex = "ix_mt_events_site_day_ten_minutes_v7";
+    public const string SiteDayIndex = "ix_mt_events_site_day_ten_minutes_v8";
+
+    /// <summary>
+    /// The site-local day of an event, as SQL: for a view, the first ten characters of its <c>occurredAt</c>, which it
+    /// writes in the site's local offset (<see cref="Ingestion.PageViewed.Day"/>; views stored by earlier versions also
+    /// carry the same date as <c>day</c>, not read); for the other facts, which have no <c>occurredAt</c>, their
+    /// <c>day</c>. Every statement that selects or reads events by day says it with this expression, the one
+    /// <see cref="SiteDayIndex"/> is keyed by, so that PostgreSQL matches it.
+    /// </summary>
+    public const string DayOf = "coalesce(left(data ->> 'occurredAt', 10), data ->> 'day')";
 
     /// <summary>A local moment as <see cref="SiteDayIndex"/> keys its view: the first 15 characters, to the ten minutes.</summary>
     public static string IndexedLocalTime(DateTimeOffset local) => PeriodKeys.TenMinutesKey(local)[..15];
@@ -152,12 +161,12 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// </summary>
     public NpgsqlBatchCommand ViewsCommand(ViewHistory.Range range, bool withSources) => Views(
         withSources
-            ? "data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz, data ->> 'referrer', data ->> 'url'"
-            : "data ->> 'day', seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz",
-        range, "ORDER BY data ->> 'day', seq_id");
+            ? $"{DayOf}, seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz, data ->> 'referrer', data ->> 'url'"
+            : $"{DayOf}, seq_id, data ->> 'visitorHash', (data ->> 'occurredAt')::timestamptz",
+        range, $"ORDER BY {DayOf}, seq_id");
 
     /// <summary>The statement for a range's views' <c>day, url</c>, in no order.</summary>
-    public NpgsqlBatchCommand ViewUrlsCommand(ViewHistory.Range range) => Views("data ->> 'day', data ->> 'url'", range, "");
+    public NpgsqlBatchCommand ViewUrlsCommand(ViewHistory.Range range) => Views($"{DayOf}, data ->> 'url'", range, "");
 
     private NpgsqlBatchCommand Views(string columns, ViewHistory.Range range, string orderBy)
     {
@@ -165,7 +174,7 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
             $"""
             SELECT {columns}
             FROM {Events}
-            WHERE type = 'page_viewed' AND data ->> 'siteId' = $1 AND data ->> 'day' >= $2 AND data ->> 'day' <= $3
+            WHERE type = 'page_viewed' AND data ->> 'siteId' = $1 AND {DayOf} >= $2 AND {DayOf} <= $3
               AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
               AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
               AND ($6::bigint IS NULL OR seq_id <= $6)
@@ -226,7 +235,7 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
 
     /// <summary>The statement for the counted facts of each day of a site: <c>day, count, max(seq_id)</c>.</summary>
     public NpgsqlBatchCommand FactsPerDayCommand(string siteId) => Command(
-        $"SELECT data ->> 'day', count(*), max(seq_id) FROM {Events} WHERE data ->> 'siteId' = $1 AND type IN ({CountedKinds}) GROUP BY 1", siteId);
+        $"SELECT {DayOf}, count(*), max(seq_id) FROM {Events} WHERE data ->> 'siteId' = $1 AND type IN ({CountedKinds}) GROUP BY 1", siteId);
 
     /// <summary>
     /// The statement for the counted facts of a site-day up to a sequence, as a seal's chain covers them:
@@ -235,7 +244,7 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     public NpgsqlBatchCommand DayFactsCommand(string siteId, DateOnly day, long upToSequence) => Command(
         $"""
         SELECT seq_id, type, data::text FROM {Events}
-        WHERE data ->> 'siteId' = $1 AND data ->> 'day' = $2 AND type IN ({CountedKinds}) AND seq_id <= $3
+        WHERE data ->> 'siteId' = $1 AND {DayOf} = $2 AND type IN ({CountedKinds}) AND seq_id <= $3
         ORDER BY seq_id
         """, siteId, DayKey(day), upToSequence);
 
@@ -248,17 +257,17 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     {
         var command = Command(
             $"""
-            SELECT seq_id, type, data::text, data ->> 'day'
+            SELECT seq_id, type, data::text, {DayOf}
             FROM (
                 SELECT seq_id, type, data,
                        (coalesce(data ->> 'occurredAt', data ->> 'asOf', data ->> 'withdrawnAt', data ->> 'sealedAt'))::timestamptz AS at
                 FROM {Events}
                 WHERE data ->> 'siteId' = $1 AND type IN ({HistoryKinds}) AND seq_id <= $2
-                  AND ($3::timestamptz IS NULL OR data ->> 'day' >= to_char($3::timestamptz - interval '1 day', 'YYYY-MM-DD'))
-                  AND ($4::timestamptz IS NULL OR data ->> 'day' <= to_char($4::timestamptz + interval '1 day', 'YYYY-MM-DD'))
+                  AND ($3::timestamptz IS NULL OR {DayOf} >= to_char($3::timestamptz - interval '1 day', 'YYYY-MM-DD'))
+                  AND ($4::timestamptz IS NULL OR {DayOf} <= to_char($4::timestamptz + interval '1 day', 'YYYY-MM-DD'))
             ) history
             WHERE CASE WHEN type = 'day_sealed'
-                       THEN ($5::text IS NULL OR data ->> 'day' >= $5) AND ($6::text IS NULL OR data ->> 'day' <= $6)
+                       THEN ($5::text IS NULL OR {DayOf} >= $5) AND ($6::text IS NULL OR {DayOf} <= $6)
                        ELSE ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) END
             ORDER BY seq_id
             """, siteId, ceiling);
@@ -300,7 +309,8 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v2;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_hour_v6;
-        CREATE INDEX IF NOT EXISTS {SiteDayIndex} ON {Events} ((data ->> 'siteId'), (data ->> 'day'), left(data ->> 'occurredAt', 15))
+        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_ten_minutes_v7;
+        CREATE INDEX IF NOT EXISTS {SiteDayIndex} ON {Events} ((data ->> 'siteId'), ({DayOf}), left(data ->> 'occurredAt', 15))
             WHERE type IN ({HistoryKinds});
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_hour_v5;
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v4;

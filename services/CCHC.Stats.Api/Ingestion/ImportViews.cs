@@ -86,7 +86,7 @@ public static class ImportViews
             var at = SiteCalendar.ToLocal(item.OccurredAt!.Value, zone);
             var day = DateOnly.FromDateTime(at.DateTime);
             var visitor = await identity.ForImportAsync(siteId, day, item.VisitorId!, ct);
-            views.Add(new PageViewed(siteId, at, day, visitor, item.Url!, RecordPageView.NullIfEmpty(item.Referrer), RecordPageView.NullIfEmpty(item.Title)));
+            views.Add(new PageViewed(siteId, at, visitor, item.Url!, RecordPageView.NullIfEmpty(item.Referrer), RecordPageView.NullIfEmpty(item.Title)));
         }
 
         var answer = Answer.Of(StatusCodes.Status202Accepted, new BatchResult(views.Count + bots, rejected, bots));

@@ -58,7 +58,7 @@ public static class RecordPageView
         try
         {
             var visitor = await identity.ForPublicViewAsync(day, clientIp, userAgent, ct);
-            await batcher.RecordAsync(new PageViewed(siteId, now, day, visitor, view.Url!, NullIfEmpty(view.Referrer), NullIfEmpty(view.Title)), ct);
+            await batcher.RecordAsync(new PageViewed(siteId, now, visitor, view.Url!, NullIfEmpty(view.Referrer), NullIfEmpty(view.Title)), ct);
         }
         catch (UnstorableViewException)
         {
