@@ -162,7 +162,6 @@ turns() { if (( $1 % 2 )); then echo "old new"; else echo "new old"; fi; }
 
 # The service at git ref $1 (git archive into $WORK/old) and the working tree, both built in Release, for a side-by-side
 # run: sets OLD_SHA, DLL[old], DLL[new] and BULK[old], BULK[new] (each side's bulk-views.sql).
-
 build_old_and_new() {
   OLD_SHA=$(git rev-parse --short "$1")
   echo "== build $1 ($OLD_SHA) and the working tree (Release)"
