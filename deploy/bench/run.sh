@@ -230,14 +230,15 @@ billion rows in a year or two. What keeps it manageable:
   partition, which queries of live events never touch and which can sit on a cheaper tablespace or be
   detached once exported. Rebuilds then start from the oldest kept day, with the sealed figures of archived
   days as baselines (\`BaselineRecorded\`, the mechanism portals already use to carry old counters over).
-- **Disk per view** (table above): a view is one row of about 300 B — a ~170 B jsonb payload (site, local
-  time, day, visitor hash, URL; an absent referrer or title has no key) and Marten's per-row columns (\`seq_id\`,
+- **Disk per view** (table above): a view is one row of about 290 B — a ~150 B jsonb payload (site, local
+  time, visitor hash, URL; an absent referrer or title has no key, and the site-local day is the local time's first
+  ten characters, not a field of its own) and Marten's per-row columns (\`seq_id\`,
   \`id\`, \`stream_id\`, \`version\`, \`type\`, \`tenant_id\`, \`timestamp\`, \`is_archived\`; \`mt_dotnet_type\` is left
   NULL, since every event type is registered and read back by its alias). Its index entries: the sequence
   key, Marten's \`(stream_id, version)\` key (compact because stream ids are time-ordered UUIDv7s, so inserts
-  fill pages at the right edge), and the site-day index, which is keyed by \`(siteId, day)\` alone so that
-  PostgreSQL's B-tree deduplication stores a site-day's views as lists of row pointers (about 11 B a view,
-  against 88 B with the sequence in the key). Storing a group of views as one event would share the per-row
+  fill pages at the right edge), and the site-day index, which is keyed by \`(siteId, day, local ten minutes)\`
+  without the sequence so that PostgreSQL's B-tree deduplication stores a site's ten minutes of views as lists of
+  row pointers (about 23 B a view, against 88 B with the sequence in the key). Storing a group of views as one event would share the per-row
   columns among the group, at the price of a coarser event (an auditor's row would be a group). The
   visitor-day documents are derived data: they could be dropped for days older than the late-import window
   and rebuilt when needed.
