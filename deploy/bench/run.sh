@@ -238,8 +238,8 @@ billion rows in a year or two. What keeps it manageable:
   key, Marten's \`(stream_id, version)\` key (compact because stream ids are time-ordered UUIDv7s, so inserts
   fill pages at the right edge), and the site-day index, which is keyed by \`(siteId, day, local ten minutes)\`
   without the sequence so that PostgreSQL's B-tree deduplication stores a site's ten minutes of views as lists of
-  row pointers (about 23 B a view, against 88 B with the sequence in the key). Storing a group of views as one event would share the per-row
-  columns among the group, at the price of a coarser event (an auditor's row would be a group). The
+  row pointers (about 23 B a view, against 88 B with the sequence in the key). Storing a group of views as one event
+  would share the per-row columns among the group, at the price of a coarser event (an auditor's row would be a group). The
   visitor-day documents are derived data: they could be dropped for days older than the late-import window
   and rebuilt when needed.
 
