@@ -1,3 +1,4 @@
+using CCHC.Stats.Api.Counters;
 using CCHC.Stats.Api.Groups;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -69,6 +70,31 @@ public sealed class GroupsTests(StatsApp app)
 
         Assert.Equal((1L, 1L, 1L, 1L), (a.Online, b.Online, a.Day.Visitors!.Value, b.Day.Visitors!.Value));
         Assert.Equal(a.Day.PageViews + b.Day.PageViews, live.Day.PageViews);
+    }
+
+    /// <summary>
+    /// As of a moment, a group's online is read in the group's own window, which can be longer than a member's: the member's
+    /// figures and who was online in the group's window come from one read of the member (<see cref="CountersAsOf"/>).
+    /// </summary>
+    [Fact]
+    public async Task a_groups_online_as_of_a_moment_is_read_in_the_groups_window_not_its_members()
+    {
+        var site = await app.NewSiteAsync(onlineWindowMinutes: 5);
+        var group = NewGroupId();
+        using (var admin = app.WithKey(StatsApp.AdminKey))
+        {
+            (await admin.PutAsJsonAsync($"/api/v1/groups/{group}", new GroupRequest("Tỉnh", "Asia/Ho_Chi_Minh", [site], OnlineWindowMinutes: 30)))
+                .EnsureSuccessStatusCode();
+        }
+
+        var moment = DateTimeOffset.UtcNow;
+        using var ingest = app.WithKey(StatsApp.IngestKey);
+        (await ingest.PostAsJsonAsync($"/api/v1/sites/{site}/views:batch",
+            new[] { new BatchViewItem("https://portal.test/", null, null, moment.AddMinutes(-20), "reader", null) })).EnsureSuccessStatusCode();
+
+        var (ofGroup, ofSite) = (await AsOfAsync(group, moment), await app.CountersAsync(site, moment));
+        Assert.Equal((1, 0), (ofGroup.Online, ofSite.Online));
+        Assert.Equal((1L, 1L), (ofGroup.Total.PageViews, ofSite.Total.PageViews));
     }
 
     [Fact]

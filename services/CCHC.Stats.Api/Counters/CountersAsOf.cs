@@ -50,7 +50,16 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
 
     private readonly SemaphoreSlim _wideReaders = new(WideReadersAtOnce, WideReadersAtOnce);
 
-    public async Task<CountersResponse?> ComputeAsync(Site site, TimeZoneInfo zone, DateTimeOffset asOf, CancellationToken ct)
+    /// <summary>A site's figures as of a moment, in the periods of <paramref name="zone"/>; null while the counters cannot be trusted.</summary>
+    public async Task<CountersResponse?> ComputeAsync(Site site, TimeZoneInfo zone, DateTimeOffset asOf, CancellationToken ct) =>
+        (await ComputeAsync(site, zone, asOf, OnlineWindow.Before(asOf, site.OnlineWindowMinutes), ct))?.Counters;
+
+    /// <summary>
+    /// A site's figures as of a moment, and who was online in <paramref name="window"/> (which a group gives, its own):
+    /// each visitor with the day of their pseudonym, which changes at local midnight. <see cref="SiteAsOf.Counters"/>'s
+    /// <c>online</c> counts them.
+    /// </summary>
+    public async Task<SiteAsOf?> ComputeAsync(Site site, TimeZoneInfo zone, DateTimeOffset asOf, OnlineWindow window, CancellationToken ct)
     {
         var day = SiteCalendar.LocalDay(asOf, zone);
         var keys = new PeriodKeys(day);
@@ -64,7 +73,6 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
         var local = SiteCalendar.ToLocal(asOf, zone);
         var openHour = PeriodKeys.HourOf(local);
         var open = PeriodKeys.TenMinutesOf(local);
-        var window = OnlineWindow.Before(asOf, site.OnlineWindowMinutes);
         var readFrom = SiteCalendar.ToLocal(Min(open.Start, window.Since), zone);
         var views = new ViewHistory.Range(site.Id, SiteCalendar.LocalDay(readFrom, zone), day, After: readFrom.AddTicks(-TimeSpan.TicksPerMicrosecond),
             UpTo: asOf, FromLocal: readFrom, ToLocal: local);
@@ -108,7 +116,7 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             // The open ten minutes' visits and first-time visitors from their visitors' visitor-days: the visits as the
             // engine keeps them (a view before the ten minutes decides whether one in them continues a visit; none of those
             // is read), as they stood at the moment (VisitorDay.VisitsStartedIn).
-            var online = recounts.Values.Sum(r => r.OnlineIn(window));
+            var online = recounts.SelectMany(r => r.Value.OnlineVisitorsIn(window).Select(visitor => (r.Key, visitor))).ToList();
             var dayViews = checked(closedViews + openViewCount);
             var dayVisits = checked(closedVisits + openDays.Sum(v => (long)v.VisitsStartedIn(open.Start, asOf)));
             var dayVisitors = checked(closedVisitors + openDays.LongCount(v => v.FirstSeen >= open.Start));
@@ -125,10 +133,15 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
                     kind == PeriodKind.Day ? dayVisitors : null);
             }
 
-            return new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online,
-                Figures(PeriodKind.Day), Figures(PeriodKind.Week), Figures(PeriodKind.Month), Figures(PeriodKind.Year), Figures(PeriodKind.Total));
+            return new SiteAsOf(
+                new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online.Count,
+                    Figures(PeriodKind.Day), Figures(PeriodKind.Week), Figures(PeriodKind.Month), Figures(PeriodKind.Year), Figures(PeriodKind.Total)),
+                online);
         }, wide: false, ct);
     }
+
+    /// <summary>A site's figures as of a moment, and the visitors online then, each with the day of their pseudonym.</summary>
+    public sealed record SiteAsOf(CountersResponse Counters, IReadOnlyList<(DateOnly Day, string Visitor)> Online);
 
     /// <summary>The keys of the local hours of <paramref name="day"/> that begin before <paramref name="end"/>.</summary>
     private static List<string> ClosedHours(DateOnly day, DateTimeOffset end, TimeZoneInfo zone)

@@ -30,7 +30,6 @@ public sealed class GroupCounters(
     CountStore counts,
     VisitorDayStore people,
     CountersAsOf sitesAsOf,
-    ViewHistory views,
     LiveCounters live,
     NpgsqlDataSource database,
     TimeProvider clock,
@@ -113,24 +112,20 @@ public sealed class GroupCounters(
                 continue;
             }
 
-            var figures = await sitesAsOf.ComputeAsync(site, zone, asOf, ct);
-            if (figures is null)
+            // The member's figures, and who was online in the group's window, from one read.
+            var ofSite = await sitesAsOf.ComputeAsync(site, zone, asOf, window, ct);
+            if (ofSite is null)
             {
                 return null;
             }
 
+            var figures = ofSite.Counters;
+            online.UnionWith(ofSite.Online);
             PeriodFigures[] ofMember = [figures.Day, figures.Week, figures.Month, figures.Year, figures.Total];
             for (var i = 0; i < sums.Length; i++)
             {
                 sums[i] = (checked(sums[i].PageViews + ofMember[i].PageViews), checked(sums[i].Visits + ofMember[i].Visits));
             }
-
-            var range = new ViewHistory.Range(member, SiteCalendar.LocalDay(window.Since, zone), day, After: window.Since, UpTo: asOf,
-                FromLocal: SiteCalendar.ToLocal(window.Since, zone), ToLocal: SiteCalendar.ToLocal(asOf, zone));
-            await using var batch = database.CreateBatch();
-            batch.BatchCommands.Add(views.Command(range));
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            await ViewHistory.ReadAsync(reader, (d, recount) => online.UnionWith(recount.OnlineVisitorsIn(window).Select(v => (d, v))), ct);
         }
 
         long visitors;
