@@ -34,9 +34,11 @@ namespace CCHC.Stats.Api.Counters;
 /// this writes about one row a view where the increments wrote four.
 /// </para>
 /// <para>
-/// Each page is written in one transaction together with the projection's progress mark, as the daemon does. If the
-/// replay fails, the days it wrote are summed before the daemon carries on from that mark, so the counts and the mark
-/// agree; if the node dies midway, the next projection node starts the rebuild over (<see cref="Audit.RebuildCounters"/>).
+/// Each page is written in one transaction together with the projection's progress mark, as the daemon does, whose
+/// commit does not wait for the disk (a page the database loses in a crash takes its mark with it: 1.14× the rebuild's
+/// rate, docs/BENCHMARKS.md). If the replay fails, the days it wrote are summed before the daemon carries on from that
+/// mark, so the counts and the mark agree; if the node dies midway, the next projection node starts the rebuild over
+/// (<see cref="Audit.RebuildCounters"/>).
 /// </para>
 /// </remarks>
 public sealed class CounterReplay(IDocumentStore store, MartenTables tables, NpgsqlDataSource database, VisitorDayStore visitorDays,
