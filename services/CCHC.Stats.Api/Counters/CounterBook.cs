@@ -103,10 +103,11 @@ public sealed class CounterBook
 
     public void Apply(PageViewed view)
     {
-        var id = VisitorDay.IdFor(view.SiteId, view.Day, view.VisitorHash);
+        var day = view.Day; // worked out from the view's moment: once a view
+        var id = VisitorDay.IdFor(view.SiteId, day, view.VisitorHash);
         if (!_visitorDays.TryGetValue(id, out var visitorDay))
         {
-            visitorDay = new VisitorDay(id, view.SiteId, view.Day, view.VisitorHash);
+            visitorDay = new VisitorDay(id, view.SiteId, day, view.VisitorHash);
             _visitorDays[id] = visitorDay;
         }
 
@@ -115,7 +116,7 @@ public sealed class CounterBook
         var source = view.Referrer is null ? null : VisitSource.Of(view.Referrer, view.Url);
         var effect = visitorDay.Add(view.OccurredAt, source == VisitSource.Direct ? null : source);
 
-        foreach (var key in PeriodsOf(view.SiteId, view.Day))
+        foreach (var key in PeriodsOf(view.SiteId, day))
         {
             Add(key, new Counts(PageViews: 1, Visits: effect.VisitDelta, Visitors: key.Period == PeriodKind.Day && effect.NewVisitor ? 1 : 0));
         }
@@ -126,7 +127,7 @@ public sealed class CounterBook
 
         var page = PageOf(view.Url);
         var one = new Counts(PageViews: 1);
-        foreach (var key in PeriodsOf(view.SiteId, view.Day))
+        foreach (var key in PeriodsOf(view.SiteId, day))
         {
             if (CountKey.IsStoredByDay(key.Period))
             {
@@ -147,25 +148,25 @@ public sealed class CounterBook
             AddToMoment(view.SiteId, effect.FirstViewNow, new Counts(FirstVisitors: 1));
         }
 
-        CountVisitStart(view, effect.VisitStarted, 1, effect.StartedFrom);
-        CountVisitStart(view, effect.VisitEnded, -1, effect.EndedFrom);
-        CountVisitStart(view, effect.SecondEnded, -1, effect.SecondEndedFrom);
+        CountVisitStart(view.SiteId, day, effect.VisitStarted, 1, effect.StartedFrom);
+        CountVisitStart(view.SiteId, day, effect.VisitEnded, -1, effect.EndedFrom);
+        CountVisitStart(view.SiteId, day, effect.SecondEnded, -1, effect.SecondEndedFrom);
     }
 
     /// <summary>A visit start that appeared (+1) or vanished (-1): in its hour and ten minutes, and for its source in the view's day's periods.</summary>
-    private void CountVisitStart(PageViewed view, DateTimeOffset? start, int change, string? from)
+    private void CountVisitStart(string siteId, DateOnly day, DateTimeOffset? start, int change, string? from)
     {
         if (start is not { } at)
         {
             return;
         }
 
-        AddToMoment(view.SiteId, at, new Counts(Visits: change));
-        foreach (var key in PeriodsOf(view.SiteId, view.Day))
+        AddToMoment(siteId, at, new Counts(Visits: change));
+        foreach (var key in PeriodsOf(siteId, day))
         {
             if (CountKey.IsStoredByDay(key.Period))
             {
-                Add(CountKey.Source(view.SiteId, from ?? VisitSource.Direct, key.Period, key.PeriodKey), new Counts(Visits: change));
+                Add(CountKey.Source(siteId, from ?? VisitSource.Direct, key.Period, key.PeriodKey), new Counts(Visits: change));
             }
         }
     }

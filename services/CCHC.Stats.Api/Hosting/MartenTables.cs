@@ -44,6 +44,19 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// </summary>
     public const string DayOf = "coalesce(left(data ->> 'occurredAt', 10), data ->> 'day')";
 
+    /// <summary>
+    /// A view's local ten minutes, as SQL: the first 15 characters of its <c>occurredAt</c> (<see cref="IndexedLocalTime"/>
+    /// in C#). The index and the reads say it with this one expression, so that PostgreSQL matches them.
+    /// </summary>
+    private const string TenMinutesOf = "left(data ->> 'occurredAt', 15)";
+
+    /// <summary>The site-day index's earlier versions, dropped at start (the store keeps one).</summary>
+    private static readonly string[] EarlierSiteDayIndexes =
+    [
+        "ix_mt_events_site_day", "ix_mt_events_site_day_v2", "ix_mt_events_site_day_v3", "ix_mt_events_site_day_v4",
+        "ix_mt_events_site_day_hour_v5", "ix_mt_events_site_day_hour_v6", "ix_mt_events_site_day_ten_minutes_v7",
+    ];
+
     /// <summary>A local moment as <see cref="SiteDayIndex"/> keys its view: the first 15 characters, to the ten minutes.</summary>
     public static string IndexedLocalTime(DateTimeOffset local) => PeriodKeys.TenMinutesKey(local)[..15];
 
@@ -178,7 +191,7 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
               AND ($4::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz > $4)
               AND ($5::timestamptz IS NULL OR (data ->> 'occurredAt')::timestamptz <= $5)
               AND ($6::bigint IS NULL OR seq_id <= $6)
-              AND left(data ->> 'occurredAt', 15) >= $7 AND left(data ->> 'occurredAt', 15) <= $8
+              AND {TenMinutesOf} >= $7 AND {TenMinutesOf} <= $8
             {orderBy}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = range.SiteId });
@@ -306,15 +319,9 @@ public sealed class MartenTables(IDocumentStore store, NpgsqlDataSource database
     /// </summary>
     public string IndexesSql() =>
         $"""
-        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day;
-        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v2;
-        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_hour_v6;
-        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_ten_minutes_v7;
-        CREATE INDEX IF NOT EXISTS {SiteDayIndex} ON {Events} ((data ->> 'siteId'), ({DayOf}), left(data ->> 'occurredAt', 15))
+        {string.Concat(EarlierSiteDayIndexes.Select(index => $"DROP INDEX IF EXISTS {Schema}.{index};\n"))}
+        CREATE INDEX IF NOT EXISTS {SiteDayIndex} ON {Events} ((data ->> 'siteId'), ({DayOf}), {TenMinutesOf})
             WHERE type IN ({HistoryKinds});
-        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_hour_v5;
-        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v4;
-        DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_day_v3;
         CREATE INDEX IF NOT EXISTS {BaselineIndex} ON {Events} ((data ->> 'siteId'), seq_id)
             WHERE type IN ('baseline_recorded', 'baseline_withdrawn');
         DROP INDEX IF EXISTS {Schema}.ix_mt_events_site_baselines;
