@@ -130,7 +130,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 
     /// <summary>
     /// Whether a key's counted figures may be left out of a rebuild's increments and summed from its days once the days are
-    /// all written (<see cref="RollUpCommands"/>): a page's or a source's month, year and all time. Each holds what its days
+    /// all written (<see cref="RollUpParts"/>): a page's or a source's month, year and all time. Each holds what its days
     /// hold — the engine counts a view in every period of its day, and a visit never crosses midnight — and they are most of
     /// a rebuild's row increments (a page's views are spread thin: nearly every view is another row of each). Their
     /// baselines are not sums of days (a page's is given to its all time alone): those stay increments.
@@ -138,7 +138,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     public static bool RolledUpFromDays(CountKey key) =>
         key.Dimension != CountKey.SiteDimension && key.Period is PeriodKind.Month or PeriodKind.Year or PeriodKind.Total;
 
-    /// <summary>A page of changes without what <see cref="RollUpCommands"/> will sum from the days (<see cref="RolledUpFromDays"/>).</summary>
+    /// <summary>A page of changes without what <see cref="RollUpParts"/> will sum from the days (<see cref="RolledUpFromDays"/>).</summary>
     public static Dictionary<CountKey, Counts> WithoutRolledUp(IReadOnlyDictionary<CountKey, Counts> changes)
     {
         var kept = new Dictionary<CountKey, Counts>(changes.Count);
@@ -155,15 +155,39 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// The statements, to run in one transaction, that add to each rolled-up key (<see cref="RolledUpFromDays"/>) the
-    /// counted figures of its days, for the given days. The month and year of each day are worked out here
-    /// (<see cref="PeriodKeys"/>): SQL only sums. Run once by a rebuild whose increments left them out, after its last day
-    /// row is written. The sum is one pass over the day rows, given the memory to hash its groups (a page's month, year
-    /// and all time: more than a million at 100,000 pages) rather than spill them to disk.
+    /// The parts of the sum of the rolled-up keys (<see cref="RolledUpFromDays"/>) from their days: their months, and their
+    /// years and all time. The parts write disjoint rows and read only day rows, so a rebuild runs them at once, each in a
+    /// transaction of its own on a connection of its own: PostgreSQL runs a statement on one core, and these are the
+    /// rebuild's largest (docs/BENCHMARKS.md). Their work is about even: the months are most of the rows written, the years
+    /// and all time twice the rows summed.
     /// </summary>
-    public static IEnumerable<NpgsqlBatchCommand> RollUpCommands(string schema, IEnumerable<DateOnly> days)
+    public static readonly IReadOnlyList<IReadOnlyList<PeriodKind>> RollUpParts = [[PeriodKind.Month], [PeriodKind.Year, PeriodKind.Total]];
+
+    /// <summary>
+    /// Refreshes the planner's statistics of the counts table. A rebuild empties the table and refills it, so until
+    /// autovacuum comes round its statistics describe an empty table, and the sum of the days (<see cref="RollUpCommands"/>)
+    /// was planned as a sort spilling to disk instead of a hash: 12 s where it takes 7 on a 1 M store.
+    /// </summary>
+    public static string AnalyzeSql(string schema) => $"ANALYZE {QualifiedIn(schema)}";
+
+    /// <summary>
+    /// The statements, to run in one transaction, that add to each rolled-up key (<see cref="RolledUpFromDays"/>) of the
+    /// given <paramref name="periods"/> (a part of <see cref="RollUpParts"/>) the counted figures of its days, for the given
+    /// days. The month and year of each day are worked out here (<see cref="PeriodKeys"/>): SQL only sums. Run once by a
+    /// rebuild whose increments left them out, after its last day row is written. The sum is one pass over the day rows,
+    /// given the memory to hash its groups (a page's months: more than a million at 100,000 pages over a year) rather than
+    /// spill them to disk.
+    /// </summary>
+    public static IEnumerable<NpgsqlBatchCommand> RollUpCommands(string schema, IEnumerable<DateOnly> days, IReadOnlyList<PeriodKind> periods)
     {
         yield return new NpgsqlBatchCommand("SET LOCAL work_mem = '256MB'");
+        var periodKeys = string.Join(", ", periods.Select(period => $"('{PeriodName(period)}', {period switch
+        {
+            PeriodKind.Month => "m.month",
+            PeriodKind.Year => "m.year",
+            PeriodKind.Total => "$4::varchar",
+            _ => throw new ArgumentOutOfRangeException(nameof(periods), period, "Only months, years and all time are summed from days."),
+        }})"));
         var command = new NpgsqlBatchCommand(
             $"""
             INSERT INTO {QualifiedIn(schema)} AS c
@@ -171,8 +195,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
             SELECT d.scope, d.dimension, d.key, p.period, p.period_key, sum(d.page_views), sum(d.visits), 0, 0, 0, 0
             FROM {QualifiedIn(schema)} AS d
             JOIN unnest($1::varchar[], $2::varchar[], $3::varchar[]) AS m(day, month, year) ON d.period_key = m.day
-            CROSS JOIN LATERAL (VALUES ('{PeriodName(PeriodKind.Month)}', m.month), ('{PeriodName(PeriodKind.Year)}', m.year),
-                                       ('{PeriodName(PeriodKind.Total)}', $4::varchar)) AS p(period, period_key)
+            CROSS JOIN LATERAL (VALUES {periodKeys}) AS p(period, period_key)
             WHERE d.dimension IN ('{CountKey.PageDimension}', '{CountKey.SourceDimension}') AND d.period = '{PeriodName(PeriodKind.Day)}'
             GROUP BY d.scope, d.dimension, d.key, p.period, p.period_key
             ON CONFLICT (scope, dimension, key, period, period_key) DO UPDATE SET

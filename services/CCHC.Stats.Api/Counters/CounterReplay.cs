@@ -29,9 +29,9 @@ namespace CCHC.Stats.Api.Counters;
 /// </para>
 /// <para>
 /// A page's changes are written as the live projection writes them but for the months, years and all time of pages and
-/// sources (<see cref="CountStore.RolledUpFromDays"/>): those are summed from their days once, in the last transaction
-/// (<see cref="CountStore.RollUpCommands"/>). Most of a page's views are the first of their page that day, month and year, so
-/// this writes about one row a view where the increments wrote four.
+/// sources (<see cref="CountStore.RolledUpFromDays"/>): those are summed from their days once, at the end, in two parts at
+/// once (<see cref="CountStore.RollUpParts"/>), before the last progress mark. Most of a page's views are the first of their
+/// page that day, month and year, so this writes about one row a view where the increments wrote four.
 /// </para>
 /// <para>
 /// Each page is written in one transaction together with the projection's progress mark, as the daemon does, whose
@@ -90,14 +90,41 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
     }
 
     /// <summary>
-    /// The days the replay met, whose pages' and sources' months, years and all time it leaves to one sum at the end
-    /// (<see cref="CountStore.RolledUpFromDays"/>), and whether that sum is written.
+    /// The days the replay met, whose pages' and sources' months, years and all time it leaves to a sum at the end
+    /// (<see cref="CountStore.RolledUpFromDays"/>), and which parts of that sum (<see cref="CountStore.RollUpParts"/>) are written.
     /// </summary>
     private sealed class RollUp
     {
+        private readonly HashSet<int> _summed = [];
+
         public HashSet<DateOnly> Days { get; } = [];
 
-        public bool Done { get; set; }
+        public bool Done
+        {
+            get
+            {
+                lock (_summed)
+                {
+                    return _summed.Count == CountStore.RollUpParts.Count;
+                }
+            }
+        }
+
+        public IEnumerable<int> Pending()
+        {
+            lock (_summed)
+            {
+                return Enumerable.Range(0, CountStore.RollUpParts.Count).Where(part => !_summed.Contains(part)).ToList();
+            }
+        }
+
+        public void Summed(int part)
+        {
+            lock (_summed)
+            {
+                _summed.Add(part);
+            }
+        }
     }
 
     /// <summary>
@@ -111,17 +138,7 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
         {
             try
             {
-                await using var connection = await database.OpenConnectionAsync(ct);
-                await using var transaction = await connection.BeginTransactionAsync(ct);
-                await using var batch = new NpgsqlBatch(connection, transaction) { Timeout = 0 };
-                foreach (var command in CountStore.RollUpCommands(DocumentSchema, rollUp.Days))
-                {
-                    batch.BatchCommands.Add(command);
-                }
-
-                await batch.ExecuteNonQueryAsync(ct);
-                await transaction.CommitAsync(ct);
-                rollUp.Done = true;
+                await SumAsync(rollUp, ct);
                 return;
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
@@ -130,6 +147,37 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, attempt * 2)), clock, ct);
             }
         }
+    }
+
+    /// <summary>
+    /// Sums the replayed days into the months, years and all time of the pages and sources: the parts of the sum not written
+    /// yet (<see cref="CountStore.RollUpParts"/>), at once, each in a transaction on a connection of its own, after the
+    /// table's statistics are refreshed (<see cref="CountStore.AnalyzeSql"/>). A part that fails fails the whole, once the
+    /// others have ended; those that committed are not summed again.
+    /// </summary>
+    private async Task SumAsync(RollUp rollUp, CancellationToken ct)
+    {
+        await using (var analyze = database.CreateCommand(CountStore.AnalyzeSql(DocumentSchema)))
+        {
+            analyze.CommandTimeout = 0;
+            await analyze.ExecuteNonQueryAsync(ct);
+        }
+
+        var days = rollUp.Days.ToList();
+        await Task.WhenAll(rollUp.Pending().Select(async part =>
+        {
+            await using var connection = await database.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await using var batch = new NpgsqlBatch(connection, transaction) { Timeout = 0 };
+            foreach (var command in CountStore.RollUpCommands(DocumentSchema, days, CountStore.RollUpParts[part]))
+            {
+                batch.BatchCommands.Add(command);
+            }
+
+            await batch.ExecuteNonQueryAsync(ct);
+            await transaction.CommitAsync(ct);
+            rollUp.Summed(part);
+        }));
     }
 
     private async Task ReplayAsync(long ceiling, RollUp rollUp, CancellationToken ct)
@@ -243,12 +291,20 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
         }
     }
 
-    /// <summary>Writes each page's documents and the progress mark in one transaction, in page order.</summary>
+    /// <summary>
+    /// Writes each page's rows and the progress mark in one transaction, in page order; at the end, sums the days into their
+    /// months, years and all time before the last mark.
+    /// </summary>
     private async Task WriteAsync(ChannelReader<WriteSet> writes, RollUp rollUp, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
         await foreach (var set in writes.ReadAllAsync(ct))
         {
+            if (set.RollsUp)
+            {
+                await SumAsync(rollUp, ct);
+            }
+
             await using var transaction = await connection.BeginTransactionAsync(ct);
             await using var batch = new NpgsqlBatch(connection, transaction);
 
@@ -265,30 +321,19 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
                 batch.BatchCommands.Add(Command(VisitorDayStore.UpdateSql(DocumentSchema, n => $"${n}"), set.Changed.Values));
             }
 
-            if (set.Counts.Count > 0)
+            if (set.Counts is { } counts)
             {
-                batch.BatchCommands.Add(Command(CountStore.IncrementSql(DocumentSchema, n => $"${n}"), CountStore.IncrementValues(set.Counts)));
+                batch.BatchCommands.Add(Command(CountStore.IncrementSql(DocumentSchema, n => $"${n}"), counts));
             }
 
-            if (set.Titles.Count > 0)
+            if (set.Titles is { } titles)
             {
-                batch.BatchCommands.Add(Command(CountStore.TitlesSql(DocumentSchema, n => $"${n}"), CountStore.TitlesValues(set.Titles)));
-            }
-
-            if (set.RollsUp)
-            {
-                foreach (var command in CountStore.RollUpCommands(DocumentSchema, rollUp.Days))
-                {
-                    batch.BatchCommands.Add(command);
-                }
-
-                batch.Timeout = 0;
+                batch.BatchCommands.Add(Command(CountStore.TitlesSql(DocumentSchema, n => $"${n}"), titles));
             }
 
             batch.BatchCommands.Add(tables.SetCountersCommand(set.Progress));
             await batch.ExecuteNonQueryAsync(ct);
             await transaction.CommitAsync(ct);
-            rollUp.Done |= set.RollsUp;
             set.Written.TrySetResult();
         }
 
@@ -305,16 +350,18 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
 
     private sealed record Page(IReadOnlyList<object> Facts, long LastSequence);
 
-    /// <summary>One page's writes, serialised when the page was applied (the visitor-days change again later).</summary>
-    private sealed record WriteSet(VisitorDayStore.Rows Created, VisitorDayStore.Rows Changed, IReadOnlyDictionary<CountKey, Counts> Counts,
-        IReadOnlyDictionary<(string SiteId, string Page), PageTitle> Titles, long Progress, bool RollsUp = false)
+    /// <summary>
+    /// One page's writes as the statements' parameter values (<see cref="CountStore.IncrementValues"/>,
+    /// <see cref="CountStore.TitlesValues"/>, <see cref="VisitorDayStore.Rows"/>; null: none), made when the page was applied:
+    /// the visitor-days change again later, and the writer, the pipeline's slowest stage, only sends them.
+    /// </summary>
+    private sealed record WriteSet(VisitorDayStore.Rows Created, VisitorDayStore.Rows Changed, object[]? Counts, object[]? Titles, long Progress,
+        bool RollsUp = false)
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>The end: the days summed into their months, years and all time, and the mark at the high-water mark.</summary>
-        public static WriteSet Last(long progress) =>
-            new(VisitorDayStore.Rows.None, VisitorDayStore.Rows.None, new Dictionary<CountKey, Counts>(), new Dictionary<(string, string), PageTitle>(), progress,
-                RollsUp: true);
+        public static WriteSet Last(long progress) => new(VisitorDayStore.Rows.None, VisitorDayStore.Rows.None, null, null, progress, RollsUp: true);
     }
 
     /// <summary>The visitor-days in memory and the site-days whose visitor-days are only in the database.</summary>
@@ -373,7 +420,9 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
             }
 
             days.UnionWith(siteDays.Select(d => d.Day));
-            var set = new WriteSet(VisitorDayStore.Rows.Of(created), VisitorDayStore.Rows.Of(changed), CountStore.WithoutRolledUp(book.Changes), book.Titles,
+            var counts = CountStore.WithoutRolledUp(book.Changes);
+            var set = new WriteSet(VisitorDayStore.Rows.Of(created), VisitorDayStore.Rows.Of(changed),
+                counts.Count > 0 ? CountStore.IncrementValues(counts) : null, book.Titles.Count > 0 ? CountStore.TitlesValues(book.Titles) : null,
                 page.LastSequence);
             Evict(siteDays);
             return set;
