@@ -214,7 +214,7 @@ public sealed class CountingEngineTests
             var upToMoment = views.Where(v => v.At <= moment).Select((v, i) => new DayView(i, $"v{v.Visitor}", v.At));
 
             var expected = views.Where(v => v.At > moment.AddMinutes(-minutes) && v.At <= moment).Select(v => v.Visitor).Distinct().Count();
-            Assert.Equal(expected, DayRecount.Of(upToMoment).OnlineIn(window));
+            Assert.Equal(expected, DayRecount.Of(upToMoment).OnlineVisitorsIn(window).Count());
         });
     }
 

@@ -95,36 +95,16 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
     /// </summary>
     private sealed class RollUp
     {
-        private readonly HashSet<int> _summed = [];
+        /// <summary>Whether each part is written; a part's task sets its own slot alone.</summary>
+        private readonly bool[] _summed = new bool[CountStore.RollUpParts.Count];
 
         public HashSet<DateOnly> Days { get; } = [];
 
-        public bool Done
-        {
-            get
-            {
-                lock (_summed)
-                {
-                    return _summed.Count == CountStore.RollUpParts.Count;
-                }
-            }
-        }
+        public bool Done => Pending().Count == 0;
 
-        public IEnumerable<int> Pending()
-        {
-            lock (_summed)
-            {
-                return Enumerable.Range(0, CountStore.RollUpParts.Count).Where(part => !_summed.Contains(part)).ToList();
-            }
-        }
+        public List<int> Pending() => Enumerable.Range(0, _summed.Length).Where(part => !Volatile.Read(ref _summed[part])).ToList();
 
-        public void Summed(int part)
-        {
-            lock (_summed)
-            {
-                _summed.Add(part);
-            }
-        }
+        public void Summed(int part) => Volatile.Write(ref _summed[part], true);
     }
 
     /// <summary>

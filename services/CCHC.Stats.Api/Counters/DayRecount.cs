@@ -82,11 +82,8 @@ public sealed class DayRecount
     public bool StartedVisit(long sequence) => (_startSequences ??= [.. _visitStarts.Values.Select(v => v.Sequence)]).Contains(sequence);
 
     /// <summary>
-    /// The visitors online in <paramref name="window"/>: those whose last view is in it, as for the live counters. Add no
-    /// view after the window's end (an <c>asOf</c> recount reads the views up to its moment).
+    /// The hashes of the visitors online in <paramref name="window"/>: those whose last view is in it, as for the live
+    /// counters. Add no view after the window's end (an <c>asOf</c> recount reads the views up to its moment).
     /// </summary>
-    public long OnlineIn(OnlineWindow window) => OnlineVisitorsIn(window).Count();
-
-    /// <summary>The hashes of the visitors <see cref="OnlineIn"/> counts.</summary>
     public IEnumerable<string> OnlineVisitorsIn(OnlineWindow window) => _visitors.Where(v => window.Contains(v.Value.LastSeen)).Select(v => v.Key);
 }
