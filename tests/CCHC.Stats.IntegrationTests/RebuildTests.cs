@@ -317,6 +317,45 @@ public sealed class RebuildTests(StatsApp app)
     }
 
     /// <summary>Every stored count with a figure, one line each, in key order.</summary>
+    /// <summary>
+    /// A node refuses to start on a store a newer version has upgraded (a store version above its own), before its schema
+    /// step touches anything: an event index it does not know, which its schema step would drop, is still there, and so is
+    /// the newer version.
+    /// </summary>
+    [Fact]
+    public async Task a_node_refuses_a_store_a_newer_version_has_upgraded_and_leaves_it_as_it_was()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("newerstore");
+        await using (var first = app.Create(connection, new Dictionary<string, string?>()))
+        {
+            _ = first.Services;
+        }
+
+        Assert.Equal(StoreVersion.Current, await ScalarAsync<int>(connection, $"SELECT version FROM {StoreVersion.Table}"));
+        await ScalarAsync<object>(connection,
+            $"UPDATE {StoreVersion.Table} SET version = {StoreVersion.Current + 1}; CREATE INDEX ix_mt_events_of_a_newer_version ON mt_events (seq_id)");
+
+        await using var older = app.Create(connection, new Dictionary<string, string?>());
+        var refused = Assert.ThrowsAny<Exception>(() => older.Services);
+        var messages = new List<string>();
+        for (Exception? e = refused; e is not null; e = e.InnerException)
+        {
+            messages.Add(e.Message);
+        }
+
+        Assert.Contains(messages, m => m.Contains($"upgraded by a newer version of CCHC.Stats (store version {StoreVersion.Current + 1}"));
+        Assert.Equal(StoreVersion.Current + 1, await ScalarAsync<int>(connection, $"SELECT version FROM {StoreVersion.Table}"));
+        Assert.True(await ScalarAsync<bool>(connection, "SELECT to_regclass('ix_mt_events_of_a_newer_version') IS NOT NULL"));
+    }
+
+    private static async Task<T> ScalarAsync<T>(string connection, string sql)
+    {
+        await using var db = new Npgsql.NpgsqlConnection(connection);
+        await db.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, db);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
     private static async Task<List<string>> StoredCountsAsync(string connection)
     {
         await using var db = new Npgsql.NpgsqlConnection(connection);

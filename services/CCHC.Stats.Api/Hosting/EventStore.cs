@@ -145,7 +145,8 @@ public static class EventStore
 
 /// <summary>
 /// Creates or migrates the schema at start (in every environment), adds the event indexes Marten does not
-/// model, and analyses the event table so that a new store's daemon does not crawl on missing statistics.
+/// model, and analyses the event table so that a new store's daemon does not crawl on missing statistics. Refuses, before
+/// any of it, a store a newer build has upgraded (<see cref="StoreVersion"/>).
 /// </summary>
 public sealed class DatabaseSetup(IDocumentStore store, MartenTables tables, NpgsqlDataSource database, IServiceProvider services, ILogger<DatabaseSetup> logger)
     : IHostedService
@@ -156,8 +157,9 @@ public sealed class DatabaseSetup(IDocumentStore store, MartenTables tables, Npg
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await using var schemaLock = await AdvisoryLock.TakeAsync(database, LockKey, cancellationToken);
-        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         var schema = store.Options.DatabaseSchemaName;
+        StoreVersion.EnsureNotNewer(await StoreVersion.ReadAsync(schemaLock.Connection, schema, cancellationToken));
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await using var before = new NpgsqlCommand(
             $"SELECT (to_regclass('{schema}.{CountStore.Table}') IS NULL OR to_regclass('{schema}.{CountStore.TitlesTable}') IS NULL " +
             $"OR to_regclass('{schema}.{CountStore.SourcesIndex}') IS NULL OR to_regclass('{VisitorDayStore.QualifiedIn(schema)}') IS NULL " +
@@ -173,6 +175,7 @@ public sealed class DatabaseSetup(IDocumentStore store, MartenTables tables, Npg
             {tables.ObsoleteDocumentsSql()}
             {Operations.TrafficLog.CreateSql(schema)}
             {tables.AnalyzeSql()}
+            {StoreVersion.RecordSql(schema)}
             """, schemaLock.Connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
         if (countsMissing)
