@@ -116,10 +116,12 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             // The open ten minutes' visits and first-time visitors from their visitors' visitor-days: the visits as the
             // engine keeps them (a view before the ten minutes decides whether one in them continues a visit; none of those
             // is read), as they stood at the moment (VisitorDay.VisitsStartedIn).
-            var online = recounts.SelectMany(r => r.Value.OnlineVisitorsIn(window).Select(visitor => (r.Key, visitor))).ToList();
             var dayViews = checked(closedViews + openViewCount);
             var dayVisits = checked(closedVisits + openDays.Sum(v => (long)v.VisitsStartedIn(open.Start, asOf)));
             var dayVisitors = checked(closedVisitors + openDays.LongCount(v => v.FirstSeen >= open.Start));
+
+            // Counted for the response; listed only for a group, which unions its members' (SiteAsOf.Online).
+            var online = recounts.SelectMany(r => r.Value.OnlineVisitorsIn(window).Select(visitor => (r.Key, visitor)));
 
             PeriodFigures Figures(PeriodKind kind)
             {
@@ -134,14 +136,17 @@ public sealed class CountersAsOf(NpgsqlDataSource database, ViewHistory history,
             }
 
             return new SiteAsOf(
-                new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online.Count,
+                new CountersResponse(site.Id, site.TimeZone, SiteCalendar.ToLocal(asOf, zone), online.LongCount(),
                     Figures(PeriodKind.Day), Figures(PeriodKind.Week), Figures(PeriodKind.Month), Figures(PeriodKind.Year), Figures(PeriodKind.Total)),
                 online);
         }, wide: false, ct);
     }
 
-    /// <summary>A site's figures as of a moment, and the visitors online then, each with the day of their pseudonym.</summary>
-    public sealed record SiteAsOf(CountersResponse Counters, IReadOnlyList<(DateOnly Day, string Visitor)> Online);
+    /// <summary>
+    /// A site's figures as of a moment, and the visitors online then, each with the day of their pseudonym: enumerated from
+    /// the read's recounts when asked (a group's union), not kept as a list for a site's own read.
+    /// </summary>
+    public sealed record SiteAsOf(CountersResponse Counters, IEnumerable<(DateOnly Day, string Visitor)> Online);
 
     /// <summary>The keys of the local hours of <paramref name="day"/> that begin before <paramref name="end"/>.</summary>
     private static List<string> ClosedHours(DateOnly day, DateTimeOffset end, TimeZoneInfo zone)
