@@ -36,6 +36,7 @@ echo "== a store of $VIEWS views, every counter rebuilt from it"
 if [[ ${FIRST:-0} -gt 0 ]]; then grow_and_rebuild "$FIRST"; grow_and_rebuild $((VIEWS - FIRST)); else grow_and_rebuild "$VIEWS"; fi
 echo "   $REBUILD_EVENTS events in $REBUILD_SECONDS s = $REBUILD_RATE events/s"
 echo "   CPU: service $REBUILD_CPU_SERVICE s, PostgreSQL $REBUILD_CPU_PG s; service peak memory $(peak_rss_mb) MB"
+echo "   $REBUILD_WAL"
 sleep 2 # the daemon, resumed, settles
 COUNTED=$(psql -At -d cchc_stats -c "SELECT sum(page_views) FROM cchc_counts WHERE dimension = 'site' AND period = 'total'")
 STORED=$(psql -At -d cchc_stats -c "SELECT count(*) FROM mt_events WHERE type = 'page_viewed'")

@@ -225,6 +225,47 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal(storedBefore, await StoredCountsAsync(connection));
     }
 
+    /// <summary>
+    /// A rebuild puts away from memory a site-day it has not met for ten pages, and meets it again when a late import comes
+    /// for it: its visitor-days are read back from what it wrote, and its counts added to the rows it wrote, as the live
+    /// projection did. Small pages (<see cref="StatsOptions.RebuildPageSize"/>) make six days of views put the first away.
+    /// </summary>
+    [Fact]
+    public async Task a_rebuild_that_meets_again_a_day_it_put_away_counts_it_as_the_projection_did()
+    {
+        var connection = await app.Database.CreateDatabaseAsync("rebuildagain");
+        await using var host = app.Create(connection, new Dictionary<string, string?> { ["Stats:RebuildPageSize"] = "20" });
+        using var admin = StatsApp.ClientOf(host, StatsApp.AdminKey);
+        (await admin.PutAsJsonAsync("/api/v1/sites/rba", new SiteRequest("Rebuild again", "Asia/Ho_Chi_Minh", ["portal.test"], null))).EnsureSuccessStatusCode();
+        using var ingest = StatsApp.ClientOf(host, StatsApp.IngestKey);
+        var first = new DateTimeOffset(DateTime.SpecifyKind(DateTime.UtcNow.Date.AddDays(-10).AddHours(8), DateTimeKind.Unspecified), TimeSpan.FromHours(7));
+        string[] referrers = ["https://zalo.me/", ""];
+        BatchViewItem View(int day, int minute, int visitor, int page) => new($"https://portal.test/tin/{page}",
+            referrers[(visitor + minute) % 2] is { Length: > 0 } r ? r : null, null, first.AddDays(day).AddMinutes(minute), $"v{visitor}", null);
+
+        // Day 0 fills two pages, days 1 to 5 fifteen more: day 0 is put away after the twelfth.
+        for (var day = 0; day < 6; day++)
+        {
+            var views = Enumerable.Range(0, day == 0 ? 40 : 60).Select(i => View(day, i * 7, i % 12, i % 5));
+            (await ingest.PostAsJsonAsync("/api/v1/sites/rba/views:batch", views)).EnsureSuccessStatusCode();
+        }
+
+        // Late views of day 0: visitors and pages it has (some visits go on, some start again), and new ones.
+        var late = Enumerable.Range(0, 30).Select(i => View(0, 270 + i * 9, i % 16, i % 7));
+        (await ingest.PostAsJsonAsync("/api/v1/sites/rba/views:batch", late)).EnsureSuccessStatusCode();
+        await host.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        var storedBefore = await StoredCountsAsync(connection);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync("/api/v1/admin/rebuild", null)).StatusCode);
+        await Eventually.Until(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString() != "running",
+            TimeSpan.FromSeconds(60), "the rebuild should end");
+
+        Assert.Equal("completed", (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/rebuild")).GetProperty("state").GetString());
+        Assert.Equal(storedBefore, await StoredCountsAsync(connection));
+        using var auditor = StatsApp.ClientOf(host, StatsApp.AuditorKey);
+        Assert.True((await auditor.GetFromJsonAsync<JsonElement>("/api/v1/sites/rba/verify")).GetProperty("healthy").GetBoolean());
+    }
+
     [Fact]
     public async Task a_rebuild_leaves_withdrawn_baselines_out()
     {

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using CCHC.Stats.Api.Hosting;
 using CCHC.Stats.Api.Ingestion;
 using Marten;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace CCHC.Stats.Api.Counters;
@@ -42,10 +43,10 @@ namespace CCHC.Stats.Api.Counters;
 /// </para>
 /// </remarks>
 public sealed class CounterReplay(IDocumentStore store, MartenTables tables, NpgsqlDataSource database, VisitorDayStore visitorDays,
-    VisitorDayCache liveCache, TimeProvider clock, ILogger<CounterReplay> logger)
+    VisitorDayCache liveCache, IOptions<StatsOptions> options, TimeProvider clock, ILogger<CounterReplay> logger)
 {
-    /// <summary>Events per page: few round trips, and two pages in flight each way stay a few MB.</summary>
-    public const int PageSize = 4000;
+    /// <summary>Events per page (<see cref="StatsOptions.RebuildPageSize"/>).</summary>
+    private readonly int _pageSize = options.Value.RebuildPageSize;
 
     /// <summary>Pages read ahead of the applier, and write sets queued ahead of the writer.</summary>
     private const int Lookahead = 2;
@@ -240,8 +241,8 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
             var after = 0L;
             while (after < ceiling)
             {
-                await using var read = new NpgsqlBatch(connection) { BatchCommands = { tables.CountedFactsCommand(after, ceiling, PageSize) } };
-                var facts = new List<object>(PageSize);
+                await using var read = new NpgsqlBatch(connection) { BatchCommands = { tables.CountedFactsCommand(after, ceiling, _pageSize) } };
+                var facts = new List<object>(_pageSize);
                 await using (var reader = await read.ExecuteReaderAsync(ct))
                 {
                     while (await reader.ReadAsync(ct))
@@ -358,7 +359,7 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
         private readonly HashSet<(string SiteId, DateOnly Day)> _evicted = [];
 
         /// <summary>What the page being applied touches (kept: a page's visitor-day table would be a large object).</summary>
-        private readonly TouchedDocuments _touched = new(PageSize);
+        private readonly TouchedDocuments _touched = new(replay._pageSize);
 
         /// <summary>The page that last met each site-day in memory.</summary>
         private readonly Dictionary<(string SiteId, DateOnly Day), long> _lastMet = [];
