@@ -67,6 +67,14 @@ public readonly record struct PeriodKeys(DateOnly Day)
         return (start, start.AddMinutes(10));
     }
 
+    /// <summary>
+    /// The local date of a period within one day (a day, an hour, ten minutes), which its key begins with; null for the
+    /// periods that span days.
+    /// </summary>
+    public static DateOnly? DayOf(PeriodKind kind, string periodKey) => kind is PeriodKind.Day or PeriodKind.Hour or PeriodKind.TenMinutes
+        ? DateOnly.ParseExact(periodKey.AsSpan(0, 10), "yyyy-MM-dd", CultureInfo.InvariantCulture)
+        : null;
+
     private DateTime Date => Day.ToDateTime(TimeOnly.MinValue);
 }
 

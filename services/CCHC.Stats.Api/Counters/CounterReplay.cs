@@ -302,6 +302,11 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
                 batch.BatchCommands.Add(Command(VisitorDayStore.UpdateSql(DocumentSchema, n => $"${n}"), set.Changed.Values));
             }
 
+            if (set.NewCounts is { } newCounts)
+            {
+                batch.BatchCommands.Add(Command(CountStore.InsertSql(DocumentSchema, n => $"${n}"), newCounts));
+            }
+
             if (set.Counts is { } counts)
             {
                 batch.BatchCommands.Add(Command(CountStore.IncrementSql(DocumentSchema, n => $"${n}"), counts));
@@ -336,13 +341,13 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
     /// <see cref="CountStore.TitlesValues"/>, <see cref="VisitorDayStore.Rows"/>; null: none), made when the page was applied:
     /// the visitor-days change again later, and the writer, the pipeline's slowest stage, only sends them.
     /// </summary>
-    private sealed record WriteSet(VisitorDayStore.Rows Created, VisitorDayStore.Rows Changed, object[]? Counts, object[]? Titles, long Progress,
-        bool RollsUp = false)
+    private sealed record WriteSet(VisitorDayStore.Rows Created, VisitorDayStore.Rows Changed, object[]? NewCounts, object[]? Counts, object[]? Titles,
+        long Progress, bool RollsUp = false)
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>The end: the days summed into their months, years and all time, and the mark at the high-water mark.</summary>
-        public static WriteSet Last(long progress) => new(VisitorDayStore.Rows.None, VisitorDayStore.Rows.None, null, null, progress, RollsUp: true);
+        public static WriteSet Last(long progress) => new(VisitorDayStore.Rows.None, VisitorDayStore.Rows.None, null, null, null, progress, RollsUp: true);
     }
 
     /// <summary>The visitor-days in memory and the site-days whose visitor-days are only in the database.</summary>
@@ -357,6 +362,9 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
         private readonly Dictionary<(string SiteId, DateOnly Day), List<string>> _resident = [];
 
         private readonly HashSet<(string SiteId, DateOnly Day)> _evicted = [];
+
+        /// <summary>The count rows written of the site-days held since they were first met (<see cref="SplitNew"/>).</summary>
+        private readonly Dictionary<(string SiteId, DateOnly Day), HashSet<CountKey>> _written = [];
 
         /// <summary>What the page being applied touches (kept: a page's visitor-day table would be a large object).</summary>
         private readonly TouchedDocuments _touched = new(replay._pageSize);
@@ -401,12 +409,43 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
             }
 
             days.UnionWith(siteDays.Select(d => d.Day));
-            var counts = CountStore.WithoutRolledUp(book.Changes);
+            var (newCounts, counts) = SplitNew(CountStore.WithoutRolledUp(book.Changes));
             var set = new WriteSet(VisitorDayStore.Rows.Of(created), VisitorDayStore.Rows.Of(changed),
-                counts.Count > 0 ? CountStore.IncrementValues(counts) : null, book.Titles.Count > 0 ? CountStore.TitlesValues(book.Titles) : null,
-                page.LastSequence);
+                newCounts.Count > 0 ? CountStore.IncrementValues(newCounts) : null, counts.Count > 0 ? CountStore.IncrementValues(counts) : null,
+                book.Titles.Count > 0 ? CountStore.TitlesValues(book.Titles) : null, page.LastSequence);
             Evict(siteDays);
             return set;
+        }
+
+        /// <summary>
+        /// Parts a page's count changes into the rows that are not in the table yet, and the others. The replay began by
+        /// emptying the table and is its only writer, so a row of a period within a day (<see cref="PeriodKeys.DayOf"/>) whose
+        /// site-day it has held since first meeting it is new unless an earlier page wrote it: those it keeps, by site-day,
+        /// until it puts the site-day away. A site-day put away and met again, and the periods that span days, are added to.
+        /// </summary>
+        private (Dictionary<CountKey, Counts> New, Dictionary<CountKey, Counts> Others) SplitNew(Dictionary<CountKey, Counts> changes)
+        {
+            var (created, others) = (new Dictionary<CountKey, Counts>(changes.Count), new Dictionary<CountKey, Counts>());
+            foreach (var (key, change) in changes)
+            {
+                if (PeriodKeys.DayOf(key.Period, key.PeriodKey) is { } day && !_evicted.Contains((key.Scope, day)))
+                {
+                    if (!_written.TryGetValue((key.Scope, day), out var written))
+                    {
+                        _written[(key.Scope, day)] = written = [];
+                    }
+
+                    if (written.Add(key))
+                    {
+                        created[key] = change;
+                        continue;
+                    }
+                }
+
+                others[key] = change;
+            }
+
+            return (created, others);
         }
 
         /// <summary>Holds a visitor-day that is, or is about to be, in the database.</summary>
@@ -456,6 +495,7 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
                 }
 
                 _lastMet.Remove(siteDay);
+                _written.Remove(siteDay);
                 _evicted.Add(siteDay);
             }
         }
