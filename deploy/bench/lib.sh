@@ -99,9 +99,11 @@ grow_and_rebuild() { # $1 views to add
 
 # What PostgreSQL has written to its WAL since it started, and its checkpoints: records, full-page images, bytes,
 # checkpoints by time and on request (WAL grown past max_wal_size), buffers the checkpoints wrote. wal_since prints the
-# difference of two such lines.
+# difference of two such lines. (PostgreSQL 15 and 16; from 17 the checkpoints are in pg_stat_checkpointer, and the
+# figures are left out.)
 WAL_FIGURES="SELECT concat_ws(' ', w.wal_records, w.wal_fpi, w.wal_bytes, b.checkpoints_timed, b.checkpoints_req, b.buffers_checkpoint) FROM pg_stat_wal w, pg_stat_bgwriter b"
 wal_since() {
+  [[ -n $1 && -n $2 ]] || { echo "WAL figures not available"; return; }
   paste -d' ' <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") | awk '{ d[NR] = $2 - $1 } END {
     printf "WAL %d records, %d full-page images, %.0f MB; checkpoints %d timed, %d requested, %d buffers written", d[1], d[2], d[3] / 1048576, d[4], d[5], d[6] }'
 }
@@ -115,7 +117,7 @@ rebuild_all() {
   events=$(psql -At -d "$db" -c "SELECT count(*) FROM mt_events")
   psql -q -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
   cpu_service=$(cpu_seconds "$SERVICE_PID"); cpu_pg=$(cpu_seconds $(pgrep -u postgres postgres))
-  wal=$(psql -At -d "$db" -c "$WAL_FIGURES")
+  wal=$(psql -At -d "$db" -c "$WAL_FIGURES" 2>/dev/null || true)
   start=$(date +%s.%N)
   curl -sf -X POST -H "Authorization: Bearer $KEY" "$URL/api/v1/admin/rebuild" >/dev/null
   [[ -n ${ON_REBUILD:-} ]] && $ON_REBUILD # e.g. a profiler attached to the service (rebuild.sh TRACE=1)
@@ -123,7 +125,7 @@ rebuild_all() {
   end=$(date +%s.%N)
   REBUILD_CPU_SERVICE=$(( $(cpu_seconds "$SERVICE_PID") - cpu_service ))
   REBUILD_CPU_PG=$(( $(cpu_seconds $(pgrep -u postgres postgres)) - cpu_pg ))
-  REBUILD_WAL=$(wal_since "$wal" "$(psql -At -d "$db" -c "$WAL_FIGURES")")
+  REBUILD_WAL=$(wal_since "$wal" "$(psql -At -d "$db" -c "$WAL_FIGURES" 2>/dev/null || true)")
   # Where PostgreSQL spent the rebuild: its statements by total time.
   REBUILD_PROFILE=$(psql -At -F ' | ' -d "$db" -c "SELECT '| ' || calls, round(total_exec_time / 1000)::text || ' s', round(mean_exec_time::numeric, 1)::text || ' ms', rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) || ' |' FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db') ORDER BY total_exec_time DESC LIMIT 5")
   REBUILD_EVENTS=$events

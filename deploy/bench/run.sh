@@ -201,7 +201,7 @@ then vacuumed and analysed (what autovacuum does as rows arrive in a running sys
 are measured at that size.
 
 Where the rebuild's time goes ($BIG_EVENTS events, $BIG_REBUILD_SECONDS s): the service used $REBUILD_CPU_SERVICE s of CPU,
-PostgreSQL $REBUILD_CPU_PG s. PostgreSQL's statements by total time (pg_stat_statements):
+PostgreSQL $REBUILD_CPU_PG s; $REBUILD_WAL. PostgreSQL's statements by total time (pg_stat_statements):
 
 | calls | total | mean | rows | statement |
 |---|---|---|---|---|

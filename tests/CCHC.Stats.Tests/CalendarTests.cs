@@ -111,6 +111,25 @@ public sealed class CalendarTests
     }
 
     /// <summary>
+    /// A period within a day is of the local date of every moment in it, whatever the zone (a rebuild sorts its count rows
+    /// by site-day with it); the periods that span days have none.
+    /// </summary>
+    [Fact]
+    public void a_period_within_a_day_is_of_its_moments_local_date_and_longer_ones_of_none()
+    {
+        Gen.Select(Gen.Int[0, 3 * 366 * 24 * 60], Gen.OneOf(Berlin, TimeZoneInfo.FindSystemTimeZoneById("Asia/Ho_Chi_Minh"))).Sample((minutes, zone) =>
+        {
+            var local = TimeZoneInfo.ConvertTime(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(minutes), zone);
+            var day = DateOnly.FromDateTime(local.DateTime);
+            Assert.Equal(day, PeriodKeys.DayOf(PeriodKind.Hour, PeriodKeys.HourKey(local)));
+            Assert.Equal(day, PeriodKeys.DayOf(PeriodKind.TenMinutes, PeriodKeys.TenMinutesKey(local)));
+            Assert.Equal(day, PeriodKeys.DayOf(PeriodKind.Day, new PeriodKeys(day).Key(PeriodKind.Day)));
+            Assert.All([PeriodKind.Week, PeriodKind.Month, PeriodKind.Year, PeriodKind.Total],
+                kind => Assert.Null(PeriodKeys.DayOf(kind, new PeriodKeys(day).Key(kind))));
+        });
+    }
+
+    /// <summary>
     /// The index's bounds for a read between two moments hold every moment between them, as its view's local time is
     /// written, over the night Berlin's clocks go back (02:00–03:00 twice) and any online window up to an hour long.
     /// </summary>
