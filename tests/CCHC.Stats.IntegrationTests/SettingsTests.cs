@@ -1,6 +1,3 @@
-using CCHC.Stats.Api.Hosting;
-using Microsoft.AspNetCore.Builder;
-
 namespace CCHC.Stats.IntegrationTests;
 
 /// <summary>A setting that cannot work stops the start with a message naming it, instead of failing requests later.</summary>
@@ -15,15 +12,7 @@ public sealed class SettingsTests(StatsApp app)
     [InlineData("RebuildPageSize", "0", "Stats__RebuildPageSize must be a whole number of at least 1, not 0.")]
     public async Task a_setting_that_cannot_work_stops_the_start_with_a_message_naming_it(string setting, string value, string message)
     {
-        // The service's own composition (Program.cs: AddStats, Build, start), started here rather than through
-        // WebApplicationFactory: when a start fails, its deferred host can dispose the services before the factory has read
-        // them, and the test then sees that ObjectDisposedException instead of the start's own (dotnet/aspnetcore#33494).
-        var builder = WebApplication.CreateBuilder();
-        builder.Configuration[$"Stats:{setting}"] = value;
-        builder.AddStats(app.ConnectionString);
-        await using var host = builder.Build();
-
-        var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+        var failure = await StatsApp.FailedStartAsync(app.ConnectionString, new Dictionary<string, string?> { [$"Stats:{setting}"] = value });
         Assert.True(failure.ToString().Contains(message, StringComparison.Ordinal), $"Expected \"{message}\" in:\n{failure}");
     }
 

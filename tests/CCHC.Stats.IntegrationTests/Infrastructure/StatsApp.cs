@@ -1,7 +1,9 @@
 using System.Net.Http.Headers;
 using CCHC.Stats.Api.Counters;
+using CCHC.Stats.Api.Hosting;
 using Marten;
 using Marten.Events;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -53,6 +55,26 @@ public sealed class StatsApp : IAsyncLifetime
                 web.UseSetting(key, value);
             }
         });
+
+    /// <summary>
+    /// Starts the service's own composition (what <c>Program.cs</c> does: <c>AddStats</c>, <c>Build</c>, start) with these
+    /// settings, for a start expected to fail, and answers how it failed. Not through <see cref="WebApplicationFactory{TEntryPoint}"/>:
+    /// when a start fails, its deferred host can dispose the services before the factory has read them, and the caller then
+    /// sees that ObjectDisposedException instead of the start's own (dotnet/aspnetcore#33494).
+    /// </summary>
+    public static async Task<Exception> FailedStartAsync(string connectionString, IReadOnlyDictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["Stats:AdminKey"] = AdminKey;
+        foreach (var (key, value) in settings)
+        {
+            builder.Configuration[key] = value;
+        }
+
+        builder.AddStats(connectionString);
+        await using var host = builder.Build();
+        return await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+    }
 
     /// <summary>A client as a browser would be: a browser User-Agent, no key.</summary>
     public HttpClient Browser() => ClientOf(_factory!, null);
