@@ -9,7 +9,8 @@ public sealed class SettingsTests(StatsApp app)
     [InlineData("CommitLinger", "-00:00:00.002", "Stats__CommitLinger must be zero or a positive time span such as 00:00:00.002, not -00:00:00.0020000.")]
     [InlineData("MaxViewsPerTransaction", "0", "Stats__MaxViewsPerTransaction must be a whole number of at least 1, not 0.")]
     [InlineData("ViewsPerClientPerMinute", "-5", "Stats__ViewsPerClientPerMinute must be a whole number of at least 0, not -5.")]
-    [InlineData("RebuildPageSize", "0", "Stats__RebuildPageSize must be a whole number of at least 1, not 0.")]
+    [InlineData("RebuildPageSize", "0", "Stats__RebuildPageSize must be a whole number from 1 to 50000, not 0.")]
+    [InlineData("RebuildPageSize", "1000000", "Stats__RebuildPageSize must be a whole number from 1 to 50000, not 1000000.")]
     public async Task a_setting_that_cannot_work_stops_the_start_with_a_message_naming_it(string setting, string value, string message)
     {
         var failure = await StatsApp.FailedStartAsync(app.ConnectionString, new Dictionary<string, string?> { [$"Stats:{setting}"] = value });

@@ -69,6 +69,9 @@ public sealed class StatsOptions
     /// </summary>
     public int RebuildPageSize { get; set; } = 4000;
 
+    /// <summary>The largest <see cref="RebuildPageSize"/>: a page's events and writes are held in memory, two in flight each way.</summary>
+    public const int MaxRebuildPageSize = 50_000;
+
     /// <summary>How often each node adds the views it accepted and refused to the dashboard's table (<see cref="Operations.TrafficLog"/>).</summary>
     public TimeSpan TrafficFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -103,7 +106,7 @@ public sealed class StatsOptionsValidation : IValidateOptions<StatsOptions>
         AtLeast(nameof(StatsOptions.MaxViewsPerTransaction), options.MaxViewsPerTransaction, 1);
         AtLeast(nameof(StatsOptions.ConcurrentCommits), options.ConcurrentCommits, 1);
         AtLeast(nameof(StatsOptions.VisitorDayCache), options.VisitorDayCache, 0);
-        AtLeast(nameof(StatsOptions.RebuildPageSize), options.RebuildPageSize, 1);
+        Between(nameof(StatsOptions.RebuildPageSize), options.RebuildPageSize, 1, StatsOptions.MaxRebuildPageSize);
         AtLeast(nameof(StatsOptions.ViewsPerClientPerMinute), options.ViewsPerClientPerMinute, 0);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
 
@@ -120,6 +123,14 @@ public sealed class StatsOptionsValidation : IValidateOptions<StatsOptions>
             if (value < least)
             {
                 problems.Add($"{Setting(setting)} must be a whole number of at least {least}, not {value}.");
+            }
+        }
+
+        void Between(string setting, int value, int least, int most)
+        {
+            if (value < least || value > most)
+            {
+                problems.Add($"{Setting(setting)} must be a whole number from {least} to {most}, not {value}.");
             }
         }
     }
