@@ -37,8 +37,11 @@ public sealed class LocalPostgres : IAsyncDisposable
         MaxPoolSize = 100,
     }.ConnectionString;
 
-    /// <summary>Initialises the cluster if the folder is new, starts it and creates the database.</summary>
-    public static async Task<LocalPostgres> StartAsync(string dataDir, int? port = null, CancellationToken ct = default)
+    /// <summary>
+    /// Initialises the cluster if the folder is new, starts it and creates the database. <paramref name="maxConnections"/>:
+    /// the server's <c>max_connections</c> (a test run starts many nodes on one cluster).
+    /// </summary>
+    public static async Task<LocalPostgres> StartAsync(string dataDir, int? port = null, int maxConnections = 300, CancellationToken ct = default)
     {
         dataDir = Path.GetFullPath(dataDir);
         var pg = new LocalPostgres(dataDir, port ?? FreePort());
@@ -46,7 +49,7 @@ public sealed class LocalPostgres : IAsyncDisposable
         await pg.RunAsync(FindBinary("pg_ctl"), ct,
             "-D", dataDir, "-l", Path.Combine(dataDir, "server.log"), "-w", "-t", "60",
             "-o", $"-p {pg.Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={dataDir} " +
-                  "-c max_connections=300 -c shared_buffers=256MB -c max_wal_size=2GB -c effective_io_concurrency=200 -c log_min_messages=warning",
+                  $"-c max_connections={maxConnections} -c shared_buffers=256MB -c max_wal_size=2GB -c effective_io_concurrency=200 -c log_min_messages=warning",
             "start");
         await pg.CreateDatabaseAsync(ct);
         return pg;

@@ -17,6 +17,14 @@ public sealed class TestDatabase : IAsyncLifetime
     private string? _tempDir;
 
     /// <summary>A connection string to the server's maintenance database.</summary>
+    /// <summary>
+    /// The server's connections: room for the most a run opens at once. Each database's pools hold up to 60
+    /// (<see cref="CreateDatabaseAsync"/>); a scale-out test runs three service processes beside the shared host and the
+    /// test running in parallel, and the tests' own reads keep idle connections in their pools for minutes. At 300 a CI
+    /// run once met "53300: too many clients".
+    /// </summary>
+    private const int MaxConnections = 600;
+
     public string ServerConnectionString { get; private set; } = "";
 
     public string Source { get; private set; } = "";
@@ -33,7 +41,7 @@ public sealed class TestDatabase : IAsyncLifetime
 
         try
         {
-            _container = new PostgreSqlBuilder("postgres:15-alpine").Build();
+            _container = new PostgreSqlBuilder("postgres:15-alpine").WithCommand("-c", $"max_connections={MaxConnections}").Build();
             await _container.StartAsync();
             ServerConnectionString = _container.GetConnectionString();
             Source = "Testcontainers";
@@ -45,7 +53,7 @@ public sealed class TestDatabase : IAsyncLifetime
         }
 
         _tempDir = Path.Combine(Path.GetTempPath(), $"cchc-stats-tests-{Guid.NewGuid():N}");
-        _local = await LocalPostgres.StartAsync(_tempDir);
+        _local = await LocalPostgres.StartAsync(_tempDir, maxConnections: MaxConnections);
         ServerConnectionString = new NpgsqlConnectionStringBuilder(_local.ConnectionString) { Database = "postgres" }.ConnectionString;
         Source = $"local cluster on port {_local.Port}";
     }
