@@ -40,17 +40,22 @@ public sealed class StatsApp : IAsyncLifetime
         _ = _factory.Server;
     }
 
+    /// <summary>What every test host is started with before its own settings: the keys, no rate limit, a quick refresh.</summary>
+    private static readonly KeyValuePair<string, string?>[] HostSettings =
+    [
+        new("Stats:AdminKey", AdminKey),
+        new("Stats:AuditorKey", AuditorKey),
+        new("Stats:IngestKey", IngestKey),
+        new("Stats:ViewsPerClientPerMinute", "0"),
+        new("Stats:CounterRefreshInterval", "00:00:00.200"),
+    ];
+
     /// <summary>A host of the service with settings of its own (for the rate limit, for instance).</summary>
     public WebApplicationFactory<Program> Create(string connectionString, IReadOnlyDictionary<string, string?> settings) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseSetting("ConnectionStrings:Postgres", connectionString);
-            web.UseSetting("Stats:AdminKey", AdminKey);
-            web.UseSetting("Stats:AuditorKey", AuditorKey);
-            web.UseSetting("Stats:IngestKey", IngestKey);
-            web.UseSetting("Stats:ViewsPerClientPerMinute", "0");
-            web.UseSetting("Stats:CounterRefreshInterval", "00:00:00.200");
-            foreach (var (key, value) in settings)
+            foreach (var (key, value) in HostSettings.Concat(settings))
             {
                 web.UseSetting(key, value);
             }
@@ -65,8 +70,7 @@ public sealed class StatsApp : IAsyncLifetime
     public static async Task<Exception> FailedStartAsync(string connectionString, IReadOnlyDictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateBuilder();
-        builder.Configuration["Stats:AdminKey"] = AdminKey;
-        foreach (var (key, value) in settings)
+        foreach (var (key, value) in HostSettings.Concat(settings))
         {
             builder.Configuration[key] = value;
         }

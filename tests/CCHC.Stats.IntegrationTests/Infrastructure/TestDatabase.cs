@@ -16,7 +16,6 @@ public sealed class TestDatabase : IAsyncLifetime
     private LocalPostgres? _local;
     private string? _tempDir;
 
-    /// <summary>A connection string to the server's maintenance database.</summary>
     /// <summary>
     /// The server's connections: room for the most a run opens at once. Each database's pools hold up to 60
     /// (<see cref="CreateDatabaseAsync"/>); a scale-out test runs three service processes beside the shared host and the
@@ -25,6 +24,7 @@ public sealed class TestDatabase : IAsyncLifetime
     /// </summary>
     private const int MaxConnections = 600;
 
+    /// <summary>A connection string to the server's maintenance database.</summary>
     public string ServerConnectionString { get; private set; } = "";
 
     public string Source { get; private set; } = "";
