@@ -81,6 +81,7 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal("completed", progress.GetProperty("state").GetString());
         Assert.Equal(progress.GetProperty("totalEvents").GetInt64(), progress.GetProperty("processedEvents").GetInt64());
         Assert.True(readsDuring > 0);
+        Assert.True(await ReadIndexesMadeAsync(connection), "the indexes the rebuild dropped were not made again");
         await host.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         var after = await StableLiveAsync(reader);
         Assert.Equal(Figures(before), Figures(after));
@@ -221,6 +222,7 @@ public sealed class RebuildTests(StatsApp app)
         }
 
         Assert.Equal("failed", state);
+        Assert.True(await ReadIndexesMadeAsync(connection), "the indexes the failed rebuild dropped were not made again");
         await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(storedBefore, await StoredCountsAsync(connection));
     }
@@ -387,6 +389,10 @@ public sealed class RebuildTests(StatsApp app)
         Assert.Equal(StoreVersion.Current + 1, await ScalarAsync<int>(connection, $"SELECT version FROM {StoreVersion.Table}"));
         Assert.True(await ScalarAsync<bool>(connection, "SELECT to_regclass('ix_mt_events_of_a_newer_version') IS NOT NULL"));
     }
+
+    /// <summary>Whether the indexes only reads use, which a rebuild drops while it writes, are there.</summary>
+    private static Task<bool> ReadIndexesMadeAsync(string connection) => ScalarAsync<bool>(connection,
+        $"SELECT to_regclass('{VisitorDayStore.OnlineIndex}') IS NOT NULL AND to_regclass('{CountStore.PagesIndex}') IS NOT NULL");
 
     private static async Task<T> ScalarAsync<T>(string connection, string sql)
     {

@@ -76,7 +76,7 @@ public sealed class CountStore(IDocumentStore store, NpgsqlDataSource database)
 
     public static string DropPagesIndexSql(string schema) => $"DROP INDEX IF EXISTS {schema}.{PagesIndex}";
 
-    private const string PagesIndex = "ix_cchc_counts_pages_by_period_v3";
+    public const string PagesIndex = "ix_cchc_counts_pages_by_period_v3";
 
     /// <summary>
     /// The index on sources by period: a site's sources of a period are read without the other dimensions' rows. Its

@@ -36,6 +36,12 @@ namespace CCHC.Stats.Api.Counters;
 /// page that day, month and year, so this writes about one row a view where the increments wrote four.
 /// </para>
 /// <para>
+/// Two indexes only reads use are dropped at the start and made once their rows are written, one sort beating an entry a
+/// row: the counts' pages by period (<see cref="CountStore.PagesIndexSql"/>) and the visitor-days' online index
+/// (<see cref="VisitorDayStore.OnlineIndexSql"/>), the latter beside the final sum, which writes only counts. Nothing reads
+/// through them while a rebuild runs.
+/// </para>
+/// <para>
 /// Each page is written in one transaction together with the projection's progress mark, as the daemon does, whose
 /// commit does not wait for the disk (a page the database loses in a crash takes its mark with it: 1.14× the rebuild's
 /// rate, docs/BENCHMARKS.md). If the replay fails, the days it wrote are summed before the daemon carries on from that
@@ -84,11 +90,18 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
         }
         finally
         {
-            // Made again whether the replay succeeded or not (the live projection and the reads need it).
-            await using var index = database.CreateCommand(CountStore.PagesIndexSql(DocumentSchema));
-            index.CommandTimeout = 0;
-            await index.ExecuteNonQueryAsync(CancellationToken.None);
+            // Made again whether the replay succeeded or not (the live projection and the reads need them); the online
+            // index is made already when the replay came to its end.
+            await MakeIndexAsync($"{CountStore.PagesIndexSql(DocumentSchema)}; {VisitorDayStore.OnlineIndexSql(DocumentSchema)}", CancellationToken.None);
         }
+    }
+
+    /// <summary>Makes the indexes the replay dropped (<see cref="TeardownAsync"/>), however long it takes.</summary>
+    private async Task MakeIndexAsync(string sql, CancellationToken ct)
+    {
+        await using var index = database.CreateCommand(sql);
+        index.CommandTimeout = 0;
+        await index.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>
@@ -219,7 +232,8 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var truncate = new NpgsqlCommand(
-            $"{VisitorDayStore.TruncateSql(DocumentSchema)}; {CountStore.TruncateSql(DocumentSchema)}; {CountStore.DropPagesIndexSql(DocumentSchema)}",
+            $"{VisitorDayStore.TruncateSql(DocumentSchema)}; {CountStore.TruncateSql(DocumentSchema)}; {CountStore.DropPagesIndexSql(DocumentSchema)}; " +
+            VisitorDayStore.DropOnlineIndexSql(DocumentSchema),
             connection, transaction))
         {
             await truncate.ExecuteNonQueryAsync(ct);
@@ -284,7 +298,8 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
         {
             if (set.RollsUp)
             {
-                await SumAsync(rollUp, ct);
+                // Every visitor-day is written: their online index is made beside the sum, which writes only counts.
+                await Task.WhenAll(SumAsync(rollUp, ct), MakeIndexAsync(VisitorDayStore.OnlineIndexSql(DocumentSchema), ct));
             }
 
             await using var transaction = await connection.BeginTransactionAsync(ct);

@@ -131,13 +131,26 @@ public sealed class LiveCounterRefresher(
     /// <summary>
     /// Takes and publishes the snapshots of the given sites: their counters, then the rebuild's state and their online
     /// counts in one batch (see the remarks). While the counters are being rebuilt, the figures from before are kept:
-    /// never half-counted ones.
+    /// never half-counted ones. Who is online is not counted then, even to be thrown away: the rebuild drops the index
+    /// that finds them (<see cref="VisitorDayStore.OnlineIndexSql"/>), so while the last look found a rebuild running,
+    /// the state is looked at alone first.
     /// </summary>
     private async Task<IReadOnlyList<LiveCounters.Snapshot>> TakeAsync(IReadOnlyList<SitePlan> plans, CancellationToken ct)
     {
         if (plans.Count == 0)
         {
             return [];
+        }
+
+        if (live.Rebuilding)
+        {
+            await using var state = database.CreateBatch();
+            state.BatchCommands.Add(tables.RebuildRunningCommand());
+            live.Rebuilding = (long)(await state.ExecuteScalarAsync(ct))! > 0;
+            if (live.Rebuilding)
+            {
+                return Kept(plans);
+            }
         }
 
         var stored = await counts.ReadAsync(plans.SelectMany(p => p.Keys).ToList(), ct);
@@ -162,7 +175,7 @@ public sealed class LiveCounterRefresher(
         live.Rebuilding = values[0] > 0;
         if (live.Rebuilding)
         {
-            return plans.Select(p => live.TryGet(p.Site.Id, out var kept) ? kept : null).OfType<LiveCounters.Snapshot>().ToList();
+            return Kept(plans);
         }
 
         var published = new List<LiveCounters.Snapshot>(plans.Count);
@@ -173,6 +186,10 @@ public sealed class LiveCounterRefresher(
 
         return published;
     }
+
+    /// <summary>The snapshots shown of the given sites (none of a site not shown yet).</summary>
+    private List<LiveCounters.Snapshot> Kept(IReadOnlyList<SitePlan> plans) =>
+        plans.Select(p => live.TryGet(p.Site.Id, out var kept) ? kept : null).OfType<LiveCounters.Snapshot>().ToList();
 
     /// <summary>What one site's snapshot is read for: its zone, its local day at <see cref="Now"/>, and its periods' keys.</summary>
     private sealed record SitePlan(Site Site, TimeZoneInfo Zone, DateTimeOffset Now, DateOnly Day, CountKey[] Keys);

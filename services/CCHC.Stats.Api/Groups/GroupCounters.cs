@@ -48,6 +48,12 @@ public sealed class GroupCounters(
     /// <summary>Takes a group's live figures now and shows them; null while the counters are being rebuilt.</summary>
     public async Task<Snapshot?> RefreshAsync(Group group, CancellationToken ct)
     {
+        if (live.Rebuilding)
+        {
+            // The rebuild drops the index that finds who is online (VisitorDayStore.OnlineIndexSql): not counted meanwhile.
+            return _snapshots.GetValueOrDefault(group.Id);
+        }
+
         var now = clock.GetUtcNow();
         var members = group.MembersAt(now);
         var zone = group.Zone();
