@@ -49,9 +49,9 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
 
     /// <summary>
     /// The index by which <see cref="OnlineCommand"/> finds who is online, made if it is missing. A rebuild drops it
-    /// (<see cref="DropOnlineIndexSql"/>) and makes it once its visitor-days are written: an entry a row costs an insert
-    /// about a third of its time, where one sort at the end is a few seconds. Nothing reads who is online while a rebuild
-    /// runs (the figures from before it are served).
+    /// (<see cref="DropOnlineIndexSql"/>) and makes it once its visitor-days are written: an entry a row took a third of
+    /// the inserts' time (82–98 s of a 10 M rebuild's, 58–60 s without it), where one sort at the end takes 20 s beside
+    /// the final sum. Nothing reads who is online while a rebuild runs (the figures from before it are served).
     /// </summary>
     public static string OnlineIndexSql(string schema) => $"CREATE INDEX IF NOT EXISTS {OnlineIndex} ON {QualifiedIn(schema)} (site_id, last_seen_minute)";
 
