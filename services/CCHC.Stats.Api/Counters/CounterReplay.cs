@@ -231,10 +231,9 @@ public sealed class CounterReplay(IDocumentStore store, MartenTables tables, Npg
     {
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var truncate = new NpgsqlCommand(
-            $"{VisitorDayStore.TruncateSql(DocumentSchema)}; {CountStore.TruncateSql(DocumentSchema)}; {CountStore.DropPagesIndexSql(DocumentSchema)}; " +
-            VisitorDayStore.DropOnlineIndexSql(DocumentSchema),
-            connection, transaction))
+        var teardown = string.Join("; ", VisitorDayStore.TruncateSql(DocumentSchema), CountStore.TruncateSql(DocumentSchema),
+            CountStore.DropPagesIndexSql(DocumentSchema), VisitorDayStore.DropOnlineIndexSql(DocumentSchema));
+        await using (var truncate = new NpgsqlCommand(teardown, connection, transaction))
         {
             await truncate.ExecuteNonQueryAsync(ct);
         }

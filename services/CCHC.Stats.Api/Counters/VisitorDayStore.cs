@@ -55,6 +55,7 @@ public sealed class VisitorDayStore(NpgsqlDataSource database, string schema)
     /// </summary>
     public static string OnlineIndexSql(string schema) => $"CREATE INDEX IF NOT EXISTS {OnlineIndex} ON {QualifiedIn(schema)} (site_id, last_seen_minute)";
 
+    /// <summary>Drops the index <see cref="OnlineIndexSql"/> makes (a rebuild, at its start).</summary>
     public static string DropOnlineIndexSql(string schema) => $"DROP INDEX IF EXISTS {schema}.{OnlineIndex}";
 
     public const string OnlineIndex = "ix_cchc_visitor_days_online";
