@@ -43,6 +43,13 @@ public sealed class StatsOptions
     public int MaxViewsPerTransaction { get; set; } = 500;
 
     /// <summary>
+    /// The largest <see cref="MaxViewsPerTransaction"/>: a group is one transaction and one message on the bus, held in
+    /// memory until it commits, and its senders all wait for it. An import's batch (<see cref="Ingestion.ImportViews.MaxItems"/>)
+    /// is as large as the service takes at once elsewhere.
+    /// </summary>
+    public const int MaxGroupSize = 10_000;
+
+    /// <summary>
     /// How many groups may be committing at once. One committer spent its whole time waiting on round trips
     /// and the WAL flush (about 23 ms per group of 110 views here); overlapping them lifts the ceiling. Since a
     /// group is one call of Marten's append function, 2 beat 4 on two cores: 9.8–10.0k against 9.0–9.4k views/s
@@ -103,7 +110,7 @@ public sealed class StatsOptionsValidation : IValidateOptions<StatsOptions>
             problems.Add($"{Setting(nameof(StatsOptions.CommitLinger))} must be zero or a positive time span such as {Example(Defaults.CommitLinger)}, not {options.CommitLinger}.");
         }
 
-        AtLeast(nameof(StatsOptions.MaxViewsPerTransaction), options.MaxViewsPerTransaction, 1);
+        Between(nameof(StatsOptions.MaxViewsPerTransaction), options.MaxViewsPerTransaction, 1, StatsOptions.MaxGroupSize);
         AtLeast(nameof(StatsOptions.ConcurrentCommits), options.ConcurrentCommits, 1);
         AtLeast(nameof(StatsOptions.VisitorDayCache), options.VisitorDayCache, 0);
         Between(nameof(StatsOptions.RebuildPageSize), options.RebuildPageSize, 1, StatsOptions.MaxRebuildPageSize);
