@@ -102,6 +102,7 @@ grow_and_rebuild() { # $1 views to add
 # difference of two such lines. (PostgreSQL 15 and 16; from 17 the checkpoints are in pg_stat_checkpointer, and the
 # figures are left out.)
 WAL_FIGURES="SELECT concat_ws(' ', w.wal_records, w.wal_fpi, w.wal_bytes, b.checkpoints_timed, b.checkpoints_req, b.buffers_checkpoint) FROM pg_stat_wal w, pg_stat_bgwriter b"
+wal_now() { psql -At -d "$1" -c "$WAL_FIGURES" 2>/dev/null || true; } # $1 a database; empty where the figures are not available
 wal_since() {
   [[ -n $1 && -n $2 ]] || { echo "WAL figures not available"; return; }
   paste -d' ' <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") | awk '{ d[NR] = $2 - $1 } END {
@@ -117,7 +118,7 @@ rebuild_all() {
   events=$(psql -At -d "$db" -c "SELECT count(*) FROM mt_events")
   psql -q -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
   cpu_service=$(cpu_seconds "$SERVICE_PID"); cpu_pg=$(cpu_seconds $(pgrep -u postgres postgres))
-  wal=$(psql -At -d "$db" -c "$WAL_FIGURES" 2>/dev/null || true)
+  wal=$(wal_now "$db")
   start=$(date +%s.%N)
   curl -sf -X POST -H "Authorization: Bearer $KEY" "$URL/api/v1/admin/rebuild" >/dev/null
   [[ -n ${ON_REBUILD:-} ]] && $ON_REBUILD # e.g. a profiler attached to the service (rebuild.sh TRACE=1)
@@ -125,7 +126,7 @@ rebuild_all() {
   end=$(date +%s.%N)
   REBUILD_CPU_SERVICE=$(( $(cpu_seconds "$SERVICE_PID") - cpu_service ))
   REBUILD_CPU_PG=$(( $(cpu_seconds $(pgrep -u postgres postgres)) - cpu_pg ))
-  REBUILD_WAL=$(wal_since "$wal" "$(psql -At -d "$db" -c "$WAL_FIGURES" 2>/dev/null || true)")
+  REBUILD_WAL=$(wal_since "$wal" "$(wal_now "$db")")
   # Where PostgreSQL spent the rebuild: its statements by total time.
   REBUILD_PROFILE=$(psql -At -F ' | ' -d "$db" -c "SELECT '| ' || calls, round(total_exec_time / 1000)::text || ' s', round(mean_exec_time::numeric, 1)::text || ' ms', rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) || ' |' FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db') ORDER BY total_exec_time DESC LIMIT 5")
   REBUILD_EVENTS=$events
